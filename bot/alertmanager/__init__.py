@@ -1,0 +1,1 @@
+"""Alertmanager's side of the bot: the webhook payload and its API client."""

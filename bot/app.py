@@ -1,0 +1,69 @@
+"""The aiohttp application factory and the lifetimes of its resources."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import structlog
+from aiohttp import web
+
+from bot.clock import Clock, utcnow
+from bot.http import alertmanager, ops
+from bot.http.auth import WebhookAuth
+from bot.http.keys import DATABASE, INGESTOR, METRICS, SETTINGS, WEBHOOK_AUTH
+from bot.http.middleware import observe
+from bot.ingest import Ingestor
+from bot.metrics import Metrics
+from bot.playbook import PlaybookSet, load_playbooks
+from bot.settings import Settings
+from storage.database import Database, describe_url
+from storage.migrate import ensure_current, upgrade
+
+log = structlog.get_logger(__name__)
+
+
+def create_app(settings: Settings, *, playbooks: PlaybookSet | None = None, clock: Clock = utcnow) -> web.Application:
+    """Build the application. Nothing connects until the app starts (see ``cleanup_ctx``)."""
+    loaded = playbooks if playbooks is not None else load_playbooks(settings.playbooks_dir)
+    app = web.Application(middlewares=[observe], client_max_size=settings.webhook_max_bytes)
+    app[SETTINGS] = settings
+    app[METRICS] = Metrics()
+    app[WEBHOOK_AUTH] = WebhookAuth(
+        token=settings.alertmanager_webhook_token,
+        user=settings.alertmanager_webhook_user,
+        password=settings.alertmanager_webhook_password,
+    )
+    if not app[WEBHOOK_AUTH].configured:
+        log.warning(app[WEBHOOK_AUTH].not_configured_reason)
+    app.cleanup_ctx.append(_database(loaded, clock))
+    app.router.add_post("/alertmanager", alertmanager.handle_alertmanager)
+    app.router.add_get("/healthz", ops.healthz)
+    app.router.add_get("/readyz", ops.readyz)
+    app.router.add_get("/metrics", ops.metrics)
+    return app
+
+
+def _database(playbooks: PlaybookSet, clock: Clock):  # type: ignore[no-untyped-def]
+    async def lifetime(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        db = Database(settings.database_url)
+        try:
+            await prepare_schema(db)
+            app[DATABASE] = db
+            app[INGESTOR] = Ingestor(db, lambda: playbooks, clock)
+            yield
+        finally:
+            await db.dispose()
+
+    return lifetime
+
+
+async def prepare_schema(db: Database) -> None:
+    """SQLite (one process, embedded) is upgraded in place; PostgreSQL must be upgraded by
+    an operator with ``incident-bot db upgrade`` so replicas never race a migration."""
+    if db.is_sqlite:
+        before, after = await upgrade(db)
+        if before != after:
+            log.info("database schema upgraded", database=describe_url(db.url), revision=after)
+        return
+    await ensure_current(db)

@@ -1,0 +1,116 @@
+"""The ``incident-bot`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from bot import __version__
+from bot.settings import Settings
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = [f"  {'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()]
+        raise SystemExit("invalid environment:\n" + "\n".join(lines)) from None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from bot.serve import serve
+
+    return serve(_settings())
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from bot.playbook import check_playbooks
+
+    directory = Path(args.directory) if args.directory else _settings().playbooks_dir
+    problems = check_playbooks(directory)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) in {directory}", file=sys.stderr)
+        return 1
+    files = sorted(p.name for p in directory.iterdir() if p.suffix in (".yml", ".yaml"))
+    print(f"ok: {len(files)} playbook file(s) in {directory}: {', '.join(files)}")
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from bot.simulate import simulate
+
+    return simulate(Path(args.payload), _settings(), as_json=args.json)
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from storage.database import Database, describe_url
+    from storage.errors import StorageError
+    from storage.migrate import upgrade
+
+    settings = _settings()
+
+    async def run() -> tuple[str | None, str]:
+        db = Database(settings.database_url)
+        try:
+            return await upgrade(db)
+        finally:
+            await db.dispose()
+
+    try:
+        before, after = asyncio.run(run())
+    except StorageError as exc:
+        print(f"cannot upgrade {describe_url(settings.database_url)}: {exc}", file=sys.stderr)
+        return 1
+    where = describe_url(settings.database_url)
+    print(f"{where}: already at {after}" if before == after else f"{where}: upgraded {before or 'empty'} -> {after}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="incident-bot",
+        description="Incident-command bot for Slack, driven by Prometheus Alertmanager. "
+        "Configuration comes from the environment (DATABASE_URL, PLAYBOOKS_DIR, SLACK_BOT_TOKEN, ...).",
+    )
+    parser.add_argument("--version", action="version", version=f"incident-bot {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the bot: webhook receiver, Slack endpoint, API and metrics",
+                                description="Serve HTTP on HOST:PORT (default 0.0.0.0:8080).")
+    serve.set_defaults(func=cmd_serve)
+
+    check = commands.add_parser("check", help="validate the playbooks; prints file: field: problem, exits 1 on any",
+                                description="Validate every playbook file in PLAYBOOKS_DIR (or DIRECTORY).")
+    check.add_argument("directory", nargs="?", help="directory of playbook files (default: $PLAYBOOKS_DIR)")
+    check.set_defaults(func=cmd_check)
+
+    simulate = commands.add_parser(
+        "simulate", help="show what the bot would decide for a webhook payload, without side effects",
+        description="Print route, decision, severity, commander, channel name and links for an "
+        "Alertmanager webhook payload, as if its group were new. Writes nothing.")
+    simulate.add_argument("payload", help="path to an Alertmanager webhook JSON body ('-' for stdin)")
+    simulate.add_argument("--json", action="store_true", help="print the decision as JSON")
+    simulate.set_defaults(func=cmd_simulate)
+
+    db = commands.add_parser("db", help="database schema commands")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_upgrade = db_commands.add_parser("upgrade", help="apply schema migrations to DATABASE_URL",
+                                        description="Bring the database schema to the version this bot needs.")
+    db_upgrade.set_defaults(func=cmd_db_upgrade)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,17 @@
+"""Typed keys for what the aiohttp application holds."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.http.auth import WebhookAuth
+from bot.ingest import Ingestor
+from bot.metrics import Metrics
+from bot.settings import Settings
+from storage.database import Database
+
+SETTINGS = web.AppKey("settings", Settings)
+DATABASE = web.AppKey("database", Database)
+METRICS = web.AppKey("metrics", Metrics)
+INGESTOR = web.AppKey("ingestor", Ingestor)
+WEBHOOK_AUTH = web.AppKey("webhook_auth", WebhookAuth)

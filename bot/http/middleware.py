@@ -1,0 +1,54 @@
+"""Request ids, RED metrics and JSON errors for every endpoint."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+import structlog
+from aiohttp import web
+
+from bot.http.errors import json_error
+from bot.http.keys import METRICS
+
+log = structlog.get_logger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _endpoint(request: web.Request) -> str:
+    # The route's template, never the raw path, so ids do not explode label cardinality.
+    route = request.match_info.route
+    resource = route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
+@web.middleware
+async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    started = time.perf_counter()
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        response = json_error(exc.status, _http_error_text(exc))
+    except Exception:
+        log.exception("unhandled error", path=request.path)
+        response = json_error(500, "internal error; the bot logged the details")
+    metrics = request.app[METRICS]
+    endpoint = _endpoint(request)
+    metrics.http_requests.labels(endpoint, request.method, str(response.status)).inc()
+    metrics.http_latency.labels(endpoint, request.method).observe(time.perf_counter() - started)
+    response.headers["X-Request-Id"] = request_id
+    return response
+
+
+def _http_error_text(exc: web.HTTPException) -> str:
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):
+        return "body too large"
+    if isinstance(exc, web.HTTPNotFound):
+        return "no such endpoint"
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        return f"method {exc.method} not allowed here; use {', '.join(sorted(exc.allowed_methods))}"
+    return exc.reason

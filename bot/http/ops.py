@@ -1,0 +1,42 @@
+"""Operations endpoints: liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.http.keys import DATABASE, METRICS
+from storage import queries
+from storage.errors import StorageError
+from storage.migrate import ensure_current
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready when the database answers and its schema is current."""
+    db = request.app[DATABASE]
+    checks: dict[str, str] = {}
+    try:
+        await db.ping()
+        checks["database"] = "ok"
+    except StorageError as exc:
+        checks["database"] = f"unreachable ({exc})"
+    try:
+        await ensure_current(db)
+        checks["migrations"] = "ok"
+    except StorageError as exc:
+        checks["migrations"] = str(exc) if checks["database"] == "ok" else "unknown: database unreachable"
+    ready = all(value == "ok" for value in checks.values())
+    return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    registry = request.app[METRICS]
+    try:
+        async with request.app[DATABASE].reading() as session:
+            registry.set_open_incidents(await queries.open_incidents_by_severity(session))
+    except StorageError:
+        pass  # the scrape still shows everything else; readyz reports the database
+    return web.Response(body=registry.render(), headers={"Content-Type": registry.content_type})

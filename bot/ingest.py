@@ -1,0 +1,165 @@
+"""The webhook path: one Alertmanager delivery becomes one committed transaction.
+
+Load what is stored about the group (under a lock), ask :func:`bot.decide.decide`
+what to do, write the outcome, the timeline events, the outbox actions and the raw
+delivery, and commit. Slack work happens later, from the outbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.alertmanager.payload import Alert, AlertGroupNotification
+from bot.decide import Decision, Event, GroupState, IncidentState, Outcome, StoredAlert, decide
+from bot.playbook import PlaybookSet
+from bot.policy import policy_snapshot, reopen_window
+from bot.templating import channel_name, render_title
+from storage import alerting as repo
+from storage.database import Database
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    outcome: Outcome
+    incident_id: int | None
+    reason: str
+
+
+class Ingestor:
+    """Applies deliveries to the database. Safe to call concurrently, across processes too."""
+
+    def __init__(self, db: Database, playbooks: Callable[[], PlaybookSet], clock: Callable[[], datetime]) -> None:
+        self._db = db
+        self._playbooks = playbooks
+        self._clock = clock
+
+    async def ingest(self, body: bytes, notification: AlertGroupNotification) -> IngestResult:
+        now = self._clock()
+        async with self._db.transaction() as session:
+            group = await repo.lock_group(
+                session, group_key=notification.group_key, receiver=notification.receiver,
+                group_labels=dict(notification.group_labels), status=notification.status, now=now,
+            )
+            state = await self._load_state(session, group, notification)
+            decision = decide(notification, state, self._playbooks(), now)
+            incident_id = await _apply(session, group, notification, decision, state, now)
+            await repo.record_delivery(
+                session, received_at=now, group_key=notification.group_key, status=notification.status,
+                alert_count=len(notification.alerts), outcome=decision.outcome.value, incident_id=incident_id,
+                body_sha256=hashlib.sha256(body).hexdigest(), body=body.decode("utf-8", errors="replace"),
+            )
+        return IngestResult(decision.outcome, incident_id, decision.reason)
+
+    async def _load_state(self, session: Any, group: repo.GroupRow, notification: AlertGroupNotification) -> GroupState:
+        stored = await repo.alerts_by_fingerprint(session, (a.fingerprint for a in notification.alerts))
+        known = {fp: [StoredAlert(fp, starts_at, status) for starts_at, status in rows] for fp, rows in stored.items()}
+        if group.incident_id is None:
+            return GroupState(known=known)
+        row = await repo.get_incident(session, group.incident_id)
+        assert row is not None, "foreign key guarantees the incident exists"
+        firing = await repo.firing_alerts(session, row.id) if row.status != "resolved" else []
+        incident = IncidentState(
+            id=row.id, status=row.status, severity=row.severity, playbook=row.playbook, route=row.route,
+            resolved_at=row.resolved_at, reopen_window=reopen_window(row.policy), firing=frozenset(firing),
+        )
+        return GroupState(incident=incident, known=known)
+
+
+def _alert_row(alert: Alert, group_id: int, incident_id: int | None, now: datetime) -> dict[str, Any]:
+    return {
+        "fingerprint": alert.fingerprint, "starts_at": alert.starts_at, "group_id": group_id,
+        "incident_id": incident_id, "status": alert.status, "ends_at": alert.ends_at,
+        "labels": dict(alert.labels), "annotations": dict(alert.annotations),
+        "generator_url": alert.generator_url, "first_seen_at": now,
+        "resolved_seen_at": None if alert.firing else now,
+    }
+
+
+def _event_row(event: Event, now: datetime) -> dict[str, Any]:
+    return {"occurred_at": event.occurred_at, "recorded_at": now, "kind": event.kind,
+            "actor": event.actor, "data": event.data}
+
+
+async def _apply(session: Any, group: repo.GroupRow, notification: AlertGroupNotification, decision: Decision,
+                 state: GroupState, now: datetime) -> int | None:
+    """Write what the decision says. Returns the incident the delivery touched, if any."""
+    group_update: dict[str, Any] = {"last_status": notification.status, "last_seen_at": now}
+    if decision.route is not None:
+        group_update["route"] = f"{decision.route.playbook.name}/{decision.route.route.name}"
+
+    incident_id = state.incident.id if state.incident is not None else None
+    if decision.outcome is Outcome.DUPLICATE:
+        await repo.update_group(session, group.id, **group_update)
+        return incident_id
+
+    if decision.outcome is Outcome.OPEN:
+        incident_id = await _open_incident(session, notification, decision, now)
+        group_update["incident_id"] = incident_id
+    await repo.update_group(session, group.id, **group_update)
+
+    attach_to = incident_id if decision.incident_alerts else None
+    await repo.insert_alerts(session, [_alert_row(a, group.id, attach_to, now) for a in decision.new_alerts])
+    await repo.resolve_alerts(session, [(a.fingerprint, a.starts_at, a.ends_at) for a in decision.resolved_alerts], now)
+
+    if incident_id is None or not decision.events:
+        await _maybe_triage(session, group, decision, now)
+        return incident_id
+
+    event_ids = await repo.append_events(session, incident_id, [_event_row(e, now) for e in decision.events])
+    await _update_incident(session, incident_id, decision, state, now)
+    kind = {Outcome.OPEN: "incident.open", Outcome.REOPEN: "incident.reopen"}.get(decision.outcome, "incident.changes")
+    await repo.enqueue(session, ordering_key=f"incident:{incident_id}", incident_id=incident_id, kind=kind,
+                       payload={"event_ids": event_ids}, now=now)
+    return incident_id
+
+
+async def _open_incident(session: Any, notification: AlertGroupNotification, decision: Decision, now: datetime) -> int:
+    match = decision.route
+    assert match is not None and decision.severity is not None
+    title = render_title(match.route.title, notification.common_labels or notification.group_labels,
+                         notification.common_annotations)
+    incident_id = await repo.insert_incident(
+        session, title=title, status="investigating", severity=decision.severity,
+        playbook=match.playbook.name, route=match.route.name, source="alertmanager", declared_by=None,
+        commander=decision.commander, channel_name="", channel_id=None,
+        policy=policy_snapshot(match), opened_at=now, acknowledged_at=None, mitigated_at=None,
+        resolved_at=None, all_alerts_resolved_at=None, updated_at=now,
+    )
+    name = channel_name(match.route.channel, date=now.date(), number=incident_id, title=title,
+                        labels=notification.common_labels)
+    await repo.update_incident(session, incident_id, channel_name=name)
+    return incident_id
+
+
+async def _update_incident(session: Any, incident_id: int, decision: Decision, state: GroupState,
+                           now: datetime) -> None:
+    if decision.outcome is Outcome.OPEN:
+        return
+    values: dict[str, Any] = {"updated_at": now}
+    if decision.severity is not None and state.incident is not None and decision.severity != state.incident.severity:
+        values["severity"] = decision.severity
+    if decision.outcome is Outcome.REOPEN:
+        values.update(status="investigating", resolved_at=None, all_alerts_resolved_at=None)
+    kinds = {e.kind for e in decision.events}
+    if "alerts.all_resolved" in kinds:
+        values["all_alerts_resolved_at"] = now
+    elif any(a.firing for a in decision.new_alerts):
+        values["all_alerts_resolved_at"] = None
+    await repo.update_incident(session, incident_id, **values)
+
+
+async def _maybe_triage(session: Any, group: repo.GroupRow, decision: Decision, now: datetime) -> None:
+    """A recorded-only group with new firing alerts goes to the route's triage channel, if it has one."""
+    match = decision.route
+    if decision.outcome is not Outcome.RECORD or match is None or not match.route.triage_channel:
+        return
+    if not any(a.firing for a in decision.new_alerts):
+        return
+    await repo.enqueue(session, ordering_key=f"group:{group.id}", kind="triage.notice",
+                       payload={"group_id": group.id, "channel": match.route.triage_channel}, now=now)
+
+

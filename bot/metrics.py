@@ -1,0 +1,45 @@
+"""The bot's own Prometheus metrics, on a registry per application instance."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    """RED metrics for HTTP endpoints plus the bot's domain counters."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.http_requests = Counter(
+            "incident_bot_http_requests", "HTTP requests served, by endpoint, method and status.",
+            ["endpoint", "method", "status"], registry=self.registry,
+        )
+        self.http_latency = Histogram(
+            "incident_bot_http_request_duration_seconds", "Time to answer an HTTP request, by endpoint.",
+            ["endpoint", "method"], buckets=LATENCY_BUCKETS, registry=self.registry,
+        )
+        self.webhook_deliveries = Counter(
+            "incident_bot_webhook_deliveries", "Alertmanager deliveries, by outcome "
+            "(open, join, reopen, record, duplicate, rejected, unavailable).",
+            ["outcome"], registry=self.registry,
+        )
+        self.webhook_alerts = Counter(
+            "incident_bot_webhook_alerts", "Alerts received in accepted deliveries.", registry=self.registry,
+        )
+        self.open_incidents = Gauge(
+            "incident_bot_open_incidents", "Incidents not yet resolved, by severity.",
+            ["severity"], registry=self.registry,
+        )
+
+    def set_open_incidents(self, counts: dict[str, int]) -> None:
+        self.open_incidents.clear()
+        for severity, count in counts.items():
+            self.open_incidents.labels(severity=severity).set(count)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,59 @@
+"""Typed settings, read once from the environment at start-up.
+
+Secrets are ``SecretStr``: they print as ``**********`` in reprs and logs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///incident-bot.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    playbooks_dir: Path = Path("playbooks")
+    host: str = "0.0.0.0"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_app_token: SecretStr | None = None
+    slash_command: str = "/incident"
+
+    alertmanager_webhook_token: SecretStr | None = None
+    alertmanager_webhook_user: str | None = None
+    alertmanager_webhook_password: SecretStr | None = None
+    alertmanager_url: str | None = None
+    prometheus_url: str | None = None
+    api_token: SecretStr | None = None
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+
+    # Not in the public contract's list, but settable: limits and retention.
+    webhook_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    delivery_retention_days: int = Field(default=30, gt=0)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, so the log pipeline can scrub them from any line."""
+        secrets = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token,
+                   self.alertmanager_webhook_token, self.alertmanager_webhook_password, self.api_token]
+        return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]

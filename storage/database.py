@@ -1,0 +1,126 @@
+"""Engine, sessions and transactions for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from storage.errors import Conflict, StorageUnavailable
+
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA busy_timeout=10000",
+)
+
+
+def describe_url(url: str) -> str:
+    """The database kind and location without credentials, for logs."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return f"sqlite ({parsed.database or ':memory:'})"
+    return f"{parsed.get_backend_name()} ({parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database})"
+
+
+def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, issue BEGIN, so writers can use IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # A writer takes the lock up front; a deferred BEGIN that later upgrades to a
+        # write lock can fail with SQLITE_BUSY instead of waiting.
+        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Database:
+    """One engine and its sessions.
+
+    ``transaction()`` is the unit of work for writes: everything inside commits
+    together or not at all. On SQLite, writers in this process queue on an asyncio
+    lock instead of spinning in SQLite's busy handler, which keeps latency flat.
+    """
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        self.backend = make_url(url).get_backend_name()
+        kwargs: dict[str, Any] = {}
+        if self.backend == "postgresql":
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_timeout=10,
+                          connect_args={"timeout": 5})
+        self.engine = create_async_engine(url, **kwargs)
+        if self.is_sqlite:
+            _install_sqlite_hooks(self.engine)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = async_sessionmaker(
+            self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False
+        )
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.backend == "sqlite"
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction; commits on normal exit, rolls back on error."""
+        if self._write_lock is not None:
+            async with self._write_lock:
+                async with self._session(self._sessions) as session:
+                    yield session
+        else:
+            async with self._session(self._sessions) as session:
+                yield session
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A read-only transaction that never blocks writers on SQLite."""
+        async with self._session(self._readers) as session:
+            yield session
+
+    @asynccontextmanager
+    async def _session(self, factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+        try:
+            async with factory() as session, session.begin():
+                yield session
+        except IntegrityError as exc:
+            raise Conflict(str(exc.orig)) from exc
+        except (DBAPIError, OSError, asyncio.TimeoutError) as exc:
+            raise StorageUnavailable(type(exc).__name__) from exc
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection]:
+        """A bare connection (for migrations), with driver errors translated."""
+        try:
+            async with self.engine.connect() as conn:
+                yield conn
+        except (DBAPIError, OSError, asyncio.TimeoutError) as exc:
+            raise StorageUnavailable(type(exc).__name__) from exc
+
+    async def ping(self) -> None:
+        """Raise StorageUnavailable unless a trivial query succeeds."""
+        async with self.reading() as session:
+            await session.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+__all__ = ["Database", "SQLAlchemyError", "describe_url"]

@@ -1,0 +1,162 @@
+"""The schema: incidents, alert groups, alerts, the timeline, deliveries and the outbox.
+
+Idempotency lives here as constraints, not only in code: one row per Alertmanager
+group key (also the row that serialises a group's deliveries), one alert per
+(fingerprint, startsAt).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import JSONDocument, UTCDateTime
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGSERIAL.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONDocument}
+
+
+class Incident(Base):
+    """An incident. Its id is the incident number shown to people."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))  # investigating|identified|monitoring|resolved
+    severity: Mapped[str] = mapped_column(String(40))
+    playbook: Mapped[str] = mapped_column(String(100))
+    route: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(20))  # "alertmanager" or "human"
+    declared_by: Mapped[str | None] = mapped_column(String(40))  # Slack user id for human declarations
+    commander: Mapped[str | None] = mapped_column(String(40))
+    channel_name: Mapped[str] = mapped_column(String(80))
+    channel_id: Mapped[str | None] = mapped_column(String(40))
+    # Rotation, timeouts and cadence in force at open: editing a playbook mid-incident
+    # must not change an escalation already under way.
+    policy: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    opened_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    mitigated_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    all_alerts_resolved_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_incidents_status", "status"),)
+
+
+class AlertGroup(Base):
+    """One Alertmanager aggregation group, identified by its ``groupKey``.
+
+    The row is also the lock that serialises concurrent deliveries of one group.
+    """
+
+    __tablename__ = "alert_groups"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    group_key: Mapped[str] = mapped_column(Text, unique=True)
+    receiver: Mapped[str] = mapped_column(String(200))
+    group_labels: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    route: Mapped[str | None] = mapped_column(String(200))  # "<playbook>/<route>" last matched
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
+    last_status: Mapped[str] = mapped_column(String(20))
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+
+class Alert(Base):
+    """One alert instance: Alertmanager's fingerprint plus its ``startsAt``."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    starts_at: Mapped[datetime]
+    group_id: Mapped[int] = mapped_column(ForeignKey("alert_groups.id", ondelete="CASCADE"))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20))  # firing|resolved
+    ends_at: Mapped[datetime | None]
+    labels: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    annotations: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    generator_url: Mapped[str | None] = mapped_column(Text)
+    first_seen_at: Mapped[datetime]
+    resolved_seen_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("fingerprint", "starts_at", name="uq_alerts_identity"),
+        Index("ix_alerts_incident", "incident_id", "status"),
+        Index("ix_alerts_group", "group_id"),
+    )
+
+
+class IncidentEvent(Base):
+    """The append-only timeline. Rows are inserted, never updated.
+
+    ``occurred_at`` is when it happened (an alert's startsAt, say); ``recorded_at``
+    is when the bot learned of it. The postmortem orders by the former.
+    """
+
+    __tablename__ = "incident_events"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    occurred_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(60))  # "alertmanager", "bot", or a Slack user id
+    data: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+
+    __table_args__ = (Index("ix_events_incident_time", "incident_id", "occurred_at", "id"),)
+
+
+class WebhookDelivery(Base):
+    """A raw Alertmanager delivery, kept for audit and replay until retention expires."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    received_at: Mapped[datetime]
+    group_key: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    alert_count: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(20))  # open|join|reopen|record|duplicate
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_deliveries_received", "received_at"),)
+
+
+class OutboxAction(Base):
+    """A side effect to deliver after commit (Slack calls), in order per ``ordering_key``.
+
+    Written in the same transaction as the state change it describes; a worker
+    delivers it afterwards and records the result here.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    ordering_key: Mapped[str] = mapped_column(String(60))  # "incident:<id>" or "group:<id>"
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    state: Mapped[str] = mapped_column(String(20), default="pending")  # pending|done|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    available_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+
+    __table_args__ = (
+        Index("ix_outbox_pending", "state", "available_at"),
+        Index("ix_outbox_order", "ordering_key", "id"),
+    )
