@@ -15,6 +15,7 @@ from bot.http.middleware import observe
 from bot.ingest import Ingestor
 from bot.metrics import Metrics
 from bot.playbook import PlaybookSet, load_playbooks
+from bot.scheduler import scheduler_lifetime
 from bot.settings import Settings
 from storage.database import Database, describe_url
 from storage.migrate import ensure_current, upgrade
@@ -36,6 +37,7 @@ def create_app(settings: Settings, *, playbooks: PlaybookSet | None = None, cloc
     if not app[WEBHOOK_AUTH].configured:
         log.warning(app[WEBHOOK_AUTH].not_configured_reason)
     app.cleanup_ctx.append(_database(loaded, clock))
+    app.cleanup_ctx.append(scheduler_lifetime(clock))
     app.router.add_post("/alertmanager", alertmanager.handle_alertmanager)
     app.router.add_get("/healthz", ops.healthz)
     app.router.add_get("/readyz", ops.readyz)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
+from apscheduler.schedulers.base import BaseScheduler
 
 from bot.http.auth import WebhookAuth
 from bot.ingest import Ingestor
@@ -15,3 +16,4 @@ DATABASE = web.AppKey("database", Database)
 METRICS = web.AppKey("metrics", Metrics)
 INGESTOR = web.AppKey("ingestor", Ingestor)
 WEBHOOK_AUTH = web.AppKey("webhook_auth", WebhookAuth)
+SCHEDULER = web.AppKey("scheduler", BaseScheduler)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.http.keys import DATABASE, METRICS
+from bot.http.keys import DATABASE, METRICS, SCHEDULER
 from storage import queries
 from storage.errors import StorageError
 from storage.migrate import ensure_current
@@ -15,7 +15,7 @@ async def healthz(_request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready when the database answers and its schema is current."""
+    """Ready when the database answers, its schema is current and the scheduler runs."""
     db = request.app[DATABASE]
     checks: dict[str, str] = {}
     try:
@@ -28,6 +28,8 @@ async def readyz(request: web.Request) -> web.Response:
         checks["migrations"] = "ok"
     except StorageError as exc:
         checks["migrations"] = str(exc) if checks["database"] == "ok" else "unknown: database unreachable"
+    scheduler = request.app.get(SCHEDULER)
+    checks["scheduler"] = "ok" if scheduler is not None and scheduler.running else "not running"
     ready = all(value == "ok" for value in checks.values())
     return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
 

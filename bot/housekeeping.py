@@ -1,0 +1,28 @@
+"""Periodic housekeeping jobs: what they do, independent of how they are scheduled."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import structlog
+
+from bot.clock import Clock
+from storage.database import Database
+from storage.retention import purge_deliveries
+
+log = structlog.get_logger(__name__)
+
+
+async def purge_old_deliveries(db: Database, clock: Clock, retention: timedelta) -> int:
+    """Delete raw webhook deliveries older than the retention; returns how many."""
+    cutoff = clock() - retention
+    total = 0
+    while True:
+        async with db.transaction() as session:
+            deleted = await purge_deliveries(session, cutoff)
+        total += deleted
+        if deleted == 0:
+            break
+    if total:
+        log.info("purged old webhook deliveries", deleted=total, older_than=cutoff.isoformat())
+    return total

@@ -1,0 +1,31 @@
+"""Raw deliveries are kept for their retention, then purged; incidents are untouched."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from bot.alertmanager.payload import parse_webhook
+from bot.clock import ManualClock
+from bot.housekeeping import purge_old_deliveries
+from bot.ingest import Ingestor
+from bot.playbook import load_playbooks
+from storage.database import Database
+from tests.conftest import REPO
+from tests.support import rows
+from tests.support.payloads import body, group
+
+
+async def test_deliveries_older_than_the_retention_are_purged_and_newer_ones_kept(db: Database) -> None:
+    clock = ManualClock(datetime(2026, 10, 1, tzinfo=timezone.utc))
+    playbooks = load_playbooks(REPO / "playbooks")
+    ingestor = Ingestor(db, lambda: playbooks, clock)
+    for day in range(10):
+        payload = body(group(alertname=f"Day{day}"))
+        await ingestor.ingest(payload, parse_webhook(payload))
+        clock.advance(timedelta(days=1))
+
+    purged = await purge_old_deliveries(db, clock, retention=timedelta(days=4, hours=12))
+
+    assert purged == 6
+    assert len(await rows.deliveries(db)) == 4
+    assert len(await rows.incidents(db)) == 10  # the incidents and their timelines stay
