@@ -10,11 +10,12 @@ from aiohttp import web
 from bot.clock import Clock, utcnow
 from bot.http import alertmanager, ops
 from bot.http.auth import WebhookAuth
-from bot.http.keys import DATABASE, INGESTOR, METRICS, SETTINGS, WEBHOOK_AUTH
+from bot.http.keys import DATABASE, INGESTOR, METRICS, SETTINGS, WAKE_OUTBOX, WEBHOOK_AUTH
 from bot.http.middleware import observe
 from bot.ingest import Ingestor
 from bot.metrics import Metrics
 from bot.playbook import PlaybookSet, load_playbooks
+from bot.outbox.lifetime import outbox_lifetime
 from bot.scheduler import scheduler_lifetime
 from bot.settings import Settings
 from storage.database import Database, describe_url
@@ -36,7 +37,9 @@ def create_app(settings: Settings, *, playbooks: PlaybookSet | None = None, cloc
     )
     if not app[WEBHOOK_AUTH].configured:
         log.warning(app[WEBHOOK_AUTH].not_configured_reason)
+    app[WAKE_OUTBOX] = []
     app.cleanup_ctx.append(_database(loaded, clock))
+    app.cleanup_ctx.append(outbox_lifetime(loaded, clock))
     app.cleanup_ctx.append(scheduler_lifetime(clock))
     app.router.add_post("/alertmanager", alertmanager.handle_alertmanager)
     app.router.add_get("/healthz", ops.healthz)
@@ -52,7 +55,8 @@ def _database(playbooks: PlaybookSet, clock: Clock):  # type: ignore[no-untyped-
         try:
             await prepare_schema(db)
             app[DATABASE] = db
-            app[INGESTOR] = Ingestor(db, lambda: playbooks, clock)
+            wake = app[WAKE_OUTBOX]
+            app[INGESTOR] = Ingestor(db, lambda: playbooks, clock, on_commit=lambda: [cb() for cb in wake])
             yield
         finally:
             await db.dispose()

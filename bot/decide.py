@@ -43,6 +43,7 @@ class IncidentState:
     resolved_at: datetime | None
     reopen_window: timedelta
     firing: frozenset[AlertIdentity] = frozenset()
+    commander: str | None = None
 
     @property
     def is_open(self) -> bool:
@@ -100,9 +101,18 @@ def alert_name(alert: Alert) -> str:
     return alert.labels.get("alertname", alert.fingerprint)
 
 
+DETAIL_LABELS = ("instance", "pod", "host", "node", "job")
+
+
+def alert_detail(labels: Mapping[str, str], fingerprint: str) -> str:
+    """A short label value that tells apart alerts of the same name."""
+    return next((labels[k] for k in DETAIL_LABELS if labels.get(k)), fingerprint[:8])
+
+
 def _fired(alert: Alert) -> Event:
     return Event("alert.fired", alert.starts_at, {
         "fingerprint": alert.fingerprint, "alertname": alert_name(alert),
+        "detail": alert_detail(alert.labels, alert.fingerprint),
         "starts_at": alert.starts_at.isoformat(), "labels": dict(alert.labels),
     })
 
@@ -110,6 +120,7 @@ def _fired(alert: Alert) -> Event:
 def _resolved(alert: Alert, now: datetime) -> Event:
     return Event("alert.resolved", alert.ends_at or now, {
         "fingerprint": alert.fingerprint, "alertname": alert_name(alert),
+        "detail": alert_detail(alert.labels, alert.fingerprint),
         "starts_at": alert.starts_at.isoformat(),
         "ends_at": alert.ends_at.isoformat() if alert.ends_at else None,
     })

@@ -17,9 +17,14 @@ from bot.alertmanager.payload import Alert, AlertGroupNotification
 from bot.decide import Decision, Event, GroupState, IncidentState, Outcome, StoredAlert, decide
 from bot.playbook import PlaybookSet
 from bot.policy import policy_snapshot, reopen_window
-from bot.templating import channel_name, render_title
+from bot.slack.plan import plan_changes, plan_open
+from bot.templating import channel_name, render_links, render_title
 from storage import alerting as repo
 from storage.database import Database
+
+
+# Links are rendered from the first alerts only: a 10,000-alert group has the same few.
+LINK_SAMPLE = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +37,12 @@ class IngestResult:
 class Ingestor:
     """Applies deliveries to the database. Safe to call concurrently, across processes too."""
 
-    def __init__(self, db: Database, playbooks: Callable[[], PlaybookSet], clock: Callable[[], datetime]) -> None:
+    def __init__(self, db: Database, playbooks: Callable[[], PlaybookSet], clock: Callable[[], datetime],
+                 on_commit: Callable[[], None] | None = None) -> None:
         self._db = db
         self._playbooks = playbooks
         self._clock = clock
+        self._on_commit = on_commit
 
     async def ingest(self, body: bytes, notification: AlertGroupNotification) -> IngestResult:
         now = self._clock()
@@ -52,6 +59,8 @@ class Ingestor:
                 alert_count=len(notification.alerts), outcome=decision.outcome.value, incident_id=incident_id,
                 body_sha256=hashlib.sha256(body).hexdigest(), body=body.decode("utf-8", errors="replace"),
             )
+        if self._on_commit is not None and decision.outcome is not Outcome.DUPLICATE:
+            self._on_commit()
         return IngestResult(decision.outcome, incident_id, decision.reason)
 
     async def _load_state(self, session: Any, group: repo.GroupRow, notification: AlertGroupNotification) -> GroupState:
@@ -65,6 +74,7 @@ class Ingestor:
         incident = IncidentState(
             id=row.id, status=row.status, severity=row.severity, playbook=row.playbook, route=row.route,
             resolved_at=row.resolved_at, reopen_window=reopen_window(row.policy), firing=frozenset(firing),
+            commander=row.commander,
         )
         return GroupState(incident=incident, known=known)
 
@@ -109,11 +119,17 @@ async def _apply(session: Any, group: repo.GroupRow, notification: AlertGroupNot
         await _maybe_triage(session, group, decision, now)
         return incident_id
 
-    event_ids = await repo.append_events(session, incident_id, [_event_row(e, now) for e in decision.events])
+    await repo.append_events(session, incident_id, [_event_row(e, now) for e in decision.events])
     await _update_incident(session, incident_id, decision, state, now)
-    kind = {Outcome.OPEN: "incident.open", Outcome.REOPEN: "incident.reopen"}.get(decision.outcome, "incident.changes")
-    await repo.enqueue(session, ordering_key=f"incident:{incident_id}", incident_id=incident_id, kind=kind,
-                       payload={"event_ids": event_ids}, now=now)
+    if decision.outcome is Outcome.OPEN:
+        assert decision.route is not None
+        links = render_links(decision.route.route, notification.alerts[:LINK_SAMPLE])
+        planned = plan_open(decision.commander, decision.route.route.responders, links)
+    else:
+        commander = state.incident.commander if state.incident is not None else None
+        planned = plan_changes(decision.events, commander)
+    await repo.enqueue_many(session, ordering_key=f"incident:{incident_id}", incident_id=incident_id, now=now,
+                            actions=[(a.kind, a.payload) for a in planned])
     return incident_id
 
 
@@ -153,13 +169,10 @@ async def _update_incident(session: Any, incident_id: int, decision: Decision, s
 
 
 async def _maybe_triage(session: Any, group: repo.GroupRow, decision: Decision, now: datetime) -> None:
-    """A recorded-only group with new firing alerts goes to the route's triage channel, if it has one."""
+    """A recorded-only group goes to the route's triage channel, if it has one; later
+    changes to the group edit that notice rather than post again."""
     match = decision.route
     if decision.outcome is not Outcome.RECORD or match is None or not match.route.triage_channel:
         return
-    if not any(a.firing for a in decision.new_alerts):
-        return
     await repo.enqueue(session, ordering_key=f"group:{group.id}", kind="triage.notice",
                        payload={"group_id": group.id, "channel": match.route.triage_channel}, now=now)
-
-

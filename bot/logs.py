@@ -29,10 +29,15 @@ class SecretScrubber:
             return {k: self._clean_item(k, v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return [self._clean(v) for v in value]
-        return value
+        if value is None or isinstance(value, (bool, int, float)):
+            return value
+        # Anything else (bytes, an exception, an object) is rendered by its repr: scrub that.
+        text = repr(value)
+        return self._clean(text) if any(secret in text for secret in self._secrets) else value
 
-    def _clean_item(self, key: str, value: Any) -> Any:
-        if any(marker in key.lower() for marker in _SECRET_KEYS):
+    def _clean_item(self, key: Any, value: Any) -> Any:
+        # Keys of nested mappings need not be strings (counts by id, say).
+        if any(marker in str(key).lower() for marker in _SECRET_KEYS):
             return REDACTED
         return self._clean(value)
 
@@ -72,5 +77,6 @@ def configure_logging(level: str = "INFO", fmt: str = "json", secrets: Iterable[
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("aiohttp.access", "sqlalchemy.engine", "alembic.runtime.migration", "aiosqlite", "httpcore", "httpx"):
+    for noisy in ("aiohttp.access", "sqlalchemy.engine", "alembic.runtime.migration", "aiosqlite", "httpcore", "httpx",
+                  "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

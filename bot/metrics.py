@@ -36,6 +36,26 @@ class Metrics:
             ["severity"], registry=self.registry,
         )
 
+        self.slack_calls = Counter(
+            "incident_bot_slack_api_calls", "Slack Web API calls, by method and outcome.",
+            ["method", "outcome"], registry=self.registry,
+        )
+        self.slack_latency = Histogram(
+            "incident_bot_slack_api_call_duration_seconds", "Slack Web API call latency, by method.",
+            ["method"], buckets=LATENCY_BUCKETS, registry=self.registry,
+        )
+        self.outbox_actions = Counter(
+            "incident_bot_outbox_actions", "Outbox actions finished, by kind and result (done, failed, retried).",
+            ["kind", "result"], registry=self.registry,
+        )
+        self.outbox_depth = Gauge(
+            "incident_bot_outbox_pending", "Outbox actions waiting to be delivered.", registry=self.registry,
+        )
+        self.outbox_oldest_age = Gauge(
+            "incident_bot_outbox_oldest_pending_age_seconds", "Age of the oldest undelivered outbox action.",
+            registry=self.registry,
+        )
+
     def set_open_incidents(self, counts: dict[str, int]) -> None:
         self.open_incidents.clear()
         for severity, count in counts.items():

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
 
     # Not in the public contract's list, but settable: limits and retention.
+    # Compresses Slack's rate-limit windows for tests against an emulator that does the
+    # same; leave at 1 against real Slack.
+    slack_rate_limit_scale: float = Field(default=1.0, gt=0)
+    outbox_concurrency: int = Field(default=8, ge=1, le=64)
     webhook_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     delivery_retention_days: int = Field(default=30, gt=0)
 

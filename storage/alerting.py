@@ -130,5 +130,44 @@ async def enqueue(session: AsyncSession, *, ordering_key: str, kind: str, payloa
     ))
 
 
+async def enqueue_many(session: AsyncSession, *, ordering_key: str, actions: Sequence[tuple[str, dict[str, Any]]],
+                       now: datetime, incident_id: int | None = None) -> None:
+    """Add several actions to the outbox, delivered in this order after commit."""
+    if not actions:
+        return
+    await session.execute(insert(OutboxAction), [
+        {"ordering_key": ordering_key, "incident_id": incident_id, "kind": kind, "payload": payload,
+         "state": "pending", "attempts": 0, "available_at": now, "created_at": now}
+        for kind, payload in actions
+    ])
+
+
 async def record_delivery(session: AsyncSession, **values: Any) -> None:
     await session.execute(insert(WebhookDelivery).values(**values))
+
+
+async def firing_alert_details(session: AsyncSession, incident_id: int) -> list[tuple[dict[str, Any], dict[str, Any], str]]:
+    """(labels, annotations, fingerprint) of an incident's firing alerts, oldest first."""
+    rows = await session.execute(
+        select(Alert.labels, Alert.annotations, Alert.fingerprint)
+        .where(Alert.incident_id == incident_id, Alert.status == "firing").order_by(Alert.starts_at, Alert.id)
+    )
+    return [(dict(labels), dict(annotations), fp) for labels, annotations, fp in rows]
+
+
+async def group_alert_details(session: AsyncSession, group_id: int) -> list[tuple[dict[str, Any], dict[str, Any], str, str]]:
+    """(labels, annotations, fingerprint, status) of a group's alerts, newest activations first."""
+    rows = await session.execute(
+        select(Alert.labels, Alert.annotations, Alert.fingerprint, Alert.status)
+        .where(Alert.group_id == group_id).order_by(Alert.starts_at.desc(), Alert.id.desc()).limit(500)
+    )
+    return [(dict(labels), dict(annotations), fp, status) for labels, annotations, fp, status in rows]
+
+
+async def get_group(session: AsyncSession, group_id: int) -> AlertGroup | None:
+    return await session.get(AlertGroup, group_id)
+
+
+async def incident_with_channel(session: AsyncSession, channel_id: str) -> int | None:
+    row = await session.execute(select(Incident.id).where(Incident.channel_id == channel_id))
+    return row.scalar_one_or_none()

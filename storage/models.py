@@ -39,6 +39,7 @@ class Incident(Base):
     commander: Mapped[str | None] = mapped_column(String(40))
     channel_name: Mapped[str] = mapped_column(String(80))
     channel_id: Mapped[str | None] = mapped_column(String(40))
+    header_ts: Mapped[str | None] = mapped_column(String(40))  # the pinned header message in Slack
     # Rotation, timeouts and cadence in force at open: editing a playbook mid-incident
     # must not change an escalation already under way.
     policy: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
@@ -69,6 +70,9 @@ class AlertGroup(Base):
     last_status: Mapped[str] = mapped_column(String(20))
     first_seen_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
+    # The triage notice for a recorded-only group: later notifications edit it.
+    triage_channel_id: Mapped[str | None] = mapped_column(String(40))
+    triage_ts: Mapped[str | None] = mapped_column(String(40))
 
 
 class Alert(Base):
@@ -151,6 +155,9 @@ class OutboxAction(Base):
     state: Mapped[str] = mapped_column(String(20), default="pending")  # pending|done|failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     available_at: Mapped[datetime]
+    # A claim is a lease: a worker that dies mid-action loses it and another takes over.
+    locked_until: Mapped[datetime | None]
+    locked_by: Mapped[str | None] = mapped_column(String(60))
     created_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -32,7 +32,9 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         response = await handler(request)
     except web.HTTPException as exc:
-        response = json_error(exc.status, _http_error_text(exc))
+        # Keep headers such as a 405's Allow; the body (and so its type) is ours.
+        kept = {name: value for name, value in exc.headers.items() if name.lower() != "content-type"}
+        response = json_error(exc.status, _http_error_text(exc), headers=kept)
     except Exception:
         log.exception("unhandled error", path=request.path)
         response = json_error(500, "internal error; the bot logged the details")

@@ -20,6 +20,8 @@ from tests.support.payloads import body, captured, group
 PLAYBOOKS = REPO / "playbooks"
 AUTH = {"Authorization": f"Bearer {WEBHOOK_TOKEN}"}
 JSON = {**AUTH, "Content-Type": "application/json"}
+OPEN_ACTIONS = ["channel.create", "channel.topic", "channel.purpose", "channel.invite", "message.header",
+                "message.pin_header", "message.post", "bookmark.add", "bookmark.add"]
 
 
 @pytest.fixture
@@ -46,7 +48,7 @@ async def test_firing_group_opens_an_incident_with_its_alerts_events_and_outbox(
     assert [(a.fingerprint, a.status) for a in await rows.alerts(db)] == [
         ("9b722ba78b610960", "firing"), ("fb1484307a3e8865", "firing")]
     assert await rows.event_kinds(db, 1) == ["incident.opened", "commander.assigned", "alert.fired", "alert.fired"]
-    assert [(o.kind, o.state) for o in await rows.outbox(db)] == [("incident.open", "pending")]
+    assert [(o.kind, o.state) for o in await rows.outbox(db)] == [(kind, "pending") for kind in OPEN_ACTIONS]
     [delivery] = await rows.deliveries(db)
     assert delivery.outcome == "open" and json.loads(delivery.body)["groupKey"].startswith("{}/{team=")
 
@@ -59,7 +61,7 @@ async def test_same_delivery_twice_opens_one_incident(bot: str, db: Database) ->
     assert second.json() == {"outcome": "duplicate", "incident": 1}
     assert len(await rows.incidents(db)) == 1
     assert len(await rows.alerts(db)) == 2
-    assert len(await rows.outbox(db)) == 1
+    assert len(await rows.outbox(db)) == len(OPEN_ACTIONS)
     assert [d.outcome for d in await rows.deliveries(db)] == ["open", "duplicate"]
 
 
@@ -74,7 +76,9 @@ async def test_resolved_notifications_resolve_alerts_and_flag_the_incident_witho
     assert incident.all_alerts_resolved_at is not None
     kinds = await rows.event_kinds(db, 1)
     assert kinds[-3:] == ["alert.resolved", "alert.resolved", "alerts.all_resolved"]
-    assert [o.kind for o in await rows.outbox(db)] == ["incident.open", "incident.changes", "incident.changes"]
+    changes = ["message.post", "message.update_header"]
+    assert [o.kind for o in await rows.outbox(db)] == [*OPEN_ACTIONS, *changes, *changes]
+    assert (await rows.outbox(db))[-2].payload["text"].startswith(":white_check_mark: 1 resolved: HighErrorRate")
 
 
 async def test_more_severe_alert_joining_raises_severity_and_it_never_drops(bot: str, db: Database) -> None:

@@ -22,8 +22,8 @@ def _asyncpg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def create_postgres_database() -> str | None:
-    """Create a fresh, migrated database; None when PostgreSQL is not reachable."""
+async def create_empty_postgres_database() -> str | None:
+    """Create a fresh database with no schema at all; None when PostgreSQL is not reachable."""
     name = f"incident_bot_test_{uuid.uuid4().hex[:10]}"
     try:
         conn = await asyncpg.connect(_asyncpg_dsn(POSTGRES_ADMIN_URL), timeout=3)
@@ -33,7 +33,14 @@ async def create_postgres_database() -> str | None:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    return make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+async def create_postgres_database() -> str | None:
+    """Create a fresh, migrated database; None when PostgreSQL is not reachable."""
+    url = await create_empty_postgres_database()
+    if url is None:
+        return None
     db = Database(url)
     try:
         await upgrade(db)

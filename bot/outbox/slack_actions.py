@@ -1,0 +1,282 @@
+"""How each outbox action kind is carried out in Slack, exactly once in effect.
+
+Slack calls are not idempotent, so every action that creates something can find what
+an earlier, interrupted attempt created: a channel by name, a message by the
+metadata that carries the action id, a bookmark by its link. Errors that mean
+"already done" (``already_pinned``, ``already_in_channel``) count as success.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.clock import Clock
+from bot.decide import alert_detail
+from bot.playbook import PlaybookSet
+from bot.slack import blocks
+from bot.slack.client import SlackGateway, SlackPermanentError
+from bot.templating import render_links
+from storage import alerting as repo
+from storage.database import Database
+from storage.outbox import ClaimedAction
+
+METADATA_EVENT = "incident_bot_action"
+MAX_NAME_SUFFIX = 20
+HISTORY_LOOKBACK = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """What a finished action produced, and what to write back in the same commit."""
+
+    result: dict[str, Any] = field(default_factory=dict)
+    incident_updates: dict[str, Any] = field(default_factory=dict)
+    group_updates: dict[str, Any] = field(default_factory=dict)
+
+
+class MissingPrerequisite(SlackPermanentError):
+    """An earlier action this one depends on (the channel, the header) never happened."""
+
+
+@dataclass(frozen=True, slots=True)
+class _StoredAlert:
+    labels: dict[str, Any]
+    annotations: dict[str, Any]
+    generator_url: str | None = None
+
+
+class SlackActions:
+    def __init__(self, db: Database, gateway: SlackGateway, playbooks: Callable[[], PlaybookSet], clock: Clock) -> None:
+        self._db = db
+        self._slack = gateway
+        self._playbooks = playbooks
+        self._clock = clock
+        self._handlers: dict[str, Callable[[ClaimedAction], Awaitable[Done]]] = {
+            "channel.create": self._create_channel,
+            "channel.topic": self._set_topic,
+            "channel.purpose": self._set_purpose,
+            "channel.invite": self._invite,
+            "message.header": self._post_header,
+            "message.pin_header": self._pin_header,
+            "message.update_header": self._update_header,
+            "message.post": self._post,
+            "bookmark.add": self._add_bookmark,
+            "triage.notice": self._triage_notice,
+        }
+
+    async def run(self, action: ClaimedAction) -> Done:
+        handler = self._handlers.get(action.kind)
+        if handler is None:
+            raise SlackPermanentError(action.kind, "unknown action kind")
+        return await handler(action)
+
+    # -- state -----------------------------------------------------------------
+
+    async def _view(self, incident_id: int) -> tuple[Any, blocks.IncidentView]:
+        async with self._db.reading() as session:
+            incident = await repo.get_incident(session, incident_id)
+            if incident is None:
+                raise MissingPrerequisite("incident", f"incident {incident_id} no longer exists")
+            firing = await repo.firing_alert_details(session, incident_id)
+        try:
+            rank = self._playbooks().get(incident.playbook).severity_rank(incident.severity)
+        except KeyError:
+            rank = 9
+        lines = [blocks.AlertLine(str(labels.get("alertname", fp)), alert_detail(labels, fp),
+                                  str(annotations.get("summary", ""))) for labels, annotations, fp in firing]
+        view = blocks.IncidentView(
+            id=incident.id, title=incident.title, severity=incident.severity, severity_rank=rank,
+            status=incident.status, commander=incident.commander, opened_at=incident.opened_at,
+            source=incident.source, route=f"{incident.playbook}/{incident.route}", firing=lines,
+            acknowledged=incident.acknowledged_at is not None,
+            all_alerts_resolved=incident.all_alerts_resolved_at is not None,
+        )
+        return incident, view
+
+    async def _channel(self, action: ClaimedAction) -> tuple[Any, blocks.IncidentView, str]:
+        assert action.incident_id is not None
+        incident, view = await self._view(action.incident_id)
+        if not incident.channel_id:
+            raise MissingPrerequisite(action.kind, "the incident channel was never created")
+        return incident, view, incident.channel_id
+
+    # -- channel ---------------------------------------------------------------
+
+    async def _create_channel(self, action: ClaimedAction) -> Done:
+        assert action.incident_id is not None
+        incident, _ = await self._view(action.incident_id)
+        if incident.channel_id:
+            return Done({"channel_id": incident.channel_id, "name": incident.channel_name})
+        base = incident.channel_name
+        for attempt in range(1, MAX_NAME_SUFFIX + 1):
+            name = base if attempt == 1 else _suffixed(base, attempt)
+            try:
+                created = await self._slack.call("conversations.create", name=name, is_private=False)
+            except SlackPermanentError as exc:
+                if exc.error != "name_taken":
+                    raise
+                adopted = await self._adoptable(name)
+                if adopted is not None:
+                    return Done({"channel_id": adopted, "name": name, "adopted": True},
+                                {"channel_id": adopted, "channel_name": name})
+                continue
+            channel_id = str(created["channel"]["id"])
+            return Done({"channel_id": channel_id, "name": name}, {"channel_id": channel_id, "channel_name": name})
+        raise SlackPermanentError("conversations.create", f"name_taken for {base} and {MAX_NAME_SUFFIX - 1} suffixes")
+
+    async def _adoptable(self, name: str) -> str | None:
+        """A channel this bot created under that name that no incident owns: an earlier,
+        interrupted attempt of this very action."""
+        bot_user = await self._slack.bot_user_id()
+        async for channel in self._channels():
+            if channel.get("name") == name and channel.get("creator") == bot_user:
+                async with self._db.reading() as session:
+                    owner = await repo.incident_with_channel(session, channel["id"])
+                return str(channel["id"]) if owner is None else None
+        return None
+
+    async def _channels(self) -> AsyncIterator[dict[str, Any]]:
+        cursor = None
+        while True:
+            page = await self._slack.call("conversations.list", types="public_channel,private_channel",
+                                          exclude_archived=True, limit=200, **({"cursor": cursor} if cursor else {}))
+            for channel in page.get("channels", []):
+                yield channel
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return
+
+    async def _set_topic(self, action: ClaimedAction) -> Done:
+        _, view, channel = await self._channel(action)
+        await self._slack.call("conversations.setTopic", channel=channel, topic=blocks.topic(view))
+        return Done()
+
+    async def _set_purpose(self, action: ClaimedAction) -> Done:
+        _, view, channel = await self._channel(action)
+        await self._slack.call("conversations.setPurpose", channel=channel, purpose=blocks.purpose(view))
+        return Done()
+
+    async def _invite(self, action: ClaimedAction) -> Done:
+        _, _, channel = await self._channel(action)
+        try:
+            await self._slack.call("conversations.invite", channel=channel, users=action.payload["user"])
+        except SlackPermanentError as exc:
+            if exc.error not in ("already_in_channel", "cant_invite_self"):
+                raise
+        return Done()
+
+    # -- messages --------------------------------------------------------------
+
+    async def _post_message(self, action: ClaimedAction, channel: str, text: str,
+                            message_blocks: list[dict[str, Any]] | None = None) -> str:
+        """Post once: a retry first looks for the message an interrupted attempt posted."""
+        if action.attempts > 1:
+            found = await self._find_posted(channel, action.id)
+            if found is not None:
+                return found
+        args: dict[str, Any] = {"text": text, "unfurl_links": False, "unfurl_media": False,
+                                "metadata": {"event_type": METADATA_EVENT, "event_payload": {"action": action.id}}}
+        if message_blocks is not None:
+            args["blocks"] = message_blocks
+        response = await self._slack.call("chat.postMessage", channel=channel, **args)
+        return str(response["ts"])
+
+    async def _find_posted(self, channel: str, action_id: int) -> str | None:
+        history = await self._slack.call("conversations.history", channel=channel, limit=HISTORY_LOOKBACK,
+                                         include_all_metadata=True)
+        for message in history.get("messages", []):
+            metadata = message.get("metadata") or {}
+            if metadata.get("event_type") == METADATA_EVENT and \
+                    (metadata.get("event_payload") or {}).get("action") == action_id:
+                return str(message["ts"])
+        return None
+
+    async def _post_header(self, action: ClaimedAction) -> Done:
+        incident, view, channel = await self._channel(action)
+        if incident.header_ts:
+            return Done({"ts": incident.header_ts})
+        ts = await self._post_message(action, channel, blocks.header_text(view), blocks.header_blocks(view))
+        return Done({"ts": ts}, {"header_ts": ts})
+
+    async def _pin_header(self, action: ClaimedAction) -> Done:
+        incident, _, channel = await self._channel(action)
+        if not incident.header_ts:
+            raise MissingPrerequisite(action.kind, "the header message was never posted")
+        try:
+            await self._slack.call("pins.add", channel=channel, timestamp=incident.header_ts)
+        except SlackPermanentError as exc:
+            if exc.error != "already_pinned":
+                raise
+        return Done()
+
+    async def _update_header(self, action: ClaimedAction) -> Done:
+        incident, view, channel = await self._channel(action)
+        if not incident.header_ts:
+            raise MissingPrerequisite(action.kind, "the header message was never posted")
+        await self._slack.call("chat.update", channel=channel, ts=incident.header_ts,
+                               text=blocks.header_text(view), blocks=blocks.header_blocks(view))
+        return Done()
+
+    async def _post(self, action: ClaimedAction) -> Done:
+        _, _, channel = await self._channel(action)
+        ts = await self._post_message(action, channel, str(action.payload["text"]))
+        return Done({"ts": ts})
+
+    async def _add_bookmark(self, action: ClaimedAction) -> Done:
+        _, _, channel = await self._channel(action)
+        link = str(action.payload["link"])
+        if action.attempts > 1:
+            existing = await self._slack.call("bookmarks.list", channel_id=channel)
+            if any(b.get("link") == link for b in existing.get("bookmarks", [])):
+                return Done()
+        await self._slack.call("bookmarks.add", channel_id=channel, title=str(action.payload["title"]),
+                               type="link", link=link)
+        return Done()
+
+    # -- triage ----------------------------------------------------------------
+
+    async def _triage_notice(self, action: ClaimedAction) -> Done:
+        group_id = int(action.payload["group_id"])
+        async with self._db.reading() as session:
+            group = await repo.get_group(session, group_id)
+            alerts = await repo.group_alert_details(session, group_id)
+        if group is None:
+            raise MissingPrerequisite(action.kind, f"alert group {group_id} no longer exists")
+        playbooks = self._playbooks()
+        match = next((m for m in playbooks.routes if f"{m.playbook.name}/{m.route.name}" == group.route), None)
+        firing = [(labels, ann, fp) for labels, ann, fp, status in alerts if status == "firing"]
+        lines = [blocks.AlertLine(str(l.get("alertname", fp)), alert_detail(l, fp), str(a.get("summary", "")))
+                 for l, a, fp in firing]
+        severity = "-"
+        links = []
+        if match is not None:
+            severities = [match.route.severity.severity_for(l) for l, _, _ in firing] or [match.route.severity.default]
+            severity = min(severities, key=match.playbook.severity_rank)
+            links = render_links(match.route, [_StoredAlert(l, a) for l, a, _ in firing[:20]])
+        title = str(group.group_labels.get("alertname") or group.group_key)
+        payload_blocks = blocks.triage_blocks(title, severity, group.route or "-", lines, links, group_id,
+                                              resolved=not firing)
+        text = f"{title}: {len(firing)} firing (not declared)"
+        if group.triage_ts and group.triage_channel_id:
+            await self._slack.call("chat.update", channel=group.triage_channel_id, ts=group.triage_ts,
+                                   text=text, blocks=payload_blocks)
+            return Done({"ts": group.triage_ts, "updated": True})
+        channel = await self._channel_id(str(action.payload["channel"]))
+        ts = await self._post_message(action, channel, text, payload_blocks)
+        return Done({"ts": ts, "channel": channel}, group_updates={"triage_ts": ts, "triage_channel_id": channel})
+
+    async def _channel_id(self, channel: str) -> str:
+        """A channel id as given, or the id of a ``#name`` (the bot must be able to see it)."""
+        if not channel.startswith("#"):
+            return channel
+        async for found in self._channels():
+            if found.get("name") == channel[1:]:
+                return str(found["id"])
+        raise SlackPermanentError("conversations.list", f"channel_not_found: {channel}")
+
+
+def _suffixed(name: str, n: int) -> str:
+    suffix = f"-{n}"
+    return name[: 80 - len(suffix)].rstrip("-_") + suffix

@@ -1,0 +1,1 @@
+"""Slack: the Web API gateway, pacing, and what incidents look like there."""

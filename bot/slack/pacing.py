@@ -1,0 +1,87 @@
+"""Client-side pacing to Slack's published rate limits, so the bot waits instead of
+collecting 429s. Pure bookkeeping: the caller decides whether to sleep or reschedule.
+
+Slack counts per method per workspace per minute (tiers), and chat.postMessage about
+one message per second per channel. A sliding window with the same limit never
+exceeds what a sliding-window enforcer allows, unlike a token bucket.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+# Calls per minute, from Slack's tier table (PROTOCOLS B4).
+TIER_PER_MINUTE = {1: 1, 2: 20, 3: 50, 4: 100}
+METHOD_TIERS = {
+    "conversations.create": 2, "conversations.setTopic": 2, "conversations.setPurpose": 2,
+    "conversations.archive": 2, "conversations.list": 2, "conversations.invite": 3,
+    "conversations.info": 3, "conversations.history": 3, "chat.update": 3, "chat.postEphemeral": 4,
+    "pins.add": 2, "bookmarks.add": 2, "bookmarks.list": 2, "reactions.add": 3, "users.info": 4,
+    "users.lookupByEmail": 3, "usergroups.users.list": 2, "files.getUploadURLExternal": 4,
+    "files.completeUploadExternal": 4, "canvases.create": 2, "views.open": 4, "auth.test": 4,
+    "chat.getPermalink": 4,
+}
+POST_MESSAGE_PER_CHANNEL_SECONDS = 1.0
+POST_MESSAGE_PER_MINUTE = 100  # workspace-wide safety net for the "special" tier
+
+
+class SlidingWindow:
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._calls: deque[float] = deque()
+
+    def wait_time(self, now: float) -> float:
+        while self._calls and self._calls[0] <= now - self.window:
+            self._calls.popleft()
+        if len(self._calls) < self.limit:
+            return 0.0
+        return self._calls[0] + self.window - now
+
+    def record(self, now: float) -> None:
+        self._calls.append(now)
+
+
+class Pacer:
+    """Tracks recent calls per method (and per channel for chat.postMessage).
+
+    ``scale`` compresses time for tests against an emulator with compressed windows:
+    scale 10 means a "minute" of 6 seconds.
+    """
+
+    def __init__(self, clock: Callable[[], float], scale: float = 1.0) -> None:
+        self._clock = clock
+        self._scale = scale
+        self._windows: dict[str, SlidingWindow] = {}
+        self._paused_until: dict[str, float] = {}
+
+    def _window(self, key: str, limit: int, seconds: float) -> SlidingWindow:
+        window = self._windows.get(key)
+        if window is None:
+            window = self._windows[key] = SlidingWindow(limit, seconds / self._scale)
+        return window
+
+    def _windows_for(self, method: str, channel: str | None) -> list[SlidingWindow]:
+        if method == "chat.postMessage":
+            windows = [self._window(method, POST_MESSAGE_PER_MINUTE, 60.0)]
+            if channel:
+                windows.append(self._window(f"{method}:{channel}", 1, POST_MESSAGE_PER_CHANNEL_SECONDS))
+            return windows
+        tier = METHOD_TIERS.get(method, 3)
+        return [self._window(method, TIER_PER_MINUTE[tier], 60.0)]
+
+    def try_acquire(self, method: str, channel: str | None = None) -> float:
+        """0 and the call is counted, or how many seconds until it may be made."""
+        now = self._clock()
+        windows = self._windows_for(method, channel)
+        wait = max([self._paused_until.get(method, 0.0) - now, *(w.wait_time(now) for w in windows)])
+        if wait > 0:
+            return wait
+        for window in windows:
+            window.record(now)
+        return 0.0
+
+    def pause(self, method: str, seconds: float) -> None:
+        """Slack said Retry-After: hold every call of this method until then."""
+        self._paused_until[method] = max(self._paused_until.get(method, 0.0), self._clock() + seconds)

@@ -1,0 +1,78 @@
+"""Which Slack actions a decision needs, as outbox rows. Pure.
+
+The rows are written in the same transaction as the decision. Content that depends
+on the state at delivery time (header, topic) is rendered when the action runs;
+content fixed by the decision (change lines, links) is rendered here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.decide import Event
+from bot.slack.blocks import escape, links_text
+from bot.templating import Link
+
+MAX_LISTED = 5
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedAction:
+    kind: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def plan_open(commander: str | None, responders: Sequence[str], links: Sequence[Link]) -> list[PlannedAction]:
+    """Everything a new incident needs in Slack, in the order people should see it."""
+    actions = [PlannedAction("channel.create"), PlannedAction("channel.topic"), PlannedAction("channel.purpose")]
+    invited: list[str] = []
+    for user in [commander, *responders]:
+        if user and user not in invited:
+            invited.append(user)
+            actions.append(PlannedAction("channel.invite", {"user": user}))
+    actions += [PlannedAction("message.header"), PlannedAction("message.pin_header"),
+                PlannedAction("message.post", {"text": links_text(links), "purpose": "links"})]
+    for kind in ("runbook", "dashboard"):
+        first = next((link for link in links if link.kind == kind), None)
+        if first is not None:
+            actions.append(PlannedAction("bookmark.add", {"title": first.title[:60] or kind.title(), "link": first.url}))
+    return actions
+
+
+def plan_changes(events: Sequence[Event], commander: str | None) -> list[PlannedAction]:
+    """One concise message for everything a delivery changed, then a fresh header."""
+    text = change_text(events, commander)
+    actions = [PlannedAction("message.post", {"text": text, "purpose": "changes"})] if text else []
+    if any(e.kind in ("incident.reopened", "severity.changed") for e in events):
+        actions.append(PlannedAction("channel.topic"))
+    actions.append(PlannedAction("message.update_header"))
+    return actions
+
+
+def _listed(events: Sequence[Event]) -> str:
+    names = [f"{escape(str(e.data.get('alertname', '?')))} {escape(str(e.data.get('detail', '')))}".strip()
+             for e in events[:MAX_LISTED]]
+    more = f" and {len(events) - MAX_LISTED} more" if len(events) > MAX_LISTED else ""
+    return ", ".join(names) + more
+
+
+def change_text(events: Sequence[Event], commander: str | None) -> str | None:
+    by_kind: dict[str, list[Event]] = {}
+    for event in events:
+        by_kind.setdefault(event.kind, []).append(event)
+    lines = []
+    if "incident.reopened" in by_kind:
+        lines.append(":recycle: *Reopened*: alerts fired again within the reopen window.")
+    for event in by_kind.get("severity.changed", []):
+        lines.append(f":arrow_up: Severity raised {escape(str(event.data['from'])).upper()} → "
+                     f"{escape(str(event.data['to'])).upper()} ({escape(str(event.data.get('reason', '')))}).")
+    if fired := by_kind.get("alert.fired"):
+        lines.append(f":fire: {len(fired)} new alert{'s' if len(fired) != 1 else ''}: {_listed(fired)}")
+    if resolved := by_kind.get("alert.resolved"):
+        lines.append(f":white_check_mark: {len(resolved)} resolved: {_listed(resolved)}")
+    if "alerts.all_resolved" in by_kind:
+        who = f"<@{commander}>" if commander else "Commander"
+        lines.append(f":tada: All alerts have resolved. {who}, type `/incident resolve` once you are sure it is over.")
+    return "\n".join(lines) or None

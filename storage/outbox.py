@@ -1,0 +1,117 @@
+"""The outbox queue: claim the next action of each ordering key, record how it ended.
+
+An action is claimed with a lease (``locked_until``). Only the oldest pending action
+of an ordering key can be claimed, so one incident's actions run in order while
+different incidents run concurrently. On PostgreSQL the claim skips rows another
+replica is claiming at that instant (``FOR UPDATE SKIP LOCKED``); the lease keeps the
+row out of everyone else's hands until it is finished or the holder is presumed dead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.models import OutboxAction
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedAction:
+    id: int
+    ordering_key: str
+    incident_id: int | None
+    kind: str
+    payload: dict[str, Any]
+    attempts: int  # including this one
+    created_at: datetime
+
+
+def _claimable(now: datetime) -> Any:
+    earlier = aliased(OutboxAction)
+    blocked = exists().where(
+        earlier.ordering_key == OutboxAction.ordering_key,
+        earlier.id < OutboxAction.id,
+        earlier.state == "pending",
+    )
+    return and_(
+        OutboxAction.state == "pending",
+        OutboxAction.available_at <= now,
+        or_(OutboxAction.locked_until.is_(None), OutboxAction.locked_until < now),
+        ~blocked,
+    )
+
+
+async def claim(session: AsyncSession, *, now: datetime, lease_until: datetime, worker: str, limit: int,
+                ordering_key: str | None = None, exclude_keys: frozenset[str] = frozenset()) -> list[ClaimedAction]:
+    """Lease up to ``limit`` actions, at most one per ordering key, oldest first."""
+    query = select(OutboxAction).where(_claimable(now)).order_by(OutboxAction.id).limit(limit)
+    if ordering_key is not None:
+        query = query.where(OutboxAction.ordering_key == ordering_key)
+    if exclude_keys:
+        query = query.where(OutboxAction.ordering_key.not_in(sorted(exclude_keys)))
+    if session.bind.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=OutboxAction)
+    rows = list((await session.execute(query)).scalars())
+    if not rows:
+        return []
+    ids = [row.id for row in rows]
+    await session.execute(
+        update(OutboxAction).where(OutboxAction.id.in_(ids))
+        .values(locked_until=lease_until, locked_by=worker, attempts=OutboxAction.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return [
+        ClaimedAction(row.id, row.ordering_key, row.incident_id, row.kind, dict(row.payload), row.attempts + 1,
+                      row.created_at)
+        for row in rows
+    ]
+
+
+async def finish(session: AsyncSession, action_id: int, *, state: str, now: datetime,
+                 result: dict[str, Any] | None = None, error: str | None = None) -> None:
+    """Mark an action done (or failed for good), releasing its lease."""
+    await session.execute(
+        update(OutboxAction).where(OutboxAction.id == action_id)
+        .values(state=state, finished_at=now, result=result, last_error=error, locked_until=None, locked_by=None)
+    )
+
+
+async def retry_later(session: AsyncSession, action_id: int, *, at: datetime, error: str,
+                      count_attempt: bool = True) -> None:
+    """Release the lease and make the action claimable again at ``at``."""
+    values: dict[str, Any] = {"available_at": at, "last_error": error, "locked_until": None, "locked_by": None}
+    if not count_attempt:
+        values["attempts"] = OutboxAction.attempts - 1
+    await session.execute(update(OutboxAction).where(OutboxAction.id == action_id).values(**values))
+
+
+async def results(session: AsyncSession, ordering_key: str, kind: str) -> list[dict[str, Any]]:
+    """Results of the finished actions of one kind for one key, oldest first."""
+    rows = await session.execute(
+        select(OutboxAction.result).where(
+            OutboxAction.ordering_key == ordering_key, OutboxAction.kind == kind, OutboxAction.state == "done",
+        ).order_by(OutboxAction.id)
+    )
+    return [dict(r) for r in rows.scalars() if r is not None]
+
+
+async def backlog(session: AsyncSession, now: datetime) -> tuple[int, float]:
+    """Pending actions and the age in seconds of the oldest one."""
+    row = (await session.execute(
+        select(func.count(), func.min(OutboxAction.created_at)).where(OutboxAction.state == "pending")
+    )).one()
+    count, oldest = int(row[0]), row[1]
+    age = (now - oldest).total_seconds() if oldest is not None else 0.0
+    return count, max(age, 0.0)
+
+
+async def purge_finished(session: AsyncSession, finished_before: datetime, limit: int = 5000) -> int:
+    oldest = (select(OutboxAction.id).where(OutboxAction.state != "pending", OutboxAction.finished_at < finished_before)
+              .order_by(OutboxAction.id).limit(limit))
+    result = await session.execute(delete(OutboxAction).where(OutboxAction.id.in_(oldest)))
+    return int(result.rowcount or 0)
