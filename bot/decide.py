@@ -70,6 +70,15 @@ class GroupState:
 
 
 @dataclass(frozen=True, slots=True)
+class StormState:
+    """Recent opens on one storm-guard key, and its storm incident if one is open."""
+
+    key: str
+    recent_opens: int
+    incident: IncidentState | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Event:
     """A timeline event to append; the incident id is attached when it is written."""
 
@@ -90,6 +99,9 @@ class Decision:
     commander: str | None = None  # set when opening
     commander_source: str | None = None
     events: Sequence[Event] = ()
+    target: IncidentState | None = None  # an incident joined that is not the group's own (a storm)
+    storm_key: str | None = None  # set when opening: what the storm guard counts this open under
+    storm: bool = False  # the incident opened is a storm incident
 
     @property
     def incident_alerts(self) -> bool:
@@ -160,13 +172,27 @@ def classify(notification: AlertGroupNotification,
     return list(new.values()), list(resolved.values())
 
 
+def storm_key(match: RouteMatch, labels: Mapping[str, str]) -> str | None:
+    guard = match.route.storm_guard
+    if guard is None:
+        return None
+    values = ",".join(f"{label}={labels.get(label, '')}" for label in guard.by)
+    return f"{match.playbook.name}/{match.route.name}|{values}"
+
+
 def decide(
     notification: AlertGroupNotification,
     state: GroupState,
     playbooks: PlaybookSet,
     now: datetime,
+    storm: StormState | None = None,
 ) -> Decision:
-    """Decide what one delivery does. Pure: same inputs, same decision."""
+    """Decide what one delivery does. Pure: same inputs, same decision.
+
+    Opening an incident on a storm-guarded route needs ``storm`` (the recent opens
+    under its key); without it the decision is made as if the guard had room, and the
+    caller, seeing ``storm_key`` set, locks the key and decides again with it.
+    """
     new, resolved = classify(notification, state.known)
     if not new and not resolved:
         return Decision(Outcome.DUPLICATE, "no alert changed state since the last delivery")
@@ -199,6 +225,10 @@ def decide(
     if match is not None and new_firing:
         severity = _max_severity(match, new_firing)
         if declares(match, new_firing):
+            key = storm_key(match, _group_labels(notification))
+            guard = match.route.storm_guard
+            if key is not None and guard is not None and storm is not None and storm.recent_opens >= guard.max_incidents:
+                return _storm(notification, match, storm, new, resolved, change_events, now)
             commander, source = commander_for(match, now)
             title = notification.common_annotations.get("summary")
             events = [Event("incident.opened", now, {
@@ -209,7 +239,7 @@ def decide(
                 events.append(Event("commander.assigned", now, {"commander": commander, "source": source}))
             events += change_events
             return Decision(Outcome.OPEN, f"route {match.route.name} auto-declares these alerts", match,
-                            new, resolved, severity, commander, source, events)
+                            new, resolved, severity, commander, source, events, storm_key=key)
         return Decision(Outcome.RECORD, f"route {match.route.name} does not auto-declare these alerts", match,
                         new, resolved, severity)
 
@@ -220,6 +250,44 @@ def decide(
     return Decision(Outcome.RECORD, reason, match, new, resolved, events=events)
 
 
+def _storm(notification: AlertGroupNotification, match: RouteMatch, storm: StormState, new: Sequence[Alert],
+           resolved: Sequence[Alert], change_events: Sequence[Event], now: datetime) -> Decision:
+    """Past the storm guard's limit: join the storm incident, or open it."""
+    guard = match.route.storm_guard
+    assert guard is not None
+    new_firing = [a for a in new if a.firing]
+    joined = Event("storm.group_joined", now, {"group_key": notification.group_key, "alerts": len(new_firing)})
+    if storm.incident is not None and storm.incident.is_open:
+        target = storm.incident
+        severity = _raised(match, target.severity, new_firing)
+        events = [joined, *change_events]
+        if severity != target.severity:
+            events.append(_severity_event(target.severity, severity, new_firing, match, now))
+        return Decision(Outcome.JOIN, f"storm guard: joins storm incident #{target.id}", match, new, resolved,
+                        severity, events=events, target=target)
+    commander, source = commander_for(match, now)
+    severity = _max_severity(match, new_firing)
+    events = [
+        Event("incident.opened", now, {"severity": severity, "route": f"{match.playbook.name}/{match.route.name}",
+                                       "group_key": notification.group_key, "storm": True}),
+        Event("storm.started", now, {"key": storm.key, "recent_opens": storm.recent_opens,
+                                     "max_incidents": guard.max_incidents, "window": str(guard.window)}),
+    ]
+    if commander is not None:
+        events.append(Event("commander.assigned", now, {"commander": commander, "source": source}))
+    events += [joined, *change_events]
+    reason = f"storm guard: {storm.recent_opens} incidents within {guard.window} on this route; opens a storm incident"
+    return Decision(Outcome.OPEN, reason, match, new, resolved, severity, commander, source, events,
+                    storm_key=storm.key, storm=True)
+
+
+def _group_labels(notification: AlertGroupNotification) -> Mapping[str, str]:
+    labels = notification.common_labels or notification.group_labels
+    if not labels and notification.alerts:
+        return notification.alerts[0].labels
+    return labels
+
+
 def _route_for(notification: AlertGroupNotification, incident: IncidentState | None,
                playbooks: PlaybookSet) -> RouteMatch | None:
     """An incident keeps the route it opened on; otherwise the first matching route."""
@@ -228,10 +296,7 @@ def _route_for(notification: AlertGroupNotification, incident: IncidentState | N
         found = next((m for m in playbooks.routes if m.key == key), None)
         if found is not None:
             return found
-    labels = notification.common_labels or notification.group_labels
-    if not labels and notification.alerts:
-        labels = notification.alerts[0].labels
-    return playbooks.match(labels)
+    return playbooks.match(_group_labels(notification))
 
 
 def _max_severity(match: RouteMatch, alerts: Sequence[Alert]) -> str:

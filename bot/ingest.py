@@ -14,10 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from bot.alertmanager.payload import Alert, AlertGroupNotification
-from bot.decide import Decision, Event, GroupState, IncidentState, Outcome, StoredAlert, decide
+from bot.decide import Decision, Event, GroupState, IncidentState, Outcome, StormState, StoredAlert, decide
 from bot.playbook import PlaybookSet
 from bot.policy import policy_snapshot, reopen_window
-from bot.slack.plan import plan_changes, plan_open
+from bot.playbook import format_duration
+from bot.slack.plan import plan_changes, plan_open, storm_notice
 from bot.templating import channel_name, render_links, render_title
 from storage import alerting as repo
 from storage.database import Database
@@ -52,7 +53,11 @@ class Ingestor:
                 group_labels=dict(notification.group_labels), status=notification.status, now=now,
             )
             state = await self._load_state(session, group, notification)
-            decision = decide(notification, state, self._playbooks(), now)
+            playbooks = self._playbooks()
+            decision = decide(notification, state, playbooks, now)
+            if decision.outcome is Outcome.OPEN and decision.storm_key is not None:
+                storm = await self._storm_state(session, decision, now)
+                decision = decide(notification, state, playbooks, now, storm)
             incident_id = await _apply(session, group, notification, decision, state, now)
             await repo.record_delivery(
                 session, received_at=now, group_key=notification.group_key, status=notification.status,
@@ -68,15 +73,28 @@ class Ingestor:
         known = {fp: [StoredAlert(fp, starts_at, status) for starts_at, status in rows] for fp, rows in stored.items()}
         if group.incident_id is None:
             return GroupState(known=known)
-        row = await repo.get_incident(session, group.incident_id)
-        assert row is not None, "foreign key guarantees the incident exists"
-        firing = await repo.firing_alerts(session, row.id) if row.status != "resolved" else []
-        incident = IncidentState(
-            id=row.id, status=row.status, severity=row.severity, playbook=row.playbook, route=row.route,
-            resolved_at=row.resolved_at, reopen_window=reopen_window(row.policy), firing=frozenset(firing),
-            commander=row.commander,
-        )
-        return GroupState(incident=incident, known=known)
+        return GroupState(incident=await _incident_state(session, group.incident_id), known=known)
+
+    async def _storm_state(self, session: Any, decision: Decision, now: datetime) -> StormState:
+        """Lock the storm-guard key, so concurrent opens on it count each other."""
+        assert decision.storm_key is not None and decision.route is not None
+        guard = decision.route.route.storm_guard
+        assert guard is not None
+        storm_incident_id = await repo.lock_storm_window(session, decision.storm_key)
+        recent = await repo.recent_opens(session, decision.storm_key, now - guard.window)
+        incident = await _incident_state(session, storm_incident_id) if storm_incident_id is not None else None
+        return StormState(decision.storm_key, recent, incident)
+
+
+async def _incident_state(session: Any, incident_id: int) -> IncidentState:
+    row = await repo.get_incident(session, incident_id)
+    assert row is not None, "foreign keys guarantee the incident exists"
+    firing = await repo.firing_alerts(session, row.id) if row.status != "resolved" else []
+    return IncidentState(
+        id=row.id, status=row.status, severity=row.severity, playbook=row.playbook, route=row.route,
+        resolved_at=row.resolved_at, reopen_window=reopen_window(row.policy), firing=frozenset(firing),
+        commander=row.commander,
+    )
 
 
 def _alert_row(alert: Alert, group_id: int, incident_id: int | None, now: datetime) -> dict[str, Any]:
@@ -101,7 +119,8 @@ async def _apply(session: Any, group: repo.GroupRow, notification: AlertGroupNot
     if decision.route is not None:
         group_update["route"] = f"{decision.route.playbook.name}/{decision.route.route.name}"
 
-    incident_id = state.incident.id if state.incident is not None else None
+    current = decision.target or state.incident
+    incident_id = current.id if current is not None else None
     if decision.outcome is Outcome.DUPLICATE:
         await repo.update_group(session, group.id, **group_update)
         return incident_id
@@ -109,6 +128,11 @@ async def _apply(session: Any, group: repo.GroupRow, notification: AlertGroupNot
     if decision.outcome is Outcome.OPEN:
         incident_id = await _open_incident(session, notification, decision, now)
         group_update["incident_id"] = incident_id
+        if decision.storm:
+            assert decision.storm_key is not None
+            await repo.set_storm_incident(session, decision.storm_key, incident_id)
+    elif decision.target is not None:
+        group_update["incident_id"] = decision.target.id
     await repo.update_group(session, group.id, **group_update)
 
     attach_to = incident_id if decision.incident_alerts else None
@@ -120,14 +144,17 @@ async def _apply(session: Any, group: repo.GroupRow, notification: AlertGroupNot
         return incident_id
 
     await repo.append_events(session, incident_id, [_event_row(e, now) for e in decision.events])
-    await _update_incident(session, incident_id, decision, state, now)
+    await _update_incident(session, incident_id, decision, current, now)
     if decision.outcome is Outcome.OPEN:
         assert decision.route is not None
-        links = render_links(decision.route.route, notification.alerts[:LINK_SAMPLE])
-        planned = plan_open(decision.commander, decision.route.route.responders, links)
+        route = decision.route.route
+        links = render_links(route, notification.alerts[:LINK_SAMPLE])
+        notice = None
+        if decision.storm and route.storm_guard is not None:
+            notice = storm_notice(route.name, route.storm_guard.max_incidents, format_duration(route.storm_guard.window))
+        planned = plan_open(decision.commander, route.responders, links, notice)
     else:
-        commander = state.incident.commander if state.incident is not None else None
-        planned = plan_changes(decision.events, commander)
+        planned = plan_changes(decision.events, current.commander if current is not None else None)
     await repo.enqueue_many(session, ordering_key=f"incident:{incident_id}", incident_id=incident_id, now=now,
                             actions=[(a.kind, a.payload) for a in planned])
     return incident_id
@@ -136,27 +163,33 @@ async def _apply(session: Any, group: repo.GroupRow, notification: AlertGroupNot
 async def _open_incident(session: Any, notification: AlertGroupNotification, decision: Decision, now: datetime) -> int:
     match = decision.route
     assert match is not None and decision.severity is not None
-    title = render_title(match.route.title, notification.common_labels or notification.group_labels,
-                         notification.common_annotations)
+    labels = notification.common_labels or notification.group_labels
+    title = render_title(match.route.title, labels, notification.common_annotations)
+    if decision.storm:
+        title = storm_title(match.route.name, decision.storm_key)
     incident_id = await repo.insert_incident(
         session, title=title, status="investigating", severity=decision.severity,
-        playbook=match.playbook.name, route=match.route.name, source="alertmanager", declared_by=None,
-        commander=decision.commander, channel_name="", channel_id=None,
+        playbook=match.playbook.name, route=match.route.name, source="storm" if decision.storm else "alertmanager",
+        declared_by=None, commander=decision.commander, channel_name="", channel_id=None, storm_key=decision.storm_key,
         policy=policy_snapshot(match), opened_at=now, acknowledged_at=None, mitigated_at=None,
         resolved_at=None, all_alerts_resolved_at=None, updated_at=now,
     )
-    name = channel_name(match.route.channel, date=now.date(), number=incident_id, title=title,
-                        labels=notification.common_labels)
+    name = channel_name(match.route.channel, date=now.date(), number=incident_id, title=title, labels=labels)
     await repo.update_incident(session, incident_id, channel_name=name)
     return incident_id
 
 
-async def _update_incident(session: Any, incident_id: int, decision: Decision, state: GroupState,
+def storm_title(route: str, key: str | None) -> str:
+    scope = (key or "").partition("|")[2].replace(",", ", ")
+    return f"Alert storm on {route}" + (f" ({scope})" if scope.strip("=, ") else "")
+
+
+async def _update_incident(session: Any, incident_id: int, decision: Decision, current: IncidentState | None,
                            now: datetime) -> None:
     if decision.outcome is Outcome.OPEN:
         return
     values: dict[str, Any] = {"updated_at": now}
-    if decision.severity is not None and state.incident is not None and decision.severity != state.incident.severity:
+    if decision.severity is not None and current is not None and decision.severity != current.severity:
         values["severity"] = decision.severity
     if decision.outcome is Outcome.REOPEN:
         values.update(status="investigating", resolved_at=None, all_alerts_resolved_at=None)

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Alert, AlertGroup, Incident, IncidentEvent, OutboxAction, WebhookDelivery
+from storage.models import Alert, AlertGroup, Incident, IncidentEvent, OutboxAction, StormWindow, WebhookDelivery
 
 # Keep IN lists well under both SQLite's and asyncpg's bound-parameter limits.
 _CHUNK = 500
@@ -171,3 +171,23 @@ async def get_group(session: AsyncSession, group_id: int) -> AlertGroup | None:
 async def incident_with_channel(session: AsyncSession, channel_id: str) -> int | None:
     row = await session.execute(select(Incident.id).where(Incident.channel_id == channel_id))
     return row.scalar_one_or_none()
+
+
+async def lock_storm_window(session: AsyncSession, key: str) -> int | None:
+    """Lock the storm-guard key for this transaction; returns its storm incident, if any."""
+    await session.execute(_upsert_ignore(session, StormWindow).values(key=key).on_conflict_do_nothing(index_elements=["key"]))
+    query = select(StormWindow.storm_incident_id).where(StormWindow.key == key)
+    if session.bind.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one()
+
+
+async def recent_opens(session: AsyncSession, key: str, since: datetime) -> int:
+    """Incidents opened under a storm-guard key since ``since`` (storm incidents excluded)."""
+    query = select(func.count()).select_from(Incident).where(
+        Incident.storm_key == key, Incident.opened_at >= since, Incident.source != "storm")
+    return int((await session.execute(query)).scalar_one())
+
+
+async def set_storm_incident(session: AsyncSession, key: str, incident_id: int) -> None:
+    await session.execute(update(StormWindow).where(StormWindow.key == key).values(storm_incident_id=incident_id))

@@ -40,6 +40,8 @@ class Incident(Base):
     channel_name: Mapped[str] = mapped_column(String(80))
     channel_id: Mapped[str | None] = mapped_column(String(40))
     header_ts: Mapped[str | None] = mapped_column(String(40))  # the pinned header message in Slack
+    # "<playbook>/<route>|<label>=<value>,...": what the storm guard counts opens by.
+    storm_key: Mapped[str | None] = mapped_column(String(300))
     # Rotation, timeouts and cadence in force at open: editing a playbook mid-incident
     # must not change an escalation already under way.
     policy: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
@@ -50,7 +52,20 @@ class Incident(Base):
     all_alerts_resolved_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
 
-    __table_args__ = (Index("ix_incidents_status", "status"),)
+    __table_args__ = (
+        Index("ix_incidents_status", "status"),
+        Index("ix_incidents_storm", "storm_key", "opened_at"),
+    )
+
+
+class StormWindow(Base):
+    """One row per storm-guard key: the lock that makes counting recent opens race-free,
+    and the storm incident that overflow groups currently join."""
+
+    __tablename__ = "storm_windows"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    storm_incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
 
 
 class AlertGroup(Base):

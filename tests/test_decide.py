@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from bot.alertmanager.payload import Alert, AlertGroupNotification
-from bot.decide import GroupState, IncidentState, Outcome, StoredAlert, decide
+from bot.decide import GroupState, IncidentState, Outcome, StormState, StoredAlert, decide
 from bot.playbook import PlaybookSet, load_playbooks
 from tests.conftest import FIXTURES
 
@@ -193,3 +193,41 @@ def test_decision_is_the_same_for_the_same_inputs(playbooks: PlaybookSet) -> Non
     group = notification(alert("a1"), alert("a2", severity="error"))
 
     assert decide(group, GroupState(), playbooks, NOW) == decide(group, GroupState(), playbooks, NOW)
+
+
+def test_storm_guarded_open_asks_for_the_storm_state_under_its_key(playbooks: PlaybookSet) -> None:
+    group = notification(alert("s1", team="storage"), team="storage")
+
+    decision = decide(group, GroupState(), playbooks, NOW)
+
+    assert decision.outcome is Outcome.OPEN and decision.storm_key == "team/storage|cluster="
+
+
+def test_past_the_storm_limit_the_first_overflow_group_opens_a_storm_incident(playbooks: PlaybookSet) -> None:
+    group = notification(alert("s1", team="storage"), team="storage")
+    storm = StormState("team/storage|cluster=", recent_opens=2)
+
+    decision = decide(group, GroupState(), playbooks, NOW, storm)
+
+    assert decision.outcome is Outcome.OPEN and decision.storm
+    assert [e.kind for e in decision.events][:3] == ["incident.opened", "storm.started", "commander.assigned"]
+
+
+def test_past_the_storm_limit_later_groups_join_the_storm_incident(playbooks: PlaybookSet) -> None:
+    group = notification(alert("s9", team="storage"), team="storage")
+    storm_incident = IncidentState(id=99, status="investigating", severity="sev2", playbook="team", route="storage",
+                                   resolved_at=None, reopen_window=timedelta(hours=1))
+    storm = StormState("team/storage|cluster=", recent_opens=3, incident=storm_incident)
+
+    decision = decide(group, GroupState(), playbooks, NOW, storm)
+
+    assert decision.outcome is Outcome.JOIN and decision.target == storm_incident
+    assert [e.kind for e in decision.events] == ["storm.group_joined", "alert.fired"]
+
+
+def test_below_the_storm_limit_groups_open_their_own_incidents(playbooks: PlaybookSet) -> None:
+    group = notification(alert("s1", team="storage"), team="storage")
+
+    decision = decide(group, GroupState(), playbooks, NOW, StormState("team/storage|cluster=", recent_opens=1))
+
+    assert decision.outcome is Outcome.OPEN and not decision.storm

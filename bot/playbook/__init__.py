@@ -22,6 +22,7 @@ from bot.playbook.schema import (
     Route,
     Severity,
     SeverityRule,
+    StormGuard,
 )
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "RouteMatch",
     "Severity",
     "SeverityRule",
+    "StormGuard",
     "check_playbooks",
     "format_duration",
     "load_playbooks",

@@ -17,6 +17,7 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Field,
     ModelWrapValidatorHandler,
     ValidationError,
     model_validator,
@@ -51,6 +52,7 @@ __all__ = [
     "Route",
     "Severity",
     "SeverityRule",
+    "StormGuard",
 ]
 
 DEFAULT_TITLE_TEMPLATE = (
@@ -176,6 +178,16 @@ class SeverityRule(_Model):
         return self.map.get(labels.get(self.label, ""), self.default)
 
 
+class StormGuard(_Model):
+    """Past ``max_incidents`` new incidents within ``window`` for one route (and the same
+    values of the ``by`` labels, e.g. one cluster), further groups join a single storm
+    incident instead of each opening a channel. Every alert is still recorded."""
+
+    max_incidents: int = Field(ge=1)
+    window: PositiveDuration
+    by: tuple[LabelName, ...] = ()
+
+
 class LinkTemplate(_Model):
     """A link posted in the incident channel; ``title`` and ``url`` are Jinja2 templates
     with ``labels``, ``annotations`` and ``alert`` in scope. A URL that renders empty is
@@ -208,6 +220,7 @@ class Route(_Model):
     """Template for a trace link; ``trace_id`` and ``labels`` are in scope."""
     triage_channel: SlackChannel | None = None
     """Where groups that are only recorded are posted with a Declare button."""
+    storm_guard: StormGuard | None = None
 
     @property
     def is_catch_all(self) -> bool:

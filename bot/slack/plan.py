@@ -24,7 +24,8 @@ class PlannedAction:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
-def plan_open(commander: str | None, responders: Sequence[str], links: Sequence[Link]) -> list[PlannedAction]:
+def plan_open(commander: str | None, responders: Sequence[str], links: Sequence[Link],
+              storm_notice: str | None = None) -> list[PlannedAction]:
     """Everything a new incident needs in Slack, in the order people should see it."""
     actions = [PlannedAction("channel.create"), PlannedAction("channel.topic"), PlannedAction("channel.purpose")]
     invited: list[str] = []
@@ -32,8 +33,10 @@ def plan_open(commander: str | None, responders: Sequence[str], links: Sequence[
         if user and user not in invited:
             invited.append(user)
             actions.append(PlannedAction("channel.invite", {"user": user}))
-    actions += [PlannedAction("message.header"), PlannedAction("message.pin_header"),
-                PlannedAction("message.post", {"text": links_text(links), "purpose": "links"})]
+    actions += [PlannedAction("message.header"), PlannedAction("message.pin_header")]
+    if storm_notice:
+        actions.append(PlannedAction("message.post", {"text": storm_notice, "purpose": "storm"}))
+    actions.append(PlannedAction("message.post", {"text": links_text(links), "purpose": "links"}))
     for kind in ("runbook", "dashboard"):
         first = next((link for link in links if link.kind == kind), None)
         if first is not None:
@@ -68,6 +71,10 @@ def change_text(events: Sequence[Event], commander: str | None) -> str | None:
     for event in by_kind.get("severity.changed", []):
         lines.append(f":arrow_up: Severity raised {escape(str(event.data['from'])).upper()} → "
                      f"{escape(str(event.data['to'])).upper()} ({escape(str(event.data.get('reason', '')))}).")
+    if joined := by_kind.get("storm.group_joined"):
+        lines.append(f":rotating_light: {len(joined)} more alert group{'s' if len(joined) != 1 else ''} joined the storm: "
+                     + ", ".join(f"`{escape(str(e.data.get('group_key', '?')))[:120]}`" for e in joined[:MAX_LISTED])
+                     + (f" and {len(joined) - MAX_LISTED} more" if len(joined) > MAX_LISTED else ""))
     if fired := by_kind.get("alert.fired"):
         lines.append(f":fire: {len(fired)} new alert{'s' if len(fired) != 1 else ''}: {_listed(fired)}")
     if resolved := by_kind.get("alert.resolved"):
@@ -76,3 +83,9 @@ def change_text(events: Sequence[Event], commander: str | None) -> str | None:
         who = f"<@{commander}>" if commander else "Commander"
         lines.append(f":tada: All alerts have resolved. {who}, type `/incident resolve` once you are sure it is over.")
     return "\n".join(lines) or None
+
+
+def storm_notice(route: str, max_incidents: int, window: str) -> str:
+    return (f":rotating_light: *Alert storm*: more than {max_incidents} incidents opened within {window} on route "
+            f"{escape(route)}. New alert groups join this incident instead of each opening a channel; every alert "
+            "is still recorded.")

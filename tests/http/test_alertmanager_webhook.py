@@ -202,3 +202,20 @@ async def test_without_configured_credentials_every_request_is_refused_and_the_l
     assert response.json() == {"error": "webhook authentication is not configured on the bot"}
     assert "set ALERTMANAGER_WEBHOOK_TOKEN" in caplog.text
     assert rows.nothing_stored(await rows.count_rows(db))
+
+
+async def test_storm_of_groups_opens_at_most_the_limit_plus_one_storm_incident(bot: str, db: Database) -> None:
+    """The shipped playbook allows 5 incidents per 10 minutes per cluster on the critical route."""
+    groups = [body(group(alertname=f"Storm{i}", alerts=3, extra_labels={"cluster": "eu1"})) for i in range(30)]
+    async with httpx.AsyncClient(timeout=60) as client:
+        responses = await asyncio.gather(*(
+            client.post(f"{bot}/alertmanager", content=g, headers=JSON) for g in groups))
+
+    assert all(r.status_code == 200 for r in responses)
+    incidents = await rows.incidents(db)
+    assert sorted(i.source for i in incidents) == ["alertmanager"] * 5 + ["storm"]
+    storm = next(i for i in incidents if i.source == "storm")
+    assert storm.title == "Alert storm on critical (cluster=eu1)"
+    assert sum(1 for g in await rows.groups(db) if g.incident_id == storm.id) == 25
+    assert len(await rows.alerts(db)) == 90  # every alert recorded
+    assert (await rows.event_kinds(db, storm.id)).count("storm.group_joined") == 25
