@@ -180,7 +180,14 @@ class SlackActions:
                                 "metadata": {"event_type": METADATA_EVENT, "event_payload": {"action": action.id}}}
         if message_blocks is not None:
             args["blocks"] = message_blocks
-        response = await self._slack.call("chat.postMessage", channel=channel, **args)
+        try:
+            response = await self._slack.call("chat.postMessage", channel=channel, **args)
+        except SlackPermanentError as exc:
+            if exc.error != "not_in_channel":
+                raise
+            # A public channel the bot was never invited to (triage, stakeholders): join it.
+            await self._slack.call("conversations.join", channel=channel)
+            response = await self._slack.call("chat.postMessage", channel=channel, **args)
         return str(response["ts"])
 
     async def _find_posted(self, channel: str, action_id: int) -> str | None:

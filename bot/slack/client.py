@@ -71,7 +71,7 @@ class SlackGateway:
             response = await getattr(self._client, method.replace(".", "_"))(**args)
             return dict(response.data) if isinstance(response.data, dict) else {}
         except SlackApiError as exc:
-            outcome, error = self._classify(method, exc)
+            outcome, error = self._classify(method, exc, channel)
             raise error from None
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             outcome = "connection_error"
@@ -80,11 +80,11 @@ class SlackGateway:
             self._metrics.slack_calls.labels(method, outcome).inc()
             self._metrics.slack_latency.labels(method).observe(time.perf_counter() - started)
 
-    def _classify(self, method: str, exc: SlackApiError) -> tuple[str, SlackError]:
+    def _classify(self, method: str, exc: SlackApiError, channel: str | None) -> tuple[str, SlackError]:
         status = exc.response.status_code
         if status == 429:
             retry_after = float(exc.response.headers.get("Retry-After", "1") or 1)
-            self._pacer.pause(method, retry_after)
+            self._pacer.pause(method, retry_after, channel)
             return "ratelimited", SlackRateLimited(method, retry_after)
         if status >= 500:
             return "server_error", SlackTransientError(method, f"HTTP {status}")

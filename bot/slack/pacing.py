@@ -20,7 +20,7 @@ METHOD_TIERS = {
     "pins.add": 2, "bookmarks.add": 2, "bookmarks.list": 2, "reactions.add": 3, "users.info": 4,
     "users.lookupByEmail": 3, "usergroups.users.list": 2, "files.getUploadURLExternal": 4,
     "files.completeUploadExternal": 4, "canvases.create": 2, "views.open": 4, "auth.test": 4,
-    "chat.getPermalink": 4,
+    "chat.getPermalink": 4, "conversations.join": 3,
 }
 POST_MESSAGE_PER_CHANNEL_SECONDS = 1.0
 POST_MESSAGE_PER_MINUTE = 100  # workspace-wide safety net for the "special" tier
@@ -71,17 +71,25 @@ class Pacer:
         tier = METHOD_TIERS.get(method, 3)
         return [self._window(method, TIER_PER_MINUTE[tier], 60.0)]
 
+    @staticmethod
+    def _pause_key(method: str, channel: str | None) -> str:
+        # chat.postMessage is limited per channel: a 429 there should not hold other channels.
+        return f"{method}:{channel}" if method == "chat.postMessage" and channel else method
+
     def try_acquire(self, method: str, channel: str | None = None) -> float:
         """0 and the call is counted, or how many seconds until it may be made."""
         now = self._clock()
         windows = self._windows_for(method, channel)
-        wait = max([self._paused_until.get(method, 0.0) - now, *(w.wait_time(now) for w in windows)])
+        paused = self._paused_until.get(self._pause_key(method, channel), 0.0)
+        wait = max([paused - now, *(w.wait_time(now) for w in windows)])
         if wait > 0:
             return wait
         for window in windows:
             window.record(now)
         return 0.0
 
-    def pause(self, method: str, seconds: float) -> None:
-        """Slack said Retry-After: hold every call of this method until then."""
-        self._paused_until[method] = max(self._paused_until.get(method, 0.0), self._clock() + seconds)
+    def pause(self, method: str, seconds: float, channel: str | None = None) -> None:
+        """Slack said Retry-After: hold calls of this method (to this channel, for
+        chat.postMessage) until then."""
+        key = self._pause_key(method, channel)
+        self._paused_until[key] = max(self._paused_until.get(key, 0.0), self._clock() + seconds)
