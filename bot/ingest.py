@@ -18,7 +18,7 @@ from bot.decide import Decision, Event, GroupState, IncidentState, Outcome, Stor
 from bot.playbook import PlaybookSet
 from bot.policy import policy_snapshot, reopen_window
 from bot.playbook import format_duration
-from bot.slack.plan import plan_changes, plan_open, storm_notice
+from bot.slack.plan import change_text, plan_changes, plan_open, storm_notice
 from bot.templating import channel_name, render_links, render_title
 from storage import alerting as repo
 from storage.database import Database
@@ -152,6 +152,7 @@ async def _apply(session: Any, group: repo.GroupRow, notification: AlertGroupNot
         notice = None
         if decision.storm and route.storm_guard is not None:
             notice = storm_notice(route.name, route.storm_guard.max_incidents, format_duration(route.storm_guard.window))
+            notice += "\n" + (change_text(decision.events, decision.commander) or "")
         planned = plan_open(decision.commander, route.responders, links, notice)
     else:
         planned = plan_changes(decision.events, current.commander if current is not None else None)

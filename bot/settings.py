@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # same; leave at 1 against real Slack.
     slack_rate_limit_scale: float = Field(default=1.0, gt=0)
     outbox_concurrency: int = Field(default=8, ge=1, le=64)
+    # How long a claimed action stays reserved for its worker; after a crash, the work
+    # is picked up again at most this long later.
+    outbox_lease_seconds: float = Field(default=30.0, gt=0)
     webhook_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     delivery_retention_days: int = Field(default=30, gt=0)
 

@@ -115,3 +115,29 @@ async def purge_finished(session: AsyncSession, finished_before: datetime, limit
               .order_by(OutboxAction.id).limit(limit))
     result = await session.execute(delete(OutboxAction).where(OutboxAction.id.in_(oldest)))
     return int(result.rowcount or 0)
+
+
+async def pending_after(session: AsyncSession, ordering_key: str, after_id: int, kind: str,
+                        limit: int = 200) -> list[tuple[int, dict[str, Any]]]:
+    """Later pending actions of one kind on the same key: (id, payload), oldest first.
+
+    Safe to act on while holding the head action's lease: nobody else can claim them
+    before the head is finished.
+    """
+    rows = await session.execute(
+        select(OutboxAction.id, OutboxAction.payload).where(
+            OutboxAction.ordering_key == ordering_key, OutboxAction.id > after_id,
+            OutboxAction.state == "pending", OutboxAction.kind == kind,
+        ).order_by(OutboxAction.id).limit(limit)
+    )
+    return [(int(i), dict(p)) for i, p in rows]
+
+
+async def finish_absorbed(session: AsyncSession, ids: list[int], *, into: int, now: datetime) -> None:
+    """Mark actions whose effect another action carried out as done."""
+    if ids:
+        await session.execute(
+            update(OutboxAction).where(OutboxAction.id.in_(ids), OutboxAction.state == "pending")
+            .values(state="done", finished_at=now, result={"absorbed_into": into}, locked_until=None, locked_by=None)
+            .execution_options(synchronize_session=False)
+        )

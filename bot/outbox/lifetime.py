@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import structlog
 from aiohttp import web
@@ -27,7 +28,8 @@ def outbox_lifetime(playbooks: PlaybookSet, clock: Clock):  # type: ignore[no-un
         gateway = SlackGateway(settings.slack_bot_token.get_secret_value(), settings.slack_api_url, app[METRICS],
                                rate_limit_scale=settings.slack_rate_limit_scale)
         actions = SlackActions(app[DATABASE], gateway, lambda: playbooks, clock)
-        worker = OutboxWorker(app[DATABASE], actions.run, clock, app[METRICS], concurrency=settings.outbox_concurrency)
+        worker = OutboxWorker(app[DATABASE], actions.run, clock, app[METRICS], concurrency=settings.outbox_concurrency,
+                              lease=timedelta(seconds=settings.outbox_lease_seconds))
         app[WAKE_OUTBOX].append(worker.notify)
         worker.start()
         try:

@@ -19,12 +19,14 @@ from bot.slack import blocks
 from bot.slack.client import SlackGateway, SlackPermanentError
 from bot.templating import render_links
 from storage import alerting as repo
+from storage import outbox
 from storage.database import Database
 from storage.outbox import ClaimedAction
 
 METADATA_EVENT = "incident_bot_action"
 MAX_NAME_SUFFIX = 20
 HISTORY_LOOKBACK = 100
+BATCH_TEXT_LIMIT = 3500
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,7 @@ class Done:
     result: dict[str, Any] = field(default_factory=dict)
     incident_updates: dict[str, Any] = field(default_factory=dict)
     group_updates: dict[str, Any] = field(default_factory=dict)
+    absorbed: list[int] = field(default_factory=list)  # later actions this one carried out too
 
 
 class MissingPrerequisite(SlackPermanentError):
@@ -219,6 +222,10 @@ class SlackActions:
         return Done()
 
     async def _update_header(self, action: ClaimedAction) -> Done:
+        async with self._db.reading() as session:
+            later = await outbox.pending_after(session, action.ordering_key, action.id, action.kind, limit=1)
+        if later:  # a later update will show the same state or newer: skip this one
+            return Done({"superseded_by": later[0][0]})
         incident, view, channel = await self._channel(action)
         if not incident.header_ts:
             raise MissingPrerequisite(action.kind, "the header message was never posted")
@@ -228,8 +235,27 @@ class SlackActions:
 
     async def _post(self, action: ClaimedAction) -> Done:
         _, _, channel = await self._channel(action)
-        ts = await self._post_message(action, channel, str(action.payload["text"]))
-        return Done({"ts": ts})
+        text, absorbed = str(action.payload["text"]), []
+        if action.payload.get("purpose") == "changes":
+            text, absorbed = await self._batched_changes(action, text)
+        ts = await self._post_message(action, channel, text)
+        return Done({"ts": ts, **({"batched": len(absorbed)} if absorbed else {})}, absorbed=absorbed)
+
+    async def _batched_changes(self, action: ClaimedAction, text: str) -> tuple[str, list[int]]:
+        """Fold change lines queued behind this one into the same message, so a burst of
+        deliveries reads as a few messages instead of hundreds."""
+        async with self._db.reading() as session:
+            later = await outbox.pending_after(session, action.ordering_key, action.id, "message.post")
+        absorbed = []
+        for action_id, payload in later:
+            if payload.get("purpose") != "changes":
+                continue
+            addition = str(payload["text"])
+            if len(text) + len(addition) + 1 > BATCH_TEXT_LIMIT:
+                break
+            text += "\n" + addition
+            absorbed.append(action_id)
+        return text, absorbed
 
     async def _add_bookmark(self, action: ClaimedAction) -> Done:
         _, _, channel = await self._channel(action)

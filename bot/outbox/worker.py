@@ -147,6 +147,7 @@ class OutboxWorker:
             if done.group_updates and "group_id" in action.payload:
                 await repo.update_group(session, int(action.payload["group_id"]), **done.group_updates)
             await outbox.finish(session, action.id, state="done", now=now, result=done.result)
+            await outbox.finish_absorbed(session, done.absorbed, into=action.id, now=now)
 
     async def _retry(self, action: outbox.ClaimedAction, delay: float, error: str, count_attempt: bool = True) -> None:
         at = self._clock() + timedelta(seconds=delay)
