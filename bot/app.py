@@ -15,7 +15,7 @@ from bot.http.middleware import observe
 from bot.ingest import Ingestor
 from bot.metrics import Metrics
 from bot.playbook import PlaybookSet, load_playbooks
-from bot.outbox.lifetime import outbox_lifetime
+from bot.slack.lifetime import handle_slack_events, slack_lifetime
 from bot.scheduler import scheduler_lifetime
 from bot.settings import Settings
 from storage.database import Database, describe_url
@@ -39,9 +39,10 @@ def create_app(settings: Settings, *, playbooks: PlaybookSet | None = None, cloc
         log.warning(app[WEBHOOK_AUTH].not_configured_reason)
     app[WAKE_OUTBOX] = []
     app.cleanup_ctx.append(_database(loaded, clock))
-    app.cleanup_ctx.append(outbox_lifetime(loaded, clock))
+    app.cleanup_ctx.append(slack_lifetime(loaded, clock))
     app.cleanup_ctx.append(scheduler_lifetime(clock))
     app.router.add_post("/alertmanager", alertmanager.handle_alertmanager)
+    app.router.add_post("/slack/events", handle_slack_events)
     app.router.add_get("/healthz", ops.healthz)
     app.router.add_get("/readyz", ops.readyz)
     app.router.add_get("/metrics", ops.metrics)

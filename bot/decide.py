@@ -331,3 +331,24 @@ def _all_resolved_events(incident: IncidentState, new: Sequence[Alert], resolved
         return []
     last = max((a.ends_at or now for a in [*resolved, *new]), default=now)
     return [Event("alerts.all_resolved", last, {"prompt_commander": True})]
+
+
+HUMAN_DECLARATION_LABELS = {"source": "human"}
+
+
+def decide_declaration(title: str, severity: str | None, user: str, playbooks: PlaybookSet,
+                       now: datetime) -> Decision:
+    """A person declares an incident: routed like alerts (labels ``source="human"``,
+    so a playbook can give human declarations their own route), commanded by them."""
+    match = playbooks.match({**HUMAN_DECLARATION_LABELS, "alertname": title})
+    if match is None:
+        raise ValueError("no playbook route accepts declared incidents: add a catch-all route")
+    chosen = severity or match.route.severity.default
+    match.playbook.severity(chosen)  # KeyError for a severity this playbook does not know
+    events = [
+        Event("incident.opened", now, {"severity": chosen, "route": f"{match.playbook.name}/{match.route.name}",
+                                       "title": title, "declared_by": user}, actor=user),
+        Event("commander.assigned", now, {"commander": user, "source": "declared"}, actor=user),
+    ]
+    return Decision(Outcome.OPEN, "declared by hand", match, severity=chosen, commander=user,
+                    commander_source="declared", events=events)

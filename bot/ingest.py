@@ -16,16 +16,12 @@ from typing import Any
 from bot.alertmanager.payload import Alert, AlertGroupNotification
 from bot.decide import Decision, Event, GroupState, IncidentState, Outcome, StormState, StoredAlert, decide
 from bot.playbook import PlaybookSet
-from bot.policy import policy_snapshot, reopen_window
-from bot.playbook import format_duration
-from bot.slack.plan import change_text, plan_changes, plan_open, storm_notice
-from bot.templating import channel_name, render_links, render_title
+from bot.policy import reopen_window
+from bot.opening import event_row, open_incident
+from bot.slack.plan import plan_changes
+from bot.templating import render_title
 from storage import alerting as repo
 from storage.database import Database
-
-
-# Links are rendered from the first alerts only: a 10,000-alert group has the same few.
-LINK_SAMPLE = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,11 +103,6 @@ def _alert_row(alert: Alert, group_id: int, incident_id: int | None, now: dateti
     }
 
 
-def _event_row(event: Event, now: datetime) -> dict[str, Any]:
-    return {"occurred_at": event.occurred_at, "recorded_at": now, "kind": event.kind,
-            "actor": event.actor, "data": event.data}
-
-
 async def _apply(session: Any, group: repo.GroupRow, notification: AlertGroupNotification, decision: Decision,
                  state: GroupState, now: datetime) -> int | None:
     """Write what the decision says. Returns the incident the delivery touched, if any."""
@@ -126,11 +117,8 @@ async def _apply(session: Any, group: repo.GroupRow, notification: AlertGroupNot
         return incident_id
 
     if decision.outcome is Outcome.OPEN:
-        incident_id = await _open_incident(session, notification, decision, now)
+        incident_id = await _open(session, notification, decision, now)
         group_update["incident_id"] = incident_id
-        if decision.storm:
-            assert decision.storm_key is not None
-            await repo.set_storm_incident(session, decision.storm_key, incident_id)
     elif decision.target is not None:
         group_update["incident_id"] = decision.target.id
     await repo.update_group(session, group.id, **group_update)
@@ -139,45 +127,28 @@ async def _apply(session: Any, group: repo.GroupRow, notification: AlertGroupNot
     await repo.insert_alerts(session, [_alert_row(a, group.id, attach_to, now) for a in decision.new_alerts])
     await repo.resolve_alerts(session, [(a.fingerprint, a.starts_at, a.ends_at) for a in decision.resolved_alerts], now)
 
+    if decision.outcome is Outcome.OPEN:
+        return incident_id
     if incident_id is None or not decision.events:
         await _maybe_triage(session, group, decision, now)
         return incident_id
 
-    await repo.append_events(session, incident_id, [_event_row(e, now) for e in decision.events])
+    await repo.append_events(session, incident_id, [event_row(e, now) for e in decision.events])
     await _update_incident(session, incident_id, decision, current, now)
-    if decision.outcome is Outcome.OPEN:
-        assert decision.route is not None
-        route = decision.route.route
-        links = render_links(route, notification.alerts[:LINK_SAMPLE])
-        notice = None
-        if decision.storm and route.storm_guard is not None:
-            notice = storm_notice(route.name, route.storm_guard.max_incidents, format_duration(route.storm_guard.window))
-            notice += "\n" + (change_text(decision.events, decision.commander) or "")
-        planned = plan_open(decision.commander, route.responders, links, notice)
-    else:
-        planned = plan_changes(decision.events, current.commander if current is not None else None)
+    planned = plan_changes(decision.events, current.commander if current is not None else None)
     await repo.enqueue_many(session, ordering_key=f"incident:{incident_id}", incident_id=incident_id, now=now,
                             actions=[(a.kind, a.payload) for a in planned])
     return incident_id
 
 
-async def _open_incident(session: Any, notification: AlertGroupNotification, decision: Decision, now: datetime) -> int:
-    match = decision.route
-    assert match is not None and decision.severity is not None
+async def _open(session: Any, notification: AlertGroupNotification, decision: Decision, now: datetime) -> int:
+    assert decision.route is not None
     labels = notification.common_labels or notification.group_labels
-    title = render_title(match.route.title, labels, notification.common_annotations)
+    title = render_title(decision.route.route.title, labels, notification.common_annotations)
     if decision.storm:
-        title = storm_title(match.route.name, decision.storm_key)
-    incident_id = await repo.insert_incident(
-        session, title=title, status="investigating", severity=decision.severity,
-        playbook=match.playbook.name, route=match.route.name, source="storm" if decision.storm else "alertmanager",
-        declared_by=None, commander=decision.commander, channel_name="", channel_id=None, storm_key=decision.storm_key,
-        policy=policy_snapshot(match), opened_at=now, acknowledged_at=None, mitigated_at=None,
-        resolved_at=None, all_alerts_resolved_at=None, updated_at=now,
-    )
-    name = channel_name(match.route.channel, date=now.date(), number=incident_id, title=title, labels=labels)
-    await repo.update_incident(session, incident_id, channel_name=name)
-    return incident_id
+        title = storm_title(decision.route.route.name, decision.storm_key)
+    return await open_incident(session, decision, title=title, labels=labels, alerts=notification.alerts,
+                               source="storm" if decision.storm else "alertmanager", declared_by=None, now=now)
 
 
 def storm_title(route: str, key: str | None) -> str:

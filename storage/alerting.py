@@ -191,3 +191,9 @@ async def recent_opens(session: AsyncSession, key: str, since: datetime) -> int:
 
 async def set_storm_incident(session: AsyncSession, key: str, incident_id: int) -> None:
     await session.execute(update(StormWindow).where(StormWindow.key == key).values(storm_incident_id=incident_id))
+
+
+async def attach_group_alerts(session: AsyncSession, group_id: int, incident_id: int) -> None:
+    """Put a group's unattached alerts on an incident (a triage group declared by hand)."""
+    await session.execute(update(Alert).where(Alert.group_id == group_id, Alert.incident_id.is_(None))
+                          .values(incident_id=incident_id))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.types import JSONDocument, UTCDateTime
@@ -40,6 +40,7 @@ class Incident(Base):
     channel_name: Mapped[str] = mapped_column(String(80))
     channel_id: Mapped[str | None] = mapped_column(String(40))
     header_ts: Mapped[str | None] = mapped_column(String(40))  # the pinned header message in Slack
+    roles: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict, server_default=text("'{}'"))  # name -> user
     # "<playbook>/<route>|<label>=<value>,...": what the storm guard counts opens by.
     storm_key: Mapped[str | None] = mapped_column(String(300))
     # Rotation, timeouts and cadence in force at open: editing a playbook mid-incident
@@ -182,3 +183,33 @@ class OutboxAction(Base):
         Index("ix_outbox_pending", "state", "available_at"),
         Index("ix_outbox_order", "ordering_key", "id"),
     )
+
+
+class Participant(Base):
+    """Someone who took part: joined the channel, ran a command, pinned a message."""
+
+    __tablename__ = "participants"
+
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    first_seen_at: Mapped[datetime]
+
+
+class PinnedMessage(Base):
+    """A Slack message put on the timeline with the pin reaction; one row per message."""
+
+    __tablename__ = "pinned_messages"
+
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
+    message_ts: Mapped[str] = mapped_column(String(40), primary_key=True)
+    reactors: Mapped[list[str]] = mapped_column(JSONDocument)  # who has the pin reaction on it now
+    removed_at: Mapped[datetime | None]
+
+
+class SlackEventSeen(Base):
+    """Slack event ids already handled, so Slack's retries change nothing twice."""
+
+    __tablename__ = "slack_events_seen"
+
+    event_id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    received_at: Mapped[datetime]

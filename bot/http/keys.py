@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 from apscheduler.schedulers.base import BaseScheduler
+from slack_bolt.async_app import AsyncApp
 
 from bot.http.auth import WebhookAuth
 from bot.ingest import Ingestor
@@ -18,3 +19,4 @@ INGESTOR = web.AppKey("ingestor", Ingestor)
 WEBHOOK_AUTH = web.AppKey("webhook_auth", WebhookAuth)
 SCHEDULER = web.AppKey("scheduler", BaseScheduler)
 WAKE_OUTBOX = web.AppKey("wake_outbox", list)  # callbacks run after a commit that enqueued actions
+BOLT = web.AppKey("bolt", AsyncApp)

@@ -65,6 +65,7 @@ class SlackActions:
             "message.pin_header": self._pin_header,
             "message.update_header": self._update_header,
             "message.post": self._post,
+            "message.post_to": self._post_to,
             "bookmark.add": self._add_bookmark,
             "triage.notice": self._triage_notice,
         }
@@ -240,6 +241,12 @@ class SlackActions:
             text, absorbed = await self._batched_changes(action, text)
         ts = await self._post_message(action, channel, text)
         return Done({"ts": ts, **({"batched": len(absorbed)} if absorbed else {})}, absorbed=absorbed)
+
+    async def _post_to(self, action: ClaimedAction) -> Done:
+        """A message to another channel (stakeholders), by id or #name."""
+        channel = await self._channel_id(str(action.payload["channel"]))
+        ts = await self._post_message(action, channel, str(action.payload["text"]))
+        return Done({"ts": ts, "channel": channel})
 
     async def _batched_changes(self, action: ClaimedAction, text: str) -> tuple[str, list[int]]:
         """Fold change lines queued behind this one into the same message, so a burst of

@@ -21,6 +21,7 @@ from bot.playbook.schema import (
     Rotation,
     Route,
     Severity,
+    Permissions,
     SeverityRule,
     StormGuard,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "Severity",
     "SeverityRule",
     "StormGuard",
+    "Permissions",
     "check_playbooks",
     "format_duration",
     "load_playbooks",

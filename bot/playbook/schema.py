@@ -53,6 +53,7 @@ __all__ = [
     "Severity",
     "SeverityRule",
     "StormGuard",
+    "Permissions",
 ]
 
 DEFAULT_TITLE_TEMPLATE = (
@@ -188,6 +189,26 @@ class StormGuard(_Model):
     by: tuple[LabelName, ...] = ()
 
 
+Who = Literal["commander", "responders", "anyone"]
+
+
+def _check_emoji(name: str) -> str:
+    if not name or any(c in name for c in ": \t"):
+        raise ValueError(f"expected an emoji name without colons, like pushpin, got {quote(name)}")
+    return name
+
+
+class Permissions(_Model):
+    """Who may do the privileged things. ``responders`` means the commander, the route's
+    responders, anyone holding a role, and members of ``responders_group``."""
+
+    resolve: Who = "responders"
+    lower_severity: Who = "responders"
+    change_commander: Who = "anyone"
+    responders_group: str | None = None
+    """A Slack user group id (S0123ABCD) whose members count as responders."""
+
+
 class LinkTemplate(_Model):
     """A link posted in the incident channel; ``title`` and ``url`` are Jinja2 templates
     with ``labels``, ``annotations`` and ``alert`` in scope. A URL that renders empty is
@@ -243,6 +264,9 @@ class Playbook(_Model):
     """Most severe first."""
     rotations: dict[Name, Rotation] = {}
     routes: Annotated[tuple[Route, ...], NonEmpty]
+    permissions: Permissions = Permissions()
+    pin_emoji: Annotated[str, AfterValidator(_check_emoji)] = "pushpin"
+    """A reaction with this emoji on a message in an incident channel puts it on the timeline."""
 
     @model_validator(mode="wrap")
     @classmethod

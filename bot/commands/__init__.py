@@ -1,0 +1,1 @@
+"""The /incident command: parsing, permissions and what each subcommand does."""

@@ -1,0 +1,64 @@
+"""Text for command replies: incident lists, timelines, stakeholder updates. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot.slack.blocks import STATUS_LABELS, escape
+
+_EVENT_TEXT = {
+    "incident.opened": "opened", "commander.assigned": "commander assigned", "alert.fired": "alert fired",
+    "alert.resolved": "alert resolved", "alerts.all_resolved": "all alerts resolved",
+    "severity.changed": "severity changed", "status.changed": "status changed", "commander.changed": "commander changed",
+    "commander.acknowledged": "acknowledged", "role.assigned": "role assigned", "update.posted": "update posted",
+    "note.added": "note", "incident.resolved": "resolved", "incident.reopened": "reopened",
+    "message.pinned": "pinned message", "message.unpinned": "unpinned message",
+}
+
+
+def list_text(incidents: Sequence[Any]) -> str:
+    if not incidents:
+        return "No open incidents."
+    lines = [f"*Open incidents ({len(incidents)})*"]
+    for incident in incidents:
+        where = f"<#{incident.channel_id}>" if incident.channel_id else escape(incident.channel_name)
+        commander = f"<@{incident.commander}>" if incident.commander else "no commander"
+        lines.append(f"• #{incident.id} {incident.severity.upper()} {escape(incident.title)} · "
+                     f"{STATUS_LABELS.get(incident.status, incident.status)} · {commander} · {where}")
+    return "\n".join(lines)
+
+
+def _detail(kind: str, data: dict[str, Any]) -> str:
+    if kind in ("severity.changed", "status.changed", "commander.changed"):
+        return f"{data.get('from')} → {data.get('to')}"
+    if kind in ("alert.fired", "alert.resolved"):
+        return f"{data.get('alertname')} {data.get('detail', '')}".strip()
+    if kind in ("note.added", "update.posted"):
+        return str(data.get("text", ""))[:200]
+    if kind == "role.assigned":
+        return f"{data.get('role')}: <@{data.get('user')}>"
+    if kind == "message.pinned":
+        return str(data.get("text", ""))[:200]
+    return ""
+
+
+def timeline_text(events: Sequence[Any]) -> str:
+    shown = [e for e in events if e.kind != "command"]
+    if not shown:
+        return "Nothing on the timeline yet."
+    lines = ["*Timeline (latest events, UTC)*"]
+    for event in shown:
+        actor = f"<@{event.actor}>" if event.actor[:1] in ("U", "W") else event.actor
+        detail = escape(_detail(event.kind, event.data))
+        lines.append(f"`{event.occurred_at:%Y-%m-%d %H:%M}` {_EVENT_TEXT.get(event.kind, event.kind)}"
+                     f"{': ' + detail if detail else ''} ({actor})")
+    return "\n".join(lines)
+
+
+def update_text(incident: Any, text: str, author: str, final: bool = False) -> str:
+    label = "Final update" if final else "Update"
+    status = STATUS_LABELS.get(incident.status, incident.status)
+    commander = f"<@{incident.commander}>" if incident.commander else "unassigned"
+    return (f":loudspeaker: *{label} on incident #{incident.id}: {escape(incident.title)}*\n"
+            f"{incident.severity.upper()} · {status} · commander {commander}\n{text}\n_— <@{author}>_")

@@ -1,0 +1,349 @@
+"""What each /incident subcommand and header button does, in one transaction each.
+
+State changes, the timeline events that record them (with their actor) and the Slack
+actions that announce them are written together; the outbox delivers the rest.
+Every command, allowed or refused, is recorded on the incident's timeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.clock import Clock
+from bot.commands import parse as p
+from bot.commands.permissions import allowed, who_may
+from bot.commands.render import list_text, timeline_text, update_text
+from bot.decide import decide_declaration
+from bot.opening import open_incident
+from bot.playbook import Playbook, PlaybookSet
+from bot.slack.blocks import escape
+from storage import alerting as repo
+from storage import incidents as store
+from storage.database import Database
+
+GroupMembers = Callable[[str], Awaitable[frozenset[str]]]
+NOT_AN_INCIDENT_CHANNEL = ("This is not an incident channel. Type `{command} declare <title>` to open one, "
+                           "or `{command} list` to find one.")
+
+
+@dataclass(frozen=True)
+class Context:
+    user: str
+    channel: str
+    source: str = "slash"  # or "button", "modal"
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    changed: bool = False  # the command changed something (and the outbox has work)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class CommandService:
+    def __init__(self, db: Database, playbooks: Callable[[], PlaybookSet], clock: Clock,
+                 on_commit: Callable[[], None], command: str = "/incident",
+                 group_members: GroupMembers | None = None) -> None:
+        self._db = db
+        self._playbooks = playbooks
+        self._clock = clock
+        self._on_commit = on_commit
+        self.command = command
+        self._group_members = group_members
+
+    def severities(self) -> tuple[str, ...]:
+        names: list[str] = []
+        for playbook in self._playbooks().playbooks:
+            names += [s.name for s in playbook.severities if s.name not in names]
+        return tuple(names)
+
+    async def execute(self, command: p.Command, ctx: Context) -> Reply:
+        if isinstance(command, p.Help):
+            return Reply(p.help_text(self.command, self.severities()))
+        if isinstance(command, p.ListIncidents):
+            async with self._db.reading() as session:
+                return Reply(list_text(await store.open_incidents(session)))
+        if isinstance(command, p.Declare):
+            return await self._declare(command, ctx)
+        async with self._db.reading() as session:
+            incident_id = await store.incident_id_for_channel(session, ctx.channel)
+        if incident_id is None:
+            return Reply(NOT_AN_INCIDENT_CHANNEL.format(command=self.command))
+        reply = await self._in_incident(incident_id, command, ctx)
+        if reply.changed:
+            self._on_commit()
+        return reply
+
+    async def declare_group(self, group_id: int, ctx: Context) -> Reply:
+        """The triage notice's Declare button: open an incident that the group then feeds."""
+        async with self._db.reading() as session:
+            group = await repo.get_group(session, group_id)
+        if group is None:
+            return Reply("That alert group is no longer stored.")
+        if group.incident_id is not None:
+            async with self._db.reading() as session:
+                incident = await repo.get_incident(session, group.incident_id)
+            if incident is not None and incident.status != "resolved":
+                return Reply(f"This group already belongs to incident #{incident.id}.")
+        title = str(group.group_labels.get("alertname") or "Declared from triage")
+        reply = await self._declare(p.Declare(title), ctx)
+        incident_id = reply.extra.get("incident_id")
+        if incident_id is not None:
+            async with self._db.transaction() as session:
+                await repo.update_group(session, group_id, incident_id=incident_id)
+                await repo.attach_group_alerts(session, group_id, incident_id)
+        return reply
+
+    async def _declare(self, command: p.Declare, ctx: Context) -> Reply:
+        now = self._clock()
+        try:
+            decision = decide_declaration(command.title, command.severity, ctx.user, self._playbooks(), now)
+        except KeyError:
+            return Reply(f"`{command.severity}` is not a severity of the playbook that takes declared incidents.")
+        async with self._db.transaction() as session:
+            incident_id = await open_incident(session, decision, title=command.title, labels={"source": "human"},
+                                              alerts=[], source="human", declared_by=ctx.user, now=now)
+            await store.add_participant(session, incident_id, ctx.user, now)
+        self._on_commit()
+        return Reply(f"Declared incident #{incident_id} ({(decision.severity or '').upper()}): "
+                     f"{escape(command.title)}. Its channel is being created and you are the commander.",
+                     changed=True, extra={"incident_id": incident_id})
+
+    async def _in_incident(self, incident_id: int, command: p.Command, ctx: Context) -> Reply:
+        now = self._clock()
+        async with self._db.transaction() as session:
+            incident = await store.lock_incident(session, incident_id)
+            assert incident is not None
+            playbook = self._playbook(incident.playbook)
+            change = _Change(session, incident, ctx, now)
+            await store.add_participant(session, incident_id, ctx.user, now)
+            reply = await self._apply(change, playbook, command)
+            await change.record_command(allowed=not reply.extra.get("refused", False))
+            await change.flush()
+        return reply
+
+    def _playbook(self, name: str) -> Playbook | None:
+        try:
+            return self._playbooks().get(name)
+        except KeyError:
+            return None
+
+    async def _may(self, action: str, change: _Change, playbook: Playbook | None) -> str | None:
+        """None when allowed, else the refusal that says who can."""
+        if playbook is None:
+            return None
+        rule = getattr(playbook.permissions, action)
+        members: frozenset[str] = frozenset()
+        group = playbook.permissions.responders_group
+        if rule == "responders" and group and self._group_members is not None:
+            members = await self._group_members(group)
+        incident = change.incident
+        responders = set(incident.policy.get("responders", [])) | set((incident.roles or {}).values()) | members
+        if allowed(rule, change.ctx.user, incident.commander, responders):
+            return None
+        return f"Only {who_may(rule, incident.commander)} can {action.replace('_', ' ')} for this incident."
+
+    async def _apply(self, change: _Change, playbook: Playbook | None, command: p.Command) -> Reply:
+        incident, ctx = change.incident, change.ctx
+        if ctx.user == incident.commander and incident.acknowledged_at is None:
+            change.set(acknowledged_at=change.now)
+            change.event("commander.acknowledged", {"commander": ctx.user})
+        if isinstance(command, p.Acknowledge):
+            if ctx.user != incident.commander:
+                return Reply(f"Only the commander (<@{incident.commander}>) can acknowledge; "
+                             "press *Take command* to take over." if incident.commander else
+                             "There is no commander yet; press *Take command*.")
+            return Reply("Acknowledged. You are the commander.", changed=True)
+        if isinstance(command, p.RaiseSeverity):
+            names = playbook.severity_names if playbook is not None else ()
+            if incident.severity not in names or names.index(incident.severity) == 0:
+                return Reply(f"{incident.severity.upper()} is already the most severe level.")
+            command = p.SetSeverity(names[names.index(incident.severity) - 1], "raised from the header")
+        if isinstance(command, p.SetSeverity):
+            return await self._severity(change, playbook, command)
+        if isinstance(command, p.SetCommander):
+            return await self._commander(change, playbook, command.user)
+        if isinstance(command, p.AssignRole):
+            roles = dict(incident.roles or {})
+            roles[command.role] = command.user
+            change.set(roles=roles)
+            change.event("role.assigned", {"role": command.role, "user": command.user})
+            change.invite(command.user)
+            change.announce(f"<@{ctx.user}> made <@{command.user}> *{escape(command.role)}*.")
+            return Reply(f"<@{command.user}> is now {escape(command.role)}.", changed=True)
+        if isinstance(command, p.SetStatus):
+            if command.status == "resolved":
+                return await self._resolve(change, playbook, "")
+            return self._status(change, command.status)
+        if isinstance(command, p.PostUpdate):
+            return self._update(change, playbook, command.text)
+        if isinstance(command, p.AddNote):
+            change.event("note.added", {"text": command.text})
+            return Reply("Noted on the timeline.", changed=True)
+        if isinstance(command, p.Resolve):
+            return await self._resolve(change, playbook, command.summary)
+        if isinstance(command, p.Reopen):
+            if incident.status != "resolved":
+                return Reply("This incident is not resolved, so there is nothing to reopen.")
+            change.set(status="investigating", resolved_at=None)
+            change.event("incident.reopened", {"by": ctx.user})
+            change.announce(f":recycle: <@{ctx.user}> reopened the incident.", topic=True)
+            return Reply("Reopened.", changed=True)
+        if isinstance(command, p.Silence):
+            return Reply("Silences need the Alertmanager integration (ALERTMANAGER_URL), which is not available "
+                         "in this version yet; nothing was silenced.")
+        if isinstance(command, p.ShowTimeline):
+            events = await store.recent_events(change.session, incident.id)
+            return Reply(timeline_text(events))
+        if isinstance(command, p.Postmortem):
+            return Reply("Postmortem drafts are not available in this version yet. "
+                         f"`{self.command} timeline` shows what has been recorded.")
+        return Reply(f"`{self.command}` cannot do that here.")
+
+    async def _severity(self, change: _Change, playbook: Playbook | None, command: p.SetSeverity) -> Reply:
+        incident = change.incident
+        if playbook is not None:
+            try:
+                lower = playbook.severity_rank(command.severity) > playbook.severity_rank(incident.severity)
+            except KeyError:
+                return Reply(f"`{command.severity}` is not a severity of this incident's playbook "
+                             f"({', '.join(playbook.severity_names)}).")
+            if lower and (refusal := await self._may("lower_severity", change, playbook)):
+                return _refused(refusal)
+        if command.severity == incident.severity:
+            return Reply(f"The severity is already {command.severity.upper()}.")
+        old = incident.severity
+        change.set(severity=command.severity)
+        change.event("severity.changed", {"from": old, "to": command.severity, "reason": command.reason,
+                                          "automatic": False})
+        reason = f": {escape(command.reason)}" if command.reason else ""
+        change.announce(f":rotating_light: <@{change.ctx.user}> changed severity {old.upper()} → "
+                        f"{command.severity.upper()}{reason}", topic=True)
+        return Reply(f"Severity is now {command.severity.upper()}.", changed=True)
+
+    async def _commander(self, change: _Change, playbook: Playbook | None, user: str) -> Reply:
+        incident = change.incident
+        if user == incident.commander:
+            return Reply(f"<@{user}> is already the commander.")
+        taking_over = user == change.ctx.user
+        if not (taking_over and incident.commander is None) and \
+                (refusal := await self._may("change_commander", change, playbook)):
+            return _refused(refusal)
+        old = incident.commander
+        change.set(commander=user, acknowledged_at=change.now if taking_over else None)
+        change.event("commander.changed", {"from": old, "to": user})
+        change.invite(user)
+        verb = "took command" if taking_over else f"made <@{user}> the commander"
+        change.announce(f":bust_in_silhouette: <@{change.ctx.user}> {verb}.", topic=True)
+        return Reply(f"<@{user}> is now the commander.", changed=True)
+
+    def _status(self, change: _Change, status: str) -> Reply:
+        incident = change.incident
+        if status == incident.status:
+            return Reply(f"The status is already {status}.")
+        old = incident.status
+        values: dict[str, Any] = {"status": status}
+        if status == "monitoring" and incident.mitigated_at is None:
+            values["mitigated_at"] = change.now
+        if old == "resolved":
+            values["resolved_at"] = None
+        change.set(**values)
+        change.event("status.changed", {"from": old, "to": status})
+        change.announce(f":large_blue_circle: <@{change.ctx.user}> set the status to *{status}*.", topic=True)
+        return Reply(f"Status is now {status}.", changed=True)
+
+    def _update(self, change: _Change, playbook: Playbook | None, text: str) -> Reply:
+        incident = change.incident
+        message = update_text(incident, text, change.ctx.user)
+        change.event("update.posted", {"text": text})
+        change.announce(message)
+        channels = []
+        if playbook is not None:
+            try:
+                channels = list(playbook.severity(incident.severity).stakeholder_channels)
+            except KeyError:
+                channels = []
+        for channel in channels:
+            change.post_elsewhere(channel, message)
+        where = f" and {', '.join(channels)}" if channels else ""
+        return Reply(f"Update posted here{where}.", changed=True)
+
+    async def _resolve(self, change: _Change, playbook: Playbook | None, summary: str) -> Reply:
+        incident = change.incident
+        if incident.status == "resolved":
+            return Reply("This incident is already resolved.")
+        if refusal := await self._may("resolve", change, playbook):
+            return _refused(refusal)
+        values: dict[str, Any] = {"status": "resolved", "resolved_at": change.now}
+        if incident.mitigated_at is None:
+            values["mitigated_at"] = change.now
+        change.set(**values)
+        change.event("incident.resolved", {"summary": summary})
+        final = update_text(incident, f"Resolved. {summary}".strip(), change.ctx.user, final=True)
+        change.announce(final, topic=True)
+        stakeholders = []
+        if playbook is not None:
+            try:
+                stakeholders = list(playbook.severity(incident.severity).stakeholder_channels)
+            except KeyError:
+                stakeholders = []
+        for channel in stakeholders:
+            change.post_elsewhere(channel, final)
+        return Reply("Resolved. The final update is posted.", changed=True)
+
+
+def _refused(text: str) -> Reply:
+    return Reply(text, extra={"refused": True})
+
+
+class _Change:
+    """Collects one command's writes and applies them together at the end."""
+
+    def __init__(self, session: Any, incident: Any, ctx: Context, now: datetime) -> None:
+        self.session, self.incident, self.ctx, self.now = session, incident, ctx, now
+        self._values: dict[str, Any] = {}
+        self._events: list[tuple[str, dict[str, Any]]] = []
+        self._actions: list[tuple[str, dict[str, Any]]] = []
+        self._header = False
+        self._topic = False
+
+    def set(self, **values: Any) -> None:
+        self._values.update(values)
+        for key, value in values.items():
+            setattr(self.incident, key, value)  # later checks in this command see the new state
+        self._header = True
+
+    def event(self, kind: str, data: dict[str, Any]) -> None:
+        self._events.append((kind, data))
+
+    def announce(self, text: str, topic: bool = False) -> None:
+        self._actions.append(("message.post", {"text": text, "purpose": "command"}))
+        self._topic = self._topic or topic
+
+    def invite(self, user: str) -> None:
+        self._actions.append(("channel.invite", {"user": user}))
+
+    def post_elsewhere(self, channel: str, text: str) -> None:
+        self._actions.append(("message.post_to", {"channel": channel, "text": text}))
+
+    async def record_command(self, allowed: bool) -> None:
+        self.event("command", {"source": self.ctx.source, "text": self.ctx.text, "allowed": allowed})
+
+    async def flush(self) -> None:
+        incident_id = self.incident.id
+        if self._values:
+            await repo.update_incident(self.session, incident_id, updated_at=self.now, **self._values)
+        await repo.append_events(self.session, incident_id, [
+            {"occurred_at": self.now, "recorded_at": self.now, "kind": kind, "actor": self.ctx.user, "data": data}
+            for kind, data in self._events])
+        actions = list(self._actions)
+        if self._topic:
+            actions.append(("channel.topic", {}))
+        if self._header:
+            actions.append(("message.update_header", {}))
+        await repo.enqueue_many(self.session, ordering_key=f"incident:{incident_id}", incident_id=incident_id,
+                                actions=actions, now=self.now)

@@ -1,0 +1,52 @@
+"""Opening an incident: the one path alert-driven and human declarations share."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.decide import Decision, Event
+from bot.playbook import format_duration
+from bot.policy import policy_snapshot
+from bot.slack.plan import change_text, plan_open, storm_notice
+from bot.templating import AlertView, channel_name, render_links
+from storage import alerting as repo
+
+# Links are rendered from the first alerts only: a 10,000-alert group has the same few.
+LINK_SAMPLE = 50
+
+
+def event_row(event: Event, now: datetime) -> dict[str, Any]:
+    return {"occurred_at": event.occurred_at, "recorded_at": now, "kind": event.kind,
+            "actor": event.actor, "data": event.data}
+
+
+async def open_incident(session: Any, decision: Decision, *, title: str, labels: Mapping[str, str],
+                        alerts: Sequence[AlertView], source: str, declared_by: str | None, now: datetime) -> int:
+    """Store a new incident with its opening events and the Slack actions that announce it."""
+    match = decision.route
+    assert match is not None and decision.severity is not None
+    route = match.route
+    incident_id = await repo.insert_incident(
+        session, title=title, status="investigating", severity=decision.severity,
+        playbook=match.playbook.name, route=route.name, source=source, declared_by=declared_by,
+        commander=decision.commander, channel_name="", channel_id=None, storm_key=decision.storm_key,
+        policy=policy_snapshot(match), opened_at=now, acknowledged_at=None, mitigated_at=None,
+        resolved_at=None, all_alerts_resolved_at=None, updated_at=now,
+    )
+    name = channel_name(route.channel, date=now.date(), number=incident_id, title=title, labels=labels)
+    await repo.update_incident(session, incident_id, channel_name=name)
+    if decision.storm:
+        assert decision.storm_key is not None
+        await repo.set_storm_incident(session, decision.storm_key, incident_id)
+    await repo.append_events(session, incident_id, [event_row(e, now) for e in decision.events])
+
+    notice = None
+    if decision.storm and route.storm_guard is not None:
+        notice = storm_notice(route.name, route.storm_guard.max_incidents, format_duration(route.storm_guard.window))
+        notice += "\n" + (change_text(decision.events, decision.commander) or "")
+    planned = plan_open(decision.commander, route.responders, render_links(route, alerts[:LINK_SAMPLE]), notice)
+    await repo.enqueue_many(session, ordering_key=f"incident:{incident_id}", incident_id=incident_id, now=now,
+                            actions=[(a.kind, a.payload) for a in planned])
+    return incident_id
