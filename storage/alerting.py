@@ -12,18 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.dialect import insert_ignoring_conflicts, locked
 from storage.models import Alert, AlertGroup, Incident, IncidentEvent, OutboxAction, StormWindow, WebhookDelivery
 
 # Keep IN lists well under both SQLite's and asyncpg's bound-parameter limits.
 _CHUNK = 500
-
-
-def _upsert_ignore(session: AsyncSession, table: Any) -> Any:
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,14 +34,13 @@ async def lock_group(session: AsyncSession, *, group_key: str, receiver: str, gr
     Concurrent deliveries of one group queue here, in this process or another, so
     each sees the previous one's incident and none opens a second.
     """
-    stmt = _upsert_ignore(session, AlertGroup).values(
+    stmt = insert_ignoring_conflicts(session, AlertGroup).values(
         group_key=group_key, receiver=receiver, group_labels=group_labels, last_status=status,
         first_seen_at=now, last_seen_at=now,
     ).on_conflict_do_nothing(index_elements=["group_key"])
     await session.execute(stmt)
     query = select(AlertGroup.id, AlertGroup.incident_id).where(AlertGroup.group_key == group_key)
-    if session.bind.dialect.name == "postgresql":
-        query = query.with_for_update()
+    query = locked(session, query)
     row = (await session.execute(query)).one()
     return GroupRow(row.id, row.incident_id)
 
@@ -93,7 +87,7 @@ async def insert_alerts(session: AsyncSession, rows: Sequence[dict[str, Any]]) -
     """Insert new alerts; an identity another transaction stored first is left alone."""
     if not rows:
         return
-    stmt = _upsert_ignore(session, Alert).on_conflict_do_nothing(index_elements=["fingerprint", "starts_at"])
+    stmt = insert_ignoring_conflicts(session, Alert).on_conflict_do_nothing(index_elements=["fingerprint", "starts_at"])
     await session.execute(stmt, list(rows))
 
 
@@ -175,10 +169,9 @@ async def incident_with_channel(session: AsyncSession, channel_id: str) -> int |
 
 async def lock_storm_window(session: AsyncSession, key: str) -> int | None:
     """Lock the storm-guard key for this transaction; returns its storm incident, if any."""
-    await session.execute(_upsert_ignore(session, StormWindow).values(key=key).on_conflict_do_nothing(index_elements=["key"]))
+    await session.execute(insert_ignoring_conflicts(session, StormWindow).values(key=key).on_conflict_do_nothing(index_elements=["key"]))
     query = select(StormWindow.storm_incident_id).where(StormWindow.key == key)
-    if session.bind.dialect.name == "postgresql":
-        query = query.with_for_update()
+    query = locked(session, query)
     return (await session.execute(query)).scalar_one()
 
 

@@ -7,15 +7,14 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.alerting import _upsert_ignore
+from storage.dialect import insert_ignoring_conflicts, locked
 from storage.models import Incident, IncidentEvent, Participant, PinnedMessage, SlackEventSeen
 
 
 async def lock_incident(session: AsyncSession, incident_id: int) -> Incident | None:
     """The incident, locked until commit so concurrent commands apply one after another."""
     query = select(Incident).where(Incident.id == incident_id).execution_options(populate_existing=True)
-    if session.bind.dialect.name == "postgresql":
-        query = query.with_for_update()
+    query = locked(session, query)
     return (await session.execute(query)).scalar_one_or_none()
 
 
@@ -40,7 +39,7 @@ async def recent_events(session: AsyncSession, incident_id: int, limit: int = 30
 async def add_participant(session: AsyncSession, incident_id: int, user_id: str, now: datetime) -> bool:
     """Record a participant; True when they were not one already."""
     result = await session.execute(
-        _upsert_ignore(session, Participant).values(incident_id=incident_id, user_id=user_id, first_seen_at=now)
+        insert_ignoring_conflicts(session, Participant).values(incident_id=incident_id, user_id=user_id, first_seen_at=now)
         .on_conflict_do_nothing(index_elements=["incident_id", "user_id"]))
     return bool(result.rowcount)
 
@@ -48,7 +47,7 @@ async def add_participant(session: AsyncSession, incident_id: int, user_id: str,
 async def first_time_seen(session: AsyncSession, event_id: str, now: datetime) -> bool:
     """True the first time a Slack event id is seen; Slack's retries get False."""
     result = await session.execute(
-        _upsert_ignore(session, SlackEventSeen).values(event_id=event_id, received_at=now)
+        insert_ignoring_conflicts(session, SlackEventSeen).values(event_id=event_id, received_at=now)
         .on_conflict_do_nothing(index_elements=["event_id"]))
     return bool(result.rowcount)
 
@@ -56,7 +55,7 @@ async def first_time_seen(session: AsyncSession, event_id: str, now: datetime) -
 async def add_pin_reaction(session: AsyncSession, incident_id: int, message_ts: str, user: str) -> bool:
     """Count one more pin reaction; True when the message was not on the timeline before."""
     await session.execute(
-        _upsert_ignore(session, PinnedMessage).values(incident_id=incident_id, message_ts=message_ts, reactors=[],
+        insert_ignoring_conflicts(session, PinnedMessage).values(incident_id=incident_id, message_ts=message_ts, reactors=[],
                                                       removed_at=None)
         .on_conflict_do_nothing(index_elements=["incident_id", "message_ts"]))
     row = await _locked_pin(session, incident_id, message_ts)
@@ -86,8 +85,7 @@ async def _locked_pin(session: AsyncSession, incident_id: int, message_ts: str,
                       missing_ok: bool = False) -> PinnedMessage:
     query = select(PinnedMessage).where(PinnedMessage.incident_id == incident_id,
                                         PinnedMessage.message_ts == message_ts).execution_options(populate_existing=True)
-    if session.bind.dialect.name == "postgresql":
-        query = query.with_for_update()
+    query = locked(session, query)
     row = (await session.execute(query)).scalar_one_or_none()
     if row is None and not missing_ok:
         raise LookupError(f"pinned message {incident_id}/{message_ts} vanished inside its transaction")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.http.keys import DATABASE, METRICS, SCHEDULER
-from storage import queries
+from bot.clock import utcnow
+from storage import outbox, queries
 from storage.errors import StorageError
 from storage.migrate import ensure_current
 
@@ -39,6 +40,9 @@ async def metrics(request: web.Request) -> web.Response:
     try:
         async with request.app[DATABASE].reading() as session:
             registry.set_open_incidents(await queries.open_incidents_by_severity(session))
+            depth, age = await outbox.backlog(session, utcnow())
+            registry.outbox_depth.set(depth)
+            registry.outbox_oldest_age.set(age)
     except StorageError:
         pass  # the scrape still shows everything else; readyz reports the database
     return web.Response(body=registry.render(), headers={"Content-Type": registry.content_type})
