@@ -17,6 +17,7 @@ from bot.alertmanager.payload import Alert, AlertGroupNotification
 from bot.decide import Decision, Event, GroupState, IncidentState, Outcome, StormState, StoredAlert, decide
 from bot.playbook import PlaybookSet
 from bot.policy import reopen_window
+from bot import timers
 from bot.opening import event_row, open_incident
 from bot.slack.plan import plan_changes
 from bot.templating import render_title
@@ -135,6 +136,7 @@ async def _apply(session: Any, group: repo.GroupRow, notification: AlertGroupNot
 
     await repo.append_events(session, incident_id, [event_row(e, now) for e in decision.events])
     await _update_incident(session, incident_id, decision, current, now)
+    await _keep_timers(session, incident_id, decision, now)
     planned = plan_changes(decision.events, current.commander if current is not None else None)
     await repo.enqueue_many(session, ordering_key=f"incident:{incident_id}", incident_id=incident_id, now=now,
                             actions=[(a.kind, a.payload) for a in planned])
@@ -171,6 +173,20 @@ async def _update_incident(session: Any, incident_id: int, decision: Decision, c
     elif any(a.firing for a in decision.new_alerts):
         values["all_alerts_resolved_at"] = None
     await repo.update_incident(session, incident_id, **values)
+
+
+async def _keep_timers(session: Any, incident_id: int, decision: Decision, now: datetime) -> None:
+    incident = await repo.get_incident(session, incident_id)
+    assert incident is not None
+    kinds = {e.kind for e in decision.events}
+    if decision.outcome is Outcome.REOPEN:
+        await timers.on_reopened(session, incident, now)
+    if incident.status == "resolved":
+        return
+    await timers.on_alerts_changed(session, incident, all_resolved="alerts.all_resolved" in kinds,
+                                   fired_again="alert.fired" in kinds, now=now)
+    if "severity.changed" in kinds:
+        await timers.on_severity_changed(session, incident, now)
 
 
 async def _maybe_triage(session: Any, group: repo.GroupRow, decision: Decision, now: datetime) -> None:

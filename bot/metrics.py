@@ -56,6 +56,11 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.scheduler_lag = Histogram(
+            "incident_bot_scheduler_lag_seconds", "How late a due timer fired, by kind.",
+            ["kind"], buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300), registry=self.registry,
+        )
+
     def set_open_incidents(self, counts: dict[str, int]) -> None:
         self.open_incidents.clear()
         for severity, count in counts.items():

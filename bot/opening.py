@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.decide import Decision, Event
 from bot.playbook import format_duration
+from bot import timers
 from bot.policy import policy_snapshot
 from bot.slack.plan import change_text, plan_open, storm_notice
 from bot.templating import AlertView, channel_name, render_links
@@ -28,11 +29,12 @@ async def open_incident(session: Any, decision: Decision, *, title: str, labels:
     match = decision.route
     assert match is not None and decision.severity is not None
     route = match.route
+    policy = policy_snapshot(match)
     incident_id = await repo.insert_incident(
         session, title=title, status="investigating", severity=decision.severity,
         playbook=match.playbook.name, route=route.name, source=source, declared_by=declared_by,
         commander=decision.commander, channel_name="", channel_id=None, storm_key=decision.storm_key,
-        policy=policy_snapshot(match), opened_at=now, acknowledged_at=None, mitigated_at=None,
+        policy=policy, opened_at=now, acknowledged_at=None, mitigated_at=None,
         resolved_at=None, all_alerts_resolved_at=None, updated_at=now,
     )
     name = channel_name(route.channel, date=now.date(), number=incident_id, title=title, labels=labels)
@@ -49,4 +51,6 @@ async def open_incident(session: Any, decision: Decision, *, title: str, labels:
     planned = plan_open(decision.commander, route.responders, render_links(route, alerts[:LINK_SAMPLE]), notice)
     await repo.enqueue_many(session, ordering_key=f"incident:{incident_id}", incident_id=incident_id, now=now,
                             actions=[(a.kind, a.payload) for a in planned])
+    await timers.on_open(session, incident_id, policy, decision.severity, decision.commander,
+                         decision.commander_source, now)
     return incident_id

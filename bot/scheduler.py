@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import structlog
 from aiohttp import web
@@ -11,7 +11,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock
 from bot.housekeeping import purge_old_deliveries
-from bot.http.keys import DATABASE, SCHEDULER, SETTINGS
+from bot.http.keys import DATABASE, METRICS, SCHEDULER, SETTINGS, WAKE_OUTBOX
+from bot.timers import TimerFirer
 from storage.errors import StorageError
 
 log = structlog.get_logger(__name__)
@@ -30,9 +31,24 @@ def scheduler_lifetime(clock: Clock):  # type: ignore[no-untyped-def]
             except StorageError as exc:
                 log.warning("delivery purge failed, will retry next run", error=str(exc))
 
+        wake = app[WAKE_OUTBOX]
+        firer = TimerFirer(db, clock, app[METRICS], on_commit=lambda: [cb() for cb in wake],
+                           command=settings.slash_command)
+
+        async def fire_due() -> None:
+            try:
+                await firer.fire_due()
+            except StorageError as exc:
+                log.warning("timers: database unavailable, will retry next tick", error=str(exc))
+
         scheduler = AsyncIOScheduler(timezone="UTC")
+        # APScheduler only paces the polling in real time; what is due is decided by the
+        # injected clock against due times stored in the database.
+        scheduler.add_job(fire_due, "interval", seconds=settings.scheduler_tick_seconds, id="fire-due-timers",
+                          next_run_time=datetime.now(timezone.utc), coalesce=True, max_instances=1)
         scheduler.add_job(purge, "interval", seconds=HOUSEKEEPING_INTERVAL.total_seconds(),
-                          id="purge-deliveries", next_run_time=clock(), coalesce=True, max_instances=1)
+                          id="purge-deliveries", next_run_time=datetime.now(timezone.utc), coalesce=True,
+                          max_instances=1)
         scheduler.start()
         app[SCHEDULER] = scheduler
         try:

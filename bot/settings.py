@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     # How long a claimed action stays reserved for its worker; after a crash, the work
     # is picked up again at most this long later.
     outbox_lease_seconds: float = Field(default=30.0, gt=0)
+    # How often due timers (reminders, escalations) are looked for.
+    scheduler_tick_seconds: float = Field(default=1.0, gt=0, le=60)
     webhook_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     delivery_retention_days: int = Field(default=30, gt=0)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialect import insert_ignoring_conflicts, locked
-from storage.models import Incident, IncidentEvent, Participant, PinnedMessage, SlackEventSeen
+from storage.models import Alert, Incident, IncidentEvent, Participant, PinnedMessage, SlackEventSeen
 
 
 async def lock_incident(session: AsyncSession, incident_id: int) -> Incident | None:
@@ -90,3 +90,23 @@ async def _locked_pin(session: AsyncSession, incident_id: int, message_ts: str,
     if row is None and not missing_ok:
         raise LookupError(f"pinned message {incident_id}/{message_ts} vanished inside its transaction")
     return row  # type: ignore[return-value]
+
+
+async def last_event_time(session: AsyncSession, incident_id: int, kind: str) -> datetime | None:
+    row = await session.execute(select(IncidentEvent.occurred_at).where(
+        IncidentEvent.incident_id == incident_id, IncidentEvent.kind == kind)
+        .order_by(IncidentEvent.occurred_at.desc(), IncidentEvent.id.desc()).limit(1))
+    return row.scalar_one_or_none()
+
+
+async def last_update_text(session: AsyncSession, incident_id: int) -> tuple[datetime, str] | None:
+    row = (await session.execute(select(IncidentEvent.occurred_at, IncidentEvent.data).where(
+        IncidentEvent.incident_id == incident_id, IncidentEvent.kind == "update.posted")
+        .order_by(IncidentEvent.occurred_at.desc(), IncidentEvent.id.desc()).limit(1))).first()
+    return (row[0], str(row[1].get("text", ""))) if row else None
+
+
+async def firing_count(session: AsyncSession, incident_id: int) -> int:
+    row = await session.execute(select(func.count()).select_from(Alert).where(
+        Alert.incident_id == incident_id, Alert.status == "firing"))
+    return int(row.scalar_one())

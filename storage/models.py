@@ -213,3 +213,28 @@ class SlackEventSeen(Base):
 
     event_id: Mapped[str] = mapped_column(String(60), primary_key=True)
     received_at: Mapped[datetime]
+
+
+class Timer(Base):
+    """Something due at a time: an update reminder, an escalation, an auto-resolve.
+
+    The database, not memory, holds what is due, so a restart loses and repeats
+    nothing; a due timer is claimed and fired in one transaction (SKIP LOCKED on
+    PostgreSQL), so with several replicas each fires once.
+    """
+
+    __tablename__ = "timers"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    due_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(20), default="pending")  # pending|fired|cancelled
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
+    created_at: Mapped[datetime]
+    fired_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_timers_due", "state", "due_at"),
+        Index("ix_timers_incident", "incident_id", "kind", "state"),
+    )

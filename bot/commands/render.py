@@ -60,5 +60,23 @@ def update_text(incident: Any, text: str, author: str, final: bool = False) -> s
     label = "Final update" if final else "Update"
     status = STATUS_LABELS.get(incident.status, incident.status)
     commander = f"<@{incident.commander}>" if incident.commander else "unassigned"
+    by = f"<@{author}>" if author[:1] in ("U", "W") else author
     return (f":loudspeaker: *{label} on incident #{incident.id}: {escape(incident.title)}*\n"
-            f"{incident.severity.upper()} · {status} · commander {commander}\n{text}\n_— <@{author}>_")
+            f"{incident.severity.upper()} · {status} · commander {commander}\n{text}\n_— {by}_")
+
+
+def _ago(delta: Any) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
+
+
+def draft_update(incident: Any, firing: int, last: tuple[Any, str] | None, now: Any) -> str:
+    """A draft stakeholder update from the current state, for the commander to edit."""
+    status = STATUS_LABELS.get(incident.status, incident.status)
+    parts = [f"{incident.severity.upper()} · {status} · open for {_ago(now - incident.opened_at)}",
+             f"{firing} alert{'s' if firing != 1 else ''} firing"]
+    if last is not None:
+        parts.append(f"last update {_ago(now - last[0])} ago: {last[1][:300]}")
+    else:
+        parts.append("no update posted yet")
+    return " · ".join(parts)

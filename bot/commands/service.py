@@ -15,6 +15,8 @@ from typing import Any
 from bot.clock import Clock
 from bot.commands import parse as p
 from bot.commands.permissions import allowed, who_may
+from bot import timers
+from bot.commands.change import IncidentChange
 from bot.commands.render import list_text, timeline_text, update_text
 from bot.decide import decide_declaration
 from bot.opening import open_incident
@@ -119,11 +121,15 @@ class CommandService:
             incident = await store.lock_incident(session, incident_id)
             assert incident is not None
             playbook = self._playbook(incident.playbook)
-            change = _Change(session, incident, ctx, now)
+            change = IncidentChange(session, incident, ctx.user, now, ctx)
             await store.add_participant(session, incident_id, ctx.user, now)
             reply = await self._apply(change, playbook, command)
-            await change.record_command(allowed=not reply.extra.get("refused", False))
+            refused = reply.extra.get("refused", False)
+            kinds = change.event_kinds()
+            change.event("command", {"source": ctx.source, "text": ctx.text, "allowed": not refused})
             await change.flush()
+            if not refused:
+                await timers.after_human_change(session, incident, kinds, now)
         return reply
 
     def _playbook(self, name: str) -> Playbook | None:
@@ -132,7 +138,7 @@ class CommandService:
         except KeyError:
             return None
 
-    async def _may(self, action: str, change: _Change, playbook: Playbook | None) -> str | None:
+    async def _may(self, action: str, change: IncidentChange, playbook: Playbook | None) -> str | None:
         """None when allowed, else the refusal that says who can."""
         if playbook is None:
             return None
@@ -147,7 +153,7 @@ class CommandService:
             return None
         return f"Only {who_may(rule, incident.commander)} can {action.replace('_', ' ')} for this incident."
 
-    async def _apply(self, change: _Change, playbook: Playbook | None, command: p.Command) -> Reply:
+    async def _apply(self, change: IncidentChange, playbook: Playbook | None, command: p.Command) -> Reply:
         incident, ctx = change.incident, change.ctx
         if ctx.user == incident.commander and incident.acknowledged_at is None:
             change.set(acknowledged_at=change.now)
@@ -204,7 +210,7 @@ class CommandService:
                          f"`{self.command} timeline` shows what has been recorded.")
         return Reply(f"`{self.command}` cannot do that here.")
 
-    async def _severity(self, change: _Change, playbook: Playbook | None, command: p.SetSeverity) -> Reply:
+    async def _severity(self, change: IncidentChange, playbook: Playbook | None, command: p.SetSeverity) -> Reply:
         incident = change.incident
         if playbook is not None:
             try:
@@ -225,7 +231,7 @@ class CommandService:
                         f"{command.severity.upper()}{reason}", topic=True)
         return Reply(f"Severity is now {command.severity.upper()}.", changed=True)
 
-    async def _commander(self, change: _Change, playbook: Playbook | None, user: str) -> Reply:
+    async def _commander(self, change: IncidentChange, playbook: Playbook | None, user: str) -> Reply:
         incident = change.incident
         if user == incident.commander:
             return Reply(f"<@{user}> is already the commander.")
@@ -241,7 +247,7 @@ class CommandService:
         change.announce(f":bust_in_silhouette: <@{change.ctx.user}> {verb}.", topic=True)
         return Reply(f"<@{user}> is now the commander.", changed=True)
 
-    def _status(self, change: _Change, status: str) -> Reply:
+    def _status(self, change: IncidentChange, status: str) -> Reply:
         incident = change.incident
         if status == incident.status:
             return Reply(f"The status is already {status}.")
@@ -256,7 +262,7 @@ class CommandService:
         change.announce(f":large_blue_circle: <@{change.ctx.user}> set the status to *{status}*.", topic=True)
         return Reply(f"Status is now {status}.", changed=True)
 
-    def _update(self, change: _Change, playbook: Playbook | None, text: str) -> Reply:
+    def _update(self, change: IncidentChange, playbook: Playbook | None, text: str) -> Reply:
         incident = change.incident
         message = update_text(incident, text, change.ctx.user)
         change.event("update.posted", {"text": text})
@@ -272,7 +278,7 @@ class CommandService:
         where = f" and {', '.join(channels)}" if channels else ""
         return Reply(f"Update posted here{where}.", changed=True)
 
-    async def _resolve(self, change: _Change, playbook: Playbook | None, summary: str) -> Reply:
+    async def _resolve(self, change: IncidentChange, playbook: Playbook | None, summary: str) -> Reply:
         incident = change.incident
         if incident.status == "resolved":
             return Reply("This incident is already resolved.")
@@ -298,52 +304,3 @@ class CommandService:
 
 def _refused(text: str) -> Reply:
     return Reply(text, extra={"refused": True})
-
-
-class _Change:
-    """Collects one command's writes and applies them together at the end."""
-
-    def __init__(self, session: Any, incident: Any, ctx: Context, now: datetime) -> None:
-        self.session, self.incident, self.ctx, self.now = session, incident, ctx, now
-        self._values: dict[str, Any] = {}
-        self._events: list[tuple[str, dict[str, Any]]] = []
-        self._actions: list[tuple[str, dict[str, Any]]] = []
-        self._header = False
-        self._topic = False
-
-    def set(self, **values: Any) -> None:
-        self._values.update(values)
-        for key, value in values.items():
-            setattr(self.incident, key, value)  # later checks in this command see the new state
-        self._header = True
-
-    def event(self, kind: str, data: dict[str, Any]) -> None:
-        self._events.append((kind, data))
-
-    def announce(self, text: str, topic: bool = False) -> None:
-        self._actions.append(("message.post", {"text": text, "purpose": "command"}))
-        self._topic = self._topic or topic
-
-    def invite(self, user: str) -> None:
-        self._actions.append(("channel.invite", {"user": user}))
-
-    def post_elsewhere(self, channel: str, text: str) -> None:
-        self._actions.append(("message.post_to", {"channel": channel, "text": text}))
-
-    async def record_command(self, allowed: bool) -> None:
-        self.event("command", {"source": self.ctx.source, "text": self.ctx.text, "allowed": allowed})
-
-    async def flush(self) -> None:
-        incident_id = self.incident.id
-        if self._values:
-            await repo.update_incident(self.session, incident_id, updated_at=self.now, **self._values)
-        await repo.append_events(self.session, incident_id, [
-            {"occurred_at": self.now, "recorded_at": self.now, "kind": kind, "actor": self.ctx.user, "data": data}
-            for kind, data in self._events])
-        actions = list(self._actions)
-        if self._topic:
-            actions.append(("channel.topic", {}))
-        if self._header:
-            actions.append(("message.update_header", {}))
-        await repo.enqueue_many(self.session, ordering_key=f"incident:{incident_id}", incident_id=incident_id,
-                                actions=actions, now=self.now)

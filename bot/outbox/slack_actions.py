@@ -67,6 +67,7 @@ class SlackActions:
             "message.post": self._post,
             "message.post_to": self._post_to,
             "bookmark.add": self._add_bookmark,
+            "channel.archive": self._archive,
             "triage.notice": self._triage_notice,
         }
 
@@ -239,7 +240,7 @@ class SlackActions:
         text, absorbed = str(action.payload["text"]), []
         if action.payload.get("purpose") == "changes":
             text, absorbed = await self._batched_changes(action, text)
-        ts = await self._post_message(action, channel, text)
+        ts = await self._post_message(action, channel, text, action.payload.get("blocks"))
         return Done({"ts": ts, **({"batched": len(absorbed)} if absorbed else {})}, absorbed=absorbed)
 
     async def _post_to(self, action: ClaimedAction) -> Done:
@@ -273,6 +274,15 @@ class SlackActions:
                 return Done()
         await self._slack.call("bookmarks.add", channel_id=channel, title=str(action.payload["title"]),
                                type="link", link=link)
+        return Done()
+
+    async def _archive(self, action: ClaimedAction) -> Done:
+        _, _, channel = await self._channel(action)
+        try:
+            await self._slack.call("conversations.archive", channel=channel)
+        except SlackPermanentError as exc:
+            if exc.error != "already_archived":
+                raise
         return Done()
 
     # -- triage ----------------------------------------------------------------

@@ -242,6 +242,11 @@ class Route(_Model):
     triage_channel: SlackChannel | None = None
     """Where groups that are only recorded are posted with a Declare button."""
     storm_guard: StormGuard | None = None
+    auto_resolve: PositiveDuration | None = None
+    """Resolve an alert-driven incident by itself this long after all its alerts resolved,
+    unless an alert fires again or a person acts. Never applies to declared incidents."""
+    archive_after: PositiveDuration | None = None
+    """Archive the incident channel this long after resolution, with a last message."""
 
     @property
     def is_catch_all(self) -> bool:
