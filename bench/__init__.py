@@ -1,0 +1,1 @@
+"""Benchmarks for incident-bot; see bench/README.md."""
