@@ -34,10 +34,10 @@ class TimelineCapture:
 
     async def _incident_for(self, channel: str) -> tuple[int, str] | None:
         async with self._db.reading() as session:
-            incident_id = await store.incident_id_for_channel(session, channel)
+            incident_id = await session.run_sync(store.incident_id_for_channel, channel)
             if incident_id is None:
                 return None
-            incident = await repo.get_incident(session, incident_id)
+            incident = await session.run_sync(repo.get_incident, incident_id)
         assert incident is not None
         try:
             emoji = self._playbooks().get(incident.playbook).pin_emoji
@@ -57,10 +57,10 @@ class TimelineCapture:
         details = await self._fetch(channel, ts) if added else None
         now = self._clock()
         async with self._db.transaction() as session:
-            if not await store.first_time_seen(session, event_id, now):
+            if not await session.run_sync(store.first_time_seen, event_id, now):
                 return
             if added:
-                if not await store.add_pin_reaction(session, incident_id, ts, user):
+                if not await session.run_sync(store.add_pin_reaction, incident_id, ts, user):
                     return
                 assert details is not None
                 author, text, permalink = details
@@ -68,11 +68,11 @@ class TimelineCapture:
                                                 "pinned_by": user}
                 occurred = _ts_time(ts) or now
             else:
-                if not await store.remove_pin_reaction(session, incident_id, ts, user, now):
+                if not await session.run_sync(store.remove_pin_reaction, incident_id, ts, user, now):
                     return
                 kind, data, occurred = "message.unpinned", {"ts": ts, "unpinned_by": user}, now
-            await store.add_participant(session, incident_id, user, now)
-            await repo.append_events(session, incident_id, [
+            await session.run_sync(store.add_participant, incident_id, user, now)
+            await session.run_sync(repo.append_events, incident_id, [
                 {"occurred_at": occurred, "recorded_at": now, "kind": kind, "actor": user, "data": data}])
 
     async def member_joined(self, event_id: str, event: dict[str, Any]) -> None:
@@ -81,10 +81,10 @@ class TimelineCapture:
             return
         user, now = str(event.get("user")), self._clock()
         async with self._db.transaction() as session:
-            if not await store.first_time_seen(session, event_id, now):
+            if not await session.run_sync(store.first_time_seen, event_id, now):
                 return
-            if await store.add_participant(session, found[0], user, now):
-                await repo.append_events(session, found[0], [
+            if await session.run_sync(store.add_participant, found[0], user, now):
+                await session.run_sync(repo.append_events, found[0], [
                     {"occurred_at": now, "recorded_at": now, "kind": "participant.joined", "actor": user,
                      "data": {"user": user}}])
 

@@ -18,8 +18,7 @@ async def purge_old_deliveries(db: Database, clock: Clock, retention: timedelta)
     cutoff = clock() - retention
     total = 0
     while True:
-        async with db.transaction() as session:
-            deleted = await purge_deliveries(session, cutoff)
+        deleted = await db.write(purge_deliveries, cutoff)
         total += deleted
         if deleted == 0:
             break

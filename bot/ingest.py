@@ -43,50 +43,52 @@ class Ingestor:
         self._on_commit = on_commit
 
     async def ingest(self, body: bytes, notification: AlertGroupNotification) -> IngestResult:
-        now = self._clock()
-        async with self._db.transaction() as session:
-            group = await repo.lock_group(
-                session, group_key=notification.group_key, receiver=notification.receiver,
-                group_labels=dict(notification.group_labels), status=notification.status, now=now,
-            )
-            state = await self._load_state(session, group, notification)
-            playbooks = self._playbooks()
-            decision = decide(notification, state, playbooks, now)
-            if decision.outcome is Outcome.OPEN and decision.storm_key is not None:
-                storm = await self._storm_state(session, decision, now)
-                decision = decide(notification, state, playbooks, now, storm)
-            incident_id = await _apply(session, group, notification, decision, state, now)
-            await repo.record_delivery(
-                session, received_at=now, group_key=notification.group_key, status=notification.status,
-                alert_count=len(notification.alerts), outcome=decision.outcome.value, incident_id=incident_id,
-                body_sha256=hashlib.sha256(body).hexdigest(), body=body.decode("utf-8", errors="replace"),
-            )
-        if self._on_commit is not None and decision.outcome is not Outcome.DUPLICATE:
+        result = await self._db.write(self._transaction, body, notification, self._clock())
+        if self._on_commit is not None and result.outcome is not Outcome.DUPLICATE:
             self._on_commit()
+        return result
+
+    def _transaction(self, session: Any, body: bytes, notification: AlertGroupNotification,
+                     now: datetime) -> IngestResult:
+        group = repo.lock_group(
+            session, group_key=notification.group_key, receiver=notification.receiver,
+            group_labels=dict(notification.group_labels), status=notification.status, now=now,
+        )
+        state = self._load_state(session, group, notification)
+        playbooks = self._playbooks()
+        decision = decide(notification, state, playbooks, now)
+        if decision.outcome is Outcome.OPEN and decision.storm_key is not None:
+            decision = decide(notification, state, playbooks, now, self._storm_state(session, decision, now))
+        incident_id = _apply(session, group, notification, decision, state, now)
+        repo.record_delivery(
+            session, received_at=now, group_key=notification.group_key, status=notification.status,
+            alert_count=len(notification.alerts), outcome=decision.outcome.value, incident_id=incident_id,
+            body_sha256=hashlib.sha256(body).hexdigest(), body=body.decode("utf-8", errors="replace"),
+        )
         return IngestResult(decision.outcome, incident_id, decision.reason)
 
-    async def _load_state(self, session: Any, group: repo.GroupRow, notification: AlertGroupNotification) -> GroupState:
-        stored = await repo.alerts_by_fingerprint(session, (a.fingerprint for a in notification.alerts))
+    def _load_state(self, session: Any, group: repo.GroupRow, notification: AlertGroupNotification) -> GroupState:
+        stored = repo.alerts_by_fingerprint(session, (a.fingerprint for a in notification.alerts))
         known = {fp: [StoredAlert(fp, starts_at, status) for starts_at, status in rows] for fp, rows in stored.items()}
         if group.incident_id is None:
             return GroupState(known=known)
-        return GroupState(incident=await _incident_state(session, group.incident_id), known=known)
+        return GroupState(incident=_incident_state(session, group.incident_id), known=known)
 
-    async def _storm_state(self, session: Any, decision: Decision, now: datetime) -> StormState:
+    def _storm_state(self, session: Any, decision: Decision, now: datetime) -> StormState:
         """Lock the storm-guard key, so concurrent opens on it count each other."""
         assert decision.storm_key is not None and decision.route is not None
         guard = decision.route.route.storm_guard
         assert guard is not None
-        storm_incident_id = await repo.lock_storm_window(session, decision.storm_key)
-        recent = await repo.recent_opens(session, decision.storm_key, now - guard.window)
-        incident = await _incident_state(session, storm_incident_id) if storm_incident_id is not None else None
+        storm_incident_id = repo.lock_storm_window(session, decision.storm_key)
+        recent = repo.recent_opens(session, decision.storm_key, now - guard.window)
+        incident = _incident_state(session, storm_incident_id) if storm_incident_id is not None else None
         return StormState(decision.storm_key, recent, incident)
 
 
-async def _incident_state(session: Any, incident_id: int) -> IncidentState:
-    row = await repo.get_incident(session, incident_id)
+def _incident_state(session: Any, incident_id: int) -> IncidentState:
+    row = repo.get_incident(session, incident_id)
     assert row is not None, "foreign keys guarantee the incident exists"
-    firing = await repo.firing_alerts(session, row.id) if row.status != "resolved" else []
+    firing = repo.firing_alerts(session, row.id) if row.status != "resolved" else []
     return IncidentState(
         id=row.id, status=row.status, severity=row.severity, playbook=row.playbook, route=row.route,
         resolved_at=row.resolved_at, reopen_window=reopen_window(row.policy), firing=frozenset(firing),
@@ -104,7 +106,7 @@ def _alert_row(alert: Alert, group_id: int, incident_id: int | None, now: dateti
     }
 
 
-async def _apply(session: Any, group: repo.GroupRow, notification: AlertGroupNotification, decision: Decision,
+def _apply(session: Any, group: repo.GroupRow, notification: AlertGroupNotification, decision: Decision,
                  state: GroupState, now: datetime) -> int | None:
     """Write what the decision says. Returns the incident the delivery touched, if any."""
     group_update: dict[str, Any] = {"last_status": notification.status, "last_seen_at": now}
@@ -114,42 +116,42 @@ async def _apply(session: Any, group: repo.GroupRow, notification: AlertGroupNot
     current = decision.target or state.incident
     incident_id = current.id if current is not None else None
     if decision.outcome is Outcome.DUPLICATE:
-        await repo.update_group(session, group.id, **group_update)
+        repo.update_group(session, group.id, **group_update)
         return incident_id
 
     if decision.outcome is Outcome.OPEN:
-        incident_id = await _open(session, notification, decision, now)
+        incident_id = _open(session, notification, decision, now)
         group_update["incident_id"] = incident_id
     elif decision.target is not None:
         group_update["incident_id"] = decision.target.id
-    await repo.update_group(session, group.id, **group_update)
+    repo.update_group(session, group.id, **group_update)
 
     attach_to = incident_id if decision.incident_alerts else None
-    await repo.insert_alerts(session, [_alert_row(a, group.id, attach_to, now) for a in decision.new_alerts])
-    await repo.resolve_alerts(session, [(a.fingerprint, a.starts_at, a.ends_at) for a in decision.resolved_alerts], now)
+    repo.insert_alerts(session, [_alert_row(a, group.id, attach_to, now) for a in decision.new_alerts])
+    repo.resolve_alerts(session, [(a.fingerprint, a.starts_at, a.ends_at) for a in decision.resolved_alerts], now)
 
     if decision.outcome is Outcome.OPEN:
         return incident_id
     if incident_id is None or not decision.events:
-        await _maybe_triage(session, group, decision, now)
+        _maybe_triage(session, group, decision, now)
         return incident_id
 
-    await repo.append_events(session, incident_id, [event_row(e, now) for e in decision.events])
-    await _update_incident(session, incident_id, decision, current, now)
-    await _keep_timers(session, incident_id, decision, now)
+    repo.append_events(session, incident_id, [event_row(e, now) for e in decision.events])
+    _update_incident(session, incident_id, decision, current, now)
+    _keep_timers(session, incident_id, decision, now)
     planned = plan_changes(decision.events, current.commander if current is not None else None)
-    await repo.enqueue_many(session, ordering_key=f"incident:{incident_id}", incident_id=incident_id, now=now,
+    repo.enqueue_many(session, ordering_key=f"incident:{incident_id}", incident_id=incident_id, now=now,
                             actions=[(a.kind, a.payload) for a in planned])
     return incident_id
 
 
-async def _open(session: Any, notification: AlertGroupNotification, decision: Decision, now: datetime) -> int:
+def _open(session: Any, notification: AlertGroupNotification, decision: Decision, now: datetime) -> int:
     assert decision.route is not None
     labels = notification.common_labels or notification.group_labels
     title = render_title(decision.route.route.title, labels, notification.common_annotations)
     if decision.storm:
         title = storm_title(decision.route.route.name, decision.storm_key)
-    return await open_incident(session, decision, title=title, labels=labels, alerts=notification.alerts,
+    return open_incident(session, decision, title=title, labels=labels, alerts=notification.alerts,
                                source="storm" if decision.storm else "alertmanager", declared_by=None, now=now)
 
 
@@ -158,7 +160,7 @@ def storm_title(route: str, key: str | None) -> str:
     return f"Alert storm on {route}" + (f" ({scope})" if scope.strip("=, ") else "")
 
 
-async def _update_incident(session: Any, incident_id: int, decision: Decision, current: IncidentState | None,
+def _update_incident(session: Any, incident_id: int, decision: Decision, current: IncidentState | None,
                            now: datetime) -> None:
     if decision.outcome is Outcome.OPEN:
         return
@@ -172,28 +174,28 @@ async def _update_incident(session: Any, incident_id: int, decision: Decision, c
         values["all_alerts_resolved_at"] = now
     elif any(a.firing for a in decision.new_alerts):
         values["all_alerts_resolved_at"] = None
-    await repo.update_incident(session, incident_id, **values)
+    repo.update_incident(session, incident_id, **values)
 
 
-async def _keep_timers(session: Any, incident_id: int, decision: Decision, now: datetime) -> None:
-    incident = await repo.get_incident(session, incident_id)
+def _keep_timers(session: Any, incident_id: int, decision: Decision, now: datetime) -> None:
+    incident = repo.get_incident(session, incident_id)
     assert incident is not None
     kinds = {e.kind for e in decision.events}
     if decision.outcome is Outcome.REOPEN:
-        await timers.on_reopened(session, incident, now)
+        timers.on_reopened(session, incident, now)
     if incident.status == "resolved":
         return
-    await timers.on_alerts_changed(session, incident, all_resolved="alerts.all_resolved" in kinds,
+    timers.on_alerts_changed(session, incident, all_resolved="alerts.all_resolved" in kinds,
                                    fired_again="alert.fired" in kinds, now=now)
     if "severity.changed" in kinds:
-        await timers.on_severity_changed(session, incident, now)
+        timers.on_severity_changed(session, incident, now)
 
 
-async def _maybe_triage(session: Any, group: repo.GroupRow, decision: Decision, now: datetime) -> None:
+def _maybe_triage(session: Any, group: repo.GroupRow, decision: Decision, now: datetime) -> None:
     """A recorded-only group goes to the route's triage channel, if it has one; later
     changes to the group edit that notice rather than post again."""
     match = decision.route
     if decision.outcome is not Outcome.RECORD or match is None or not match.route.triage_channel:
         return
-    await repo.enqueue(session, ordering_key=f"group:{group.id}", kind="triage.notice",
+    repo.enqueue(session, ordering_key=f"group:{group.id}", kind="triage.notice",
                        payload={"group_id": group.id, "channel": match.route.triage_channel}, now=now)

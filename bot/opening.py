@@ -23,14 +23,14 @@ def event_row(event: Event, now: datetime) -> dict[str, Any]:
             "actor": event.actor, "data": event.data}
 
 
-async def open_incident(session: Any, decision: Decision, *, title: str, labels: Mapping[str, str],
+def open_incident(session: Any, decision: Decision, *, title: str, labels: Mapping[str, str],
                         alerts: Sequence[AlertView], source: str, declared_by: str | None, now: datetime) -> int:
     """Store a new incident with its opening events and the Slack actions that announce it."""
     match = decision.route
     assert match is not None and decision.severity is not None
     route = match.route
     policy = policy_snapshot(match)
-    incident_id = await repo.insert_incident(
+    incident_id = repo.insert_incident(
         session, title=title, status="investigating", severity=decision.severity,
         playbook=match.playbook.name, route=route.name, source=source, declared_by=declared_by,
         commander=decision.commander, channel_name="", channel_id=None, storm_key=decision.storm_key,
@@ -38,19 +38,19 @@ async def open_incident(session: Any, decision: Decision, *, title: str, labels:
         resolved_at=None, all_alerts_resolved_at=None, updated_at=now,
     )
     name = channel_name(route.channel, date=now.date(), number=incident_id, title=title, labels=labels)
-    await repo.update_incident(session, incident_id, channel_name=name)
+    repo.update_incident(session, incident_id, channel_name=name)
     if decision.storm:
         assert decision.storm_key is not None
-        await repo.set_storm_incident(session, decision.storm_key, incident_id)
-    await repo.append_events(session, incident_id, [event_row(e, now) for e in decision.events])
+        repo.set_storm_incident(session, decision.storm_key, incident_id)
+    repo.append_events(session, incident_id, [event_row(e, now) for e in decision.events])
 
     notice = None
     if decision.storm and route.storm_guard is not None:
         notice = storm_notice(route.name, route.storm_guard.max_incidents, format_duration(route.storm_guard.window))
         notice += "\n" + (change_text(decision.events, decision.commander) or "")
     planned = plan_open(decision.commander, route.responders, render_links(route, alerts[:LINK_SAMPLE]), notice)
-    await repo.enqueue_many(session, ordering_key=f"incident:{incident_id}", incident_id=incident_id, now=now,
+    repo.enqueue_many(session, ordering_key=f"incident:{incident_id}", incident_id=incident_id, now=now,
                             actions=[(a.kind, a.payload) for a in planned])
-    await timers.on_open(session, incident_id, policy, decision.severity, decision.commander,
+    timers.on_open(session, incident_id, policy, decision.severity, decision.commander,
                          decision.commander_source, now)
     return incident_id

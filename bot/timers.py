@@ -36,65 +36,65 @@ ACTIVE_KINDS = (UPDATE_DUE, UPDATE_OVERDUE, ACK_TIMEOUT, AUTO_RESOLVE)
 
 # -- transitions: called inside the transaction that makes the change ----------------
 
-async def on_open(session: Any, incident_id: int, policy: dict[str, Any], severity: str,
+def on_open(session: Any, incident_id: int, policy: dict[str, Any], severity: str,
                   commander: str | None, commander_source: str | None, now: datetime) -> None:
-    await _schedule_update(session, incident_id, policy, severity, now, now)
+    _schedule_update(session, incident_id, policy, severity, now, now)
     if commander and commander_source and commander_source.startswith("rotation"):
-        await _schedule_ack(session, incident_id, policy, severity, commander, now)
+        _schedule_ack(session, incident_id, policy, severity, commander, now)
 
 
-async def on_update_posted(session: Any, incident: Any, now: datetime) -> None:
-    await timers.cancel(session, incident.id, [UPDATE_OVERDUE])
-    await _schedule_update(session, incident.id, incident.policy, incident.severity, now, now)
+def on_update_posted(session: Any, incident: Any, now: datetime) -> None:
+    timers.cancel(session, incident.id, [UPDATE_OVERDUE])
+    _schedule_update(session, incident.id, incident.policy, incident.severity, now, now)
 
 
-async def on_severity_changed(session: Any, incident: Any, now: datetime) -> None:
+def on_severity_changed(session: Any, incident: Any, now: datetime) -> None:
     """The next update is due a (new) cadence after the last one, not after this change."""
-    last = await store.last_event_time(session, incident.id, "update.posted") or incident.opened_at
-    await _schedule_update(session, incident.id, incident.policy, incident.severity, last, now)
+    last = store.last_event_time(session, incident.id, "update.posted") or incident.opened_at
+    _schedule_update(session, incident.id, incident.policy, incident.severity, last, now)
 
 
-async def on_acknowledged(session: Any, incident_id: int) -> None:
-    await timers.cancel(session, incident_id, [ACK_TIMEOUT])
+def on_acknowledged(session: Any, incident_id: int) -> None:
+    timers.cancel(session, incident_id, [ACK_TIMEOUT])
 
 
-async def on_human_action(session: Any, incident_id: int) -> None:
+def on_human_action(session: Any, incident_id: int) -> None:
     """A person acted: the bot must not resolve the incident behind their back."""
-    await timers.cancel(session, incident_id, [AUTO_RESOLVE])
+    timers.cancel(session, incident_id, [AUTO_RESOLVE])
 
 
-async def on_resolved(session: Any, incident: Any, now: datetime) -> None:
-    await timers.cancel(session, incident.id, ACTIVE_KINDS)
+def on_resolved(session: Any, incident: Any, now: datetime) -> None:
+    timers.cancel(session, incident.id, ACTIVE_KINDS)
     after = pol.archive_after(incident.policy)
     if after is not None:
-        await timers.schedule(session, incident.id, ARCHIVE, now + after, now)
+        timers.schedule(session, incident.id, ARCHIVE, now + after, now)
 
 
-async def on_reopened(session: Any, incident: Any, now: datetime) -> None:
-    await timers.cancel(session, incident.id, [ARCHIVE])
-    await _schedule_update(session, incident.id, incident.policy, incident.severity, now, now)
+def on_reopened(session: Any, incident: Any, now: datetime) -> None:
+    timers.cancel(session, incident.id, [ARCHIVE])
+    _schedule_update(session, incident.id, incident.policy, incident.severity, now, now)
 
 
-async def on_alerts_changed(session: Any, incident: Any, all_resolved: bool, fired_again: bool, now: datetime) -> None:
+def on_alerts_changed(session: Any, incident: Any, all_resolved: bool, fired_again: bool, now: datetime) -> None:
     if fired_again:
-        await timers.cancel(session, incident.id, [AUTO_RESOLVE])
+        timers.cancel(session, incident.id, [AUTO_RESOLVE])
     quiet = pol.auto_resolve_after(incident.policy)
     if all_resolved and quiet is not None and incident.source in ("alertmanager", "storm"):
-        await timers.schedule(session, incident.id, AUTO_RESOLVE, now + quiet, now)
+        timers.schedule(session, incident.id, AUTO_RESOLVE, now + quiet, now)
 
 
-async def _schedule_update(session: Any, incident_id: int, policy: dict[str, Any], severity: str,
+def _schedule_update(session: Any, incident_id: int, policy: dict[str, Any], severity: str,
                            since: datetime, now: datetime) -> None:
     cadence = pol.update_cadence(policy, severity)
     if cadence is not None:
-        await timers.schedule(session, incident_id, UPDATE_DUE, max(since + cadence, now), now)
+        timers.schedule(session, incident_id, UPDATE_DUE, max(since + cadence, now), now)
 
 
-async def _schedule_ack(session: Any, incident_id: int, policy: dict[str, Any], severity: str, commander: str,
+def _schedule_ack(session: Any, incident_id: int, policy: dict[str, Any], severity: str, commander: str,
                         now: datetime) -> None:
     timeout = pol.ack_timeout(policy, severity)
     if timeout is not None:
-        await timers.schedule(session, incident_id, ACK_TIMEOUT, now + timeout, now, {"commander": commander})
+        timers.schedule(session, incident_id, ACK_TIMEOUT, now + timeout, now, {"commander": commander})
 
 
 # -- firing ---------------------------------------------------------------------------
@@ -114,10 +114,7 @@ class TimerFirer:
         total = 0
         while True:
             now = self._clock()
-            async with self._db.transaction() as session:
-                due = await timers.claim_due(session, now, self._batch)
-                for timer in due:
-                    await self._fire(session, timer, now)
+            due = await self._db.write(self._fire_batch, now)
             for timer in due:
                 self._metrics.scheduler_lag.labels(timer.kind).observe(max((now - timer.due_at).total_seconds(), 0))
             total += len(due)
@@ -126,20 +123,26 @@ class TimerFirer:
             if len(due) < self._batch:
                 return total
 
-    async def _fire(self, session: Any, timer: timers.DueTimer, now: datetime) -> None:
-        incident = await store.lock_incident(session, timer.incident_id)
+    def _fire_batch(self, session: Any, now: datetime) -> list[timers.DueTimer]:
+        due = timers.claim_due(session, now, self._batch)
+        for timer in due:
+            self._fire(session, timer, now)
+        return due
+
+    def _fire(self, session: Any, timer: timers.DueTimer, now: datetime) -> None:
+        incident = store.lock_incident(session, timer.incident_id)
         if incident is None or (incident.status == "resolved" and timer.kind != ARCHIVE):
             return
         change = IncidentChange(session, incident, "bot", now)
         handler = {UPDATE_DUE: self._update_due, UPDATE_OVERDUE: self._update_overdue, ACK_TIMEOUT: self._ack_timeout,
                    AUTO_RESOLVE: self._auto_resolve, ARCHIVE: self._archive}[timer.kind]
-        await handler(change, timer)
-        await change.flush()
+        handler(change, timer)
+        change.flush(session)
 
-    async def _update_due(self, change: IncidentChange, timer: timers.DueTimer) -> None:
+    def _update_due(self, change: IncidentChange, timer: timers.DueTimer) -> None:
         incident = change.incident
-        last = await store.last_update_text(change.session, incident.id)
-        firing = await store.firing_count(change.session, incident.id)
+        last = store.last_update_text(change.session, incident.id)
+        firing = store.firing_count(change.session, incident.id)
         draft = draft_update(incident, firing, last, change.now)
         who = f"<@{incident.commander}>" if incident.commander else "Commander"
         text = (f":alarm_clock: {who}, a stakeholder update is due. Post one with `{self._command} update <text>` "
@@ -151,9 +154,9 @@ class TimerFirer:
                                               "action_id": ACTION_POST_UPDATE, "value": str(incident.id)}]}])
         cadence = pol.update_cadence(incident.policy, incident.severity)
         if cadence is not None:
-            await timers.schedule(change.session, incident.id, UPDATE_OVERDUE, timer.due_at + cadence, change.now)
+            timers.schedule(change.session, incident.id, UPDATE_OVERDUE, timer.due_at + cadence, change.now)
 
-    async def _update_overdue(self, change: IncidentChange, timer: timers.DueTimer) -> None:
+    def _update_overdue(self, change: IncidentChange, timer: timers.DueTimer) -> None:
         incident = change.incident
         backup = pol.backup_for(incident.policy, incident.commander)
         people = " ".join(f"<@{u}>" for u in (incident.commander, backup) if u) or "Responders"
@@ -161,7 +164,7 @@ class TimerFirer:
         change.announce(f":rotating_light: {people}: the stakeholder update is overdue. "
                         f"Post one now with `{self._command} update <text>`.")
 
-    async def _ack_timeout(self, change: IncidentChange, timer: timers.DueTimer) -> None:
+    def _ack_timeout(self, change: IncidentChange, timer: timers.DueTimer) -> None:
         incident = change.incident
         if incident.acknowledged_at is not None or incident.commander != timer.payload.get("commander"):
             return
@@ -179,9 +182,9 @@ class TimerFirer:
         change.invite(nxt)
         change.announce(f":rotating_light: <@{nxt}>, you are now the commander: <@{previous}> did not acknowledge "
                         f"within {_minutes(timeout)}. Press *Acknowledge* on the header.", topic=True)
-        await _schedule_ack(change.session, incident.id, incident.policy, incident.severity, nxt, change.now)
+        _schedule_ack(change.session, incident.id, incident.policy, incident.severity, nxt, change.now)
 
-    async def _auto_resolve(self, change: IncidentChange, timer: timers.DueTimer) -> None:
+    def _auto_resolve(self, change: IncidentChange, timer: timers.DueTimer) -> None:
         incident = change.incident
         if incident.all_alerts_resolved_at is None or incident.source == "human":
             return
@@ -192,9 +195,9 @@ class TimerFirer:
         change.announce(final, topic=True)
         for channel in pol.stakeholder_channels(incident.policy, incident.severity):
             change.post_elsewhere(channel, final)
-        await on_resolved(change.session, incident, change.now)
+        on_resolved(change.session, incident, change.now)
 
-    async def _archive(self, change: IncidentChange, timer: timers.DueTimer) -> None:
+    def _archive(self, change: IncidentChange, timer: timers.DueTimer) -> None:
         change.event("channel.archived", {})
         change.announce(":file_cabinet: This incident was resolved a while ago; the channel is now archived. "
                         "Its timeline stays with incident-bot.")
@@ -206,17 +209,17 @@ def _minutes(delta: timedelta) -> str:
     return f"{minutes} min" if minutes else f"{int(delta.total_seconds())} s"
 
 
-async def after_human_change(session: Any, incident: Any, kinds: set[str], now: datetime) -> None:
+def after_human_change(session: Any, incident: Any, kinds: set[str], now: datetime) -> None:
     """Keep the timers in step with what a person just did (called after the change is written)."""
-    await on_human_action(session, incident.id)
+    on_human_action(session, incident.id)
     if kinds & {"commander.acknowledged", "commander.changed"}:
-        await on_acknowledged(session, incident.id)
+        on_acknowledged(session, incident.id)
     if "incident.resolved" in kinds:
-        await on_resolved(session, incident, now)
+        on_resolved(session, incident, now)
         return
     if "incident.reopened" in kinds:
-        await on_reopened(session, incident, now)
+        on_reopened(session, incident, now)
     if "update.posted" in kinds:
-        await on_update_posted(session, incident, now)
+        on_update_posted(session, incident, now)
     elif "severity.changed" in kinds:
-        await on_severity_changed(session, incident, now)
+        on_severity_changed(session, incident, now)

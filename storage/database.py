@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import sessionmaker
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker, create_async_engine
 
 from storage.errors import Conflict, StorageUnavailable
+
+T = TypeVar("T")
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -30,9 +34,7 @@ def describe_url(url: str) -> str:
     return f"{parsed.get_backend_name()} ({parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database})"
 
 
-def _install_sqlite_hooks(engine: AsyncEngine) -> None:
-    sync_engine = engine.sync_engine
-
+def _install_sqlite_hooks(sync_engine: Engine) -> None:
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, issue BEGIN, so writers can use IMMEDIATE.
@@ -66,8 +68,17 @@ class Database:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_timeout=10,
                           connect_args={"timeout": 5})
         self.engine = create_async_engine(url, **kwargs)
+        self._sync_engine: Engine | None = None
+        self._writer: ThreadPoolExecutor | None = None
         if self.is_sqlite:
-            _install_sqlite_hooks(self.engine)
+            _install_sqlite_hooks(self.engine.sync_engine)
+            # Writes run as one synchronous unit on one thread: a transaction costs one
+            # hand-off to a thread instead of several per statement through aiosqlite.
+            sync_url = make_url(url).set(drivername="sqlite+pysqlite")
+            self._sync_engine = create_engine(sync_url)
+            _install_sqlite_hooks(self._sync_engine)
+            self._sync_sessions = sessionmaker(self._sync_engine, expire_on_commit=False)
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._readers = async_sessionmaker(
             self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False
@@ -88,6 +99,35 @@ class Database:
         else:
             async with self._session(self._sessions) as session:
                 yield session
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(session, *args)`` with a synchronous Session in one write transaction.
+
+        The storage layer's functions are synchronous; this is how the application runs
+        them: on SQLite in the single writer thread, on PostgreSQL through the async
+        driver (``AsyncSession.run_sync``). Commits on return, rolls back on error.
+        """
+        if self._writer is not None:
+            assert self._write_lock is not None
+            async with self._write_lock:
+                loop = asyncio.get_running_loop()
+                try:
+                    return await loop.run_in_executor(self._writer, self._write_sync, fn, args)
+                except IntegrityError as exc:
+                    raise Conflict(str(exc.orig)) from exc
+                except (DBAPIError, OSError) as exc:
+                    raise StorageUnavailable(type(exc).__name__) from exc
+        async with self._session(self._sessions) as session:
+            return await session.run_sync(fn, *args)
+
+    def _write_sync(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        with self._sync_sessions() as session, session.begin():
+            return fn(session, *args)
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(session, *args)`` with a synchronous Session in a read-only transaction."""
+        async with self.reading() as session:
+            return await session.run_sync(fn, *args)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
@@ -121,6 +161,10 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+        if self._sync_engine is not None:
+            self._sync_engine.dispose()
 
 
 __all__ = ["Database", "SQLAlchemyError", "describe_url"]

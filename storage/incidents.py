@@ -5,108 +5,108 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage.dialect import insert_ignoring_conflicts, locked
 from storage.models import Alert, Incident, IncidentEvent, Participant, PinnedMessage, SlackEventSeen
 
 
-async def lock_incident(session: AsyncSession, incident_id: int) -> Incident | None:
+def lock_incident(session: Session, incident_id: int) -> Incident | None:
     """The incident, locked until commit so concurrent commands apply one after another."""
     query = select(Incident).where(Incident.id == incident_id).execution_options(populate_existing=True)
     query = locked(session, query)
-    return (await session.execute(query)).scalar_one_or_none()
+    return (session.execute(query)).scalar_one_or_none()
 
 
-async def incident_id_for_channel(session: AsyncSession, channel_id: str) -> int | None:
-    row = await session.execute(select(Incident.id).where(Incident.channel_id == channel_id))
+def incident_id_for_channel(session: Session, channel_id: str) -> int | None:
+    row = session.execute(select(Incident.id).where(Incident.channel_id == channel_id))
     return row.scalar_one_or_none()
 
 
-async def open_incidents(session: AsyncSession, limit: int = 50) -> list[Incident]:
-    rows = await session.execute(
+def open_incidents(session: Session, limit: int = 50) -> list[Incident]:
+    rows = session.execute(
         select(Incident).where(Incident.status != "resolved").order_by(Incident.opened_at.desc()).limit(limit))
     return list(rows.scalars())
 
 
-async def recent_events(session: AsyncSession, incident_id: int, limit: int = 30) -> list[IncidentEvent]:
-    rows = await session.execute(
+def recent_events(session: Session, incident_id: int, limit: int = 30) -> list[IncidentEvent]:
+    rows = session.execute(
         select(IncidentEvent).where(IncidentEvent.incident_id == incident_id)
         .order_by(IncidentEvent.occurred_at.desc(), IncidentEvent.id.desc()).limit(limit))
     return list(reversed(list(rows.scalars())))
 
 
-async def add_participant(session: AsyncSession, incident_id: int, user_id: str, now: datetime) -> bool:
+def add_participant(session: Session, incident_id: int, user_id: str, now: datetime) -> bool:
     """Record a participant; True when they were not one already."""
-    result = await session.execute(
+    result = session.execute(
         insert_ignoring_conflicts(session, Participant).values(incident_id=incident_id, user_id=user_id, first_seen_at=now)
         .on_conflict_do_nothing(index_elements=["incident_id", "user_id"]))
     return bool(result.rowcount)
 
 
-async def first_time_seen(session: AsyncSession, event_id: str, now: datetime) -> bool:
+def first_time_seen(session: Session, event_id: str, now: datetime) -> bool:
     """True the first time a Slack event id is seen; Slack's retries get False."""
-    result = await session.execute(
+    result = session.execute(
         insert_ignoring_conflicts(session, SlackEventSeen).values(event_id=event_id, received_at=now)
         .on_conflict_do_nothing(index_elements=["event_id"]))
     return bool(result.rowcount)
 
 
-async def add_pin_reaction(session: AsyncSession, incident_id: int, message_ts: str, user: str) -> bool:
+def add_pin_reaction(session: Session, incident_id: int, message_ts: str, user: str) -> bool:
     """Count one more pin reaction; True when the message was not on the timeline before."""
-    await session.execute(
+    session.execute(
         insert_ignoring_conflicts(session, PinnedMessage).values(incident_id=incident_id, message_ts=message_ts, reactors=[],
                                                       removed_at=None)
         .on_conflict_do_nothing(index_elements=["incident_id", "message_ts"]))
-    row = await _locked_pin(session, incident_id, message_ts)
+    row = _locked_pin(session, incident_id, message_ts)
     was_on_timeline = bool(row.reactors)
     if user not in row.reactors:
         row_reactors = [*row.reactors, user]
-        await session.execute(update(PinnedMessage).where(
+        session.execute(update(PinnedMessage).where(
             PinnedMessage.incident_id == incident_id, PinnedMessage.message_ts == message_ts)
             .values(reactors=row_reactors, removed_at=None))
     return not was_on_timeline
 
 
-async def remove_pin_reaction(session: AsyncSession, incident_id: int, message_ts: str, user: str,
+def remove_pin_reaction(session: Session, incident_id: int, message_ts: str, user: str,
                               now: datetime) -> bool:
     """Count one pin reaction fewer; True when that was the last one."""
-    row = await _locked_pin(session, incident_id, message_ts, missing_ok=True)
+    row = _locked_pin(session, incident_id, message_ts, missing_ok=True)
     if row is None or user not in row.reactors:
         return False
     remaining = [r for r in row.reactors if r != user]
-    await session.execute(update(PinnedMessage).where(
+    session.execute(update(PinnedMessage).where(
         PinnedMessage.incident_id == incident_id, PinnedMessage.message_ts == message_ts)
         .values(reactors=remaining, removed_at=None if remaining else now))
     return not remaining
 
 
-async def _locked_pin(session: AsyncSession, incident_id: int, message_ts: str,
+def _locked_pin(session: Session, incident_id: int, message_ts: str,
                       missing_ok: bool = False) -> PinnedMessage:
     query = select(PinnedMessage).where(PinnedMessage.incident_id == incident_id,
                                         PinnedMessage.message_ts == message_ts).execution_options(populate_existing=True)
     query = locked(session, query)
-    row = (await session.execute(query)).scalar_one_or_none()
+    row = (session.execute(query)).scalar_one_or_none()
     if row is None and not missing_ok:
         raise LookupError(f"pinned message {incident_id}/{message_ts} vanished inside its transaction")
     return row  # type: ignore[return-value]
 
 
-async def last_event_time(session: AsyncSession, incident_id: int, kind: str) -> datetime | None:
-    row = await session.execute(select(IncidentEvent.occurred_at).where(
+def last_event_time(session: Session, incident_id: int, kind: str) -> datetime | None:
+    row = session.execute(select(IncidentEvent.occurred_at).where(
         IncidentEvent.incident_id == incident_id, IncidentEvent.kind == kind)
         .order_by(IncidentEvent.occurred_at.desc(), IncidentEvent.id.desc()).limit(1))
     return row.scalar_one_or_none()
 
 
-async def last_update_text(session: AsyncSession, incident_id: int) -> tuple[datetime, str] | None:
-    row = (await session.execute(select(IncidentEvent.occurred_at, IncidentEvent.data).where(
+def last_update_text(session: Session, incident_id: int) -> tuple[datetime, str] | None:
+    row = (session.execute(select(IncidentEvent.occurred_at, IncidentEvent.data).where(
         IncidentEvent.incident_id == incident_id, IncidentEvent.kind == "update.posted")
         .order_by(IncidentEvent.occurred_at.desc(), IncidentEvent.id.desc()).limit(1))).first()
     return (row[0], str(row[1].get("text", ""))) if row else None
 
 
-async def firing_count(session: AsyncSession, incident_id: int) -> int:
-    row = await session.execute(select(func.count()).select_from(Alert).where(
+def firing_count(session: Session, incident_id: int) -> int:
+    row = session.execute(select(func.count()).select_from(Alert).where(
         Alert.incident_id == incident_id, Alert.status == "firing"))
     return int(row.scalar_one())

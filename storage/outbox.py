@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlalchemy.orm import aliased
 
 from storage.models import OutboxAction
@@ -46,7 +46,7 @@ def _claimable(now: datetime) -> Any:
     )
 
 
-async def claim(session: AsyncSession, *, now: datetime, lease_until: datetime, worker: str, limit: int,
+def claim(session: Session, *, now: datetime, lease_until: datetime, worker: str, limit: int,
                 ordering_key: str | None = None, exclude_keys: frozenset[str] = frozenset()) -> list[ClaimedAction]:
     """Lease up to ``limit`` actions, at most one per ordering key, oldest first."""
     query = select(OutboxAction).where(_claimable(now)).order_by(OutboxAction.id).limit(limit)
@@ -56,11 +56,11 @@ async def claim(session: AsyncSession, *, now: datetime, lease_until: datetime, 
         query = query.where(OutboxAction.ordering_key.not_in(sorted(exclude_keys)))
     if session.bind.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=OutboxAction)
-    rows = list((await session.execute(query)).scalars())
+    rows = list((session.execute(query)).scalars())
     if not rows:
         return []
     ids = [row.id for row in rows]
-    await session.execute(
+    session.execute(
         update(OutboxAction).where(OutboxAction.id.in_(ids))
         .values(locked_until=lease_until, locked_by=worker, attempts=OutboxAction.attempts + 1)
         .execution_options(synchronize_session=False)
@@ -72,27 +72,27 @@ async def claim(session: AsyncSession, *, now: datetime, lease_until: datetime, 
     ]
 
 
-async def finish(session: AsyncSession, action_id: int, *, state: str, now: datetime,
+def finish(session: Session, action_id: int, *, state: str, now: datetime,
                  result: dict[str, Any] | None = None, error: str | None = None) -> None:
     """Mark an action done (or failed for good), releasing its lease."""
-    await session.execute(
+    session.execute(
         update(OutboxAction).where(OutboxAction.id == action_id)
         .values(state=state, finished_at=now, result=result, last_error=error, locked_until=None, locked_by=None)
     )
 
 
-async def retry_later(session: AsyncSession, action_id: int, *, at: datetime, error: str,
+def retry_later(session: Session, action_id: int, *, at: datetime, error: str,
                       count_attempt: bool = True) -> None:
     """Release the lease and make the action claimable again at ``at``."""
     values: dict[str, Any] = {"available_at": at, "last_error": error, "locked_until": None, "locked_by": None}
     if not count_attempt:
         values["attempts"] = OutboxAction.attempts - 1
-    await session.execute(update(OutboxAction).where(OutboxAction.id == action_id).values(**values))
+    session.execute(update(OutboxAction).where(OutboxAction.id == action_id).values(**values))
 
 
-async def results(session: AsyncSession, ordering_key: str, kind: str) -> list[dict[str, Any]]:
+def results(session: Session, ordering_key: str, kind: str) -> list[dict[str, Any]]:
     """Results of the finished actions of one kind for one key, oldest first."""
-    rows = await session.execute(
+    rows = session.execute(
         select(OutboxAction.result).where(
             OutboxAction.ordering_key == ordering_key, OutboxAction.kind == kind, OutboxAction.state == "done",
         ).order_by(OutboxAction.id)
@@ -100,9 +100,9 @@ async def results(session: AsyncSession, ordering_key: str, kind: str) -> list[d
     return [dict(r) for r in rows.scalars() if r is not None]
 
 
-async def backlog(session: AsyncSession, now: datetime) -> tuple[int, float]:
+def backlog(session: Session, now: datetime) -> tuple[int, float]:
     """Pending actions and the age in seconds of the oldest one."""
-    row = (await session.execute(
+    row = (session.execute(
         select(func.count(), func.min(OutboxAction.created_at)).where(OutboxAction.state == "pending")
     )).one()
     count, oldest = int(row[0]), row[1]
@@ -110,21 +110,21 @@ async def backlog(session: AsyncSession, now: datetime) -> tuple[int, float]:
     return count, max(age, 0.0)
 
 
-async def purge_finished(session: AsyncSession, finished_before: datetime, limit: int = 5000) -> int:
+def purge_finished(session: Session, finished_before: datetime, limit: int = 5000) -> int:
     oldest = (select(OutboxAction.id).where(OutboxAction.state != "pending", OutboxAction.finished_at < finished_before)
               .order_by(OutboxAction.id).limit(limit))
-    result = await session.execute(delete(OutboxAction).where(OutboxAction.id.in_(oldest)))
+    result = session.execute(delete(OutboxAction).where(OutboxAction.id.in_(oldest)))
     return int(result.rowcount or 0)
 
 
-async def pending_after(session: AsyncSession, ordering_key: str, after_id: int, kind: str,
+def pending_after(session: Session, ordering_key: str, after_id: int, kind: str,
                         limit: int = 200) -> list[tuple[int, dict[str, Any]]]:
     """Later pending actions of one kind on the same key: (id, payload), oldest first.
 
     Safe to act on while holding the head action's lease: nobody else can claim them
     before the head is finished.
     """
-    rows = await session.execute(
+    rows = session.execute(
         select(OutboxAction.id, OutboxAction.payload).where(
             OutboxAction.ordering_key == ordering_key, OutboxAction.id > after_id,
             OutboxAction.state == "pending", OutboxAction.kind == kind,
@@ -133,10 +133,10 @@ async def pending_after(session: AsyncSession, ordering_key: str, after_id: int,
     return [(int(i), dict(p)) for i, p in rows]
 
 
-async def finish_absorbed(session: AsyncSession, ids: list[int], *, into: int, now: datetime) -> None:
+def finish_absorbed(session: Session, ids: list[int], *, into: int, now: datetime) -> None:
     """Mark actions whose effect another action carried out as done."""
     if ids:
-        await session.execute(
+        session.execute(
             update(OutboxAction).where(OutboxAction.id.in_(ids), OutboxAction.state == "pending")
             .values(state="done", finished_at=now, result={"absorbed_into": into}, locked_until=None, locked_by=None)
             .execution_options(synchronize_session=False)

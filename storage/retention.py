@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage.models import WebhookDelivery
 
 
-async def purge_deliveries(session: AsyncSession, received_before: datetime, limit: int = 5000) -> int:
+def purge_deliveries(session: Session, received_before: datetime, limit: int = 5000) -> int:
     """Delete up to ``limit`` raw deliveries received before the cutoff; returns how many.
 
     Bounded so one run never holds the write lock for long; call until it returns 0.
@@ -21,5 +21,5 @@ async def purge_deliveries(session: AsyncSession, received_before: datetime, lim
         .order_by(WebhookDelivery.id)
         .limit(limit)
     )
-    result = await session.execute(delete(WebhookDelivery).where(WebhookDelivery.id.in_(oldest)))
+    result = session.execute(delete(WebhookDelivery).where(WebhookDelivery.id.in_(oldest)))
     return int(result.rowcount or 0)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage.models import Timer
 
@@ -22,42 +22,42 @@ class DueTimer:
     payload: dict[str, Any]
 
 
-async def cancel(session: AsyncSession, incident_id: int, kinds: Iterable[str] | None = None) -> None:
+def cancel(session: Session, incident_id: int, kinds: Iterable[str] | None = None) -> None:
     """Cancel the incident's pending timers (of these kinds, or all)."""
     query = update(Timer).where(Timer.incident_id == incident_id, Timer.state == "pending")
     if kinds is not None:
         query = query.where(Timer.kind.in_(list(kinds)))
-    await session.execute(query.values(state="cancelled"))
+    session.execute(query.values(state="cancelled"))
 
 
-async def schedule(session: AsyncSession, incident_id: int, kind: str, due_at: datetime, now: datetime,
+def schedule(session: Session, incident_id: int, kind: str, due_at: datetime, now: datetime,
                    payload: dict[str, Any] | None = None) -> None:
     """Set the incident's one pending timer of this kind to ``due_at`` (replacing any)."""
-    await cancel(session, incident_id, [kind])
-    await session.execute(insert(Timer).values(incident_id=incident_id, kind=kind, due_at=due_at, state="pending",
+    cancel(session, incident_id, [kind])
+    session.execute(insert(Timer).values(incident_id=incident_id, kind=kind, due_at=due_at, state="pending",
                                                payload=payload or {}, created_at=now))
 
 
-async def claim_due(session: AsyncSession, now: datetime, limit: int = 50) -> list[DueTimer]:
+def claim_due(session: Session, now: datetime, limit: int = 50) -> list[DueTimer]:
     """Due timers, locked for this transaction and marked fired: the caller's work commits
     with the marking, or neither happens."""
     query = (select(Timer).where(Timer.state == "pending", Timer.due_at <= now)
              .order_by(Timer.due_at, Timer.id).limit(limit))
     if session.bind.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    rows = list((await session.execute(query)).scalars())
+    rows = list((session.execute(query)).scalars())
     if rows:
-        await session.execute(update(Timer).where(Timer.id.in_([r.id for r in rows]))
+        session.execute(update(Timer).where(Timer.id.in_([r.id for r in rows]))
                               .values(state="fired", fired_at=now).execution_options(synchronize_session=False))
     return [DueTimer(r.id, r.incident_id, r.kind, r.due_at, dict(r.payload)) for r in rows]
 
 
-async def pending(session: AsyncSession, incident_id: int) -> dict[str, datetime]:
-    rows = await session.execute(select(Timer.kind, Timer.due_at).where(
+def pending(session: Session, incident_id: int) -> dict[str, datetime]:
+    rows = session.execute(select(Timer.kind, Timer.due_at).where(
         Timer.incident_id == incident_id, Timer.state == "pending"))
     return {kind: due for kind, due in rows}
 
 
-async def next_due(session: AsyncSession) -> datetime | None:
-    row = await session.execute(select(Timer.due_at).where(Timer.state == "pending").order_by(Timer.due_at).limit(1))
+def next_due(session: Session) -> datetime | None:
+    row = session.execute(select(Timer.due_at).where(Timer.state == "pending").order_by(Timer.due_at).limit(1))
     return row.scalar_one_or_none()

@@ -46,11 +46,11 @@ class IncidentChange:
     def action(self, kind: str, payload: dict[str, Any] | None = None) -> None:
         self._actions.append((kind, payload or {}))
 
-    async def flush(self) -> None:
+    def flush(self, session: Any) -> None:
         incident_id = self.incident.id
         if self._values:
-            await repo.update_incident(self.session, incident_id, updated_at=self.now, **self._values)
-        await repo.append_events(self.session, incident_id, [
+            repo.update_incident(session, incident_id, updated_at=self.now, **self._values)
+        repo.append_events(session, incident_id, [
             {"occurred_at": self.now, "recorded_at": self.now, "kind": kind, "actor": self.actor, "data": data}
             for kind, data in self._events])
         actions = list(self._actions)
@@ -58,5 +58,5 @@ class IncidentChange:
             actions.append(("channel.topic", {}))
         if self._header:
             actions.append(("message.update_header", {}))
-        await repo.enqueue_many(self.session, ordering_key=f"incident:{incident_id}", incident_id=incident_id,
-                                actions=actions, now=self.now)
+        repo.enqueue_many(session, ordering_key=f"incident:{incident_id}", incident_id=incident_id,
+                          actions=actions, now=self.now)

@@ -68,11 +68,11 @@ class CommandService:
             return Reply(p.help_text(self.command, self.severities()))
         if isinstance(command, p.ListIncidents):
             async with self._db.reading() as session:
-                return Reply(list_text(await store.open_incidents(session)))
+                return Reply(list_text(await session.run_sync(store.open_incidents)))
         if isinstance(command, p.Declare):
             return await self._declare(command, ctx)
         async with self._db.reading() as session:
-            incident_id = await store.incident_id_for_channel(session, ctx.channel)
+            incident_id = await session.run_sync(store.incident_id_for_channel, ctx.channel)
         if incident_id is None:
             return Reply(NOT_AN_INCIDENT_CHANNEL.format(command=self.command))
         reply = await self._in_incident(incident_id, command, ctx)
@@ -83,12 +83,12 @@ class CommandService:
     async def declare_group(self, group_id: int, ctx: Context) -> Reply:
         """The triage notice's Declare button: open an incident that the group then feeds."""
         async with self._db.reading() as session:
-            group = await repo.get_group(session, group_id)
+            group = await session.run_sync(repo.get_group, group_id)
         if group is None:
             return Reply("That alert group is no longer stored.")
         if group.incident_id is not None:
             async with self._db.reading() as session:
-                incident = await repo.get_incident(session, group.incident_id)
+                incident = await session.run_sync(repo.get_incident, group.incident_id)
             if incident is not None and incident.status != "resolved":
                 return Reply(f"This group already belongs to incident #{incident.id}.")
         title = str(group.group_labels.get("alertname") or "Declared from triage")
@@ -96,8 +96,8 @@ class CommandService:
         incident_id = reply.extra.get("incident_id")
         if incident_id is not None:
             async with self._db.transaction() as session:
-                await repo.update_group(session, group_id, incident_id=incident_id)
-                await repo.attach_group_alerts(session, group_id, incident_id)
+                await session.run_sync(repo.update_group, group_id, incident_id=incident_id)
+                await session.run_sync(repo.attach_group_alerts, group_id, incident_id)
         return reply
 
     async def _declare(self, command: p.Declare, ctx: Context) -> Reply:
@@ -107,9 +107,10 @@ class CommandService:
         except KeyError:
             return Reply(f"`{command.severity}` is not a severity of the playbook that takes declared incidents.")
         async with self._db.transaction() as session:
-            incident_id = await open_incident(session, decision, title=command.title, labels={"source": "human"},
-                                              alerts=[], source="human", declared_by=ctx.user, now=now)
-            await store.add_participant(session, incident_id, ctx.user, now)
+            incident_id = await session.run_sync(open_incident, decision, title=command.title,
+                                                 labels={"source": "human"}, alerts=[], source="human",
+                                                 declared_by=ctx.user, now=now)
+            await session.run_sync(store.add_participant, incident_id, ctx.user, now)
         self._on_commit()
         return Reply(f"Declared incident #{incident_id} ({(decision.severity or '').upper()}): "
                      f"{escape(command.title)}. Its channel is being created and you are the commander.",
@@ -118,18 +119,18 @@ class CommandService:
     async def _in_incident(self, incident_id: int, command: p.Command, ctx: Context) -> Reply:
         now = self._clock()
         async with self._db.transaction() as session:
-            incident = await store.lock_incident(session, incident_id)
+            incident = await session.run_sync(store.lock_incident, incident_id)
             assert incident is not None
             playbook = self._playbook(incident.playbook)
             change = IncidentChange(session, incident, ctx.user, now, ctx)
-            await store.add_participant(session, incident_id, ctx.user, now)
+            await session.run_sync(store.add_participant, incident_id, ctx.user, now)
             reply = await self._apply(change, playbook, command)
             refused = reply.extra.get("refused", False)
             kinds = change.event_kinds()
             change.event("command", {"source": ctx.source, "text": ctx.text, "allowed": not refused})
-            await change.flush()
+            await session.run_sync(change.flush)
             if not refused:
-                await timers.after_human_change(session, incident, kinds, now)
+                await session.run_sync(timers.after_human_change, incident, kinds, now)
         return reply
 
     def _playbook(self, name: str) -> Playbook | None:
@@ -203,7 +204,7 @@ class CommandService:
             return Reply("Silences need the Alertmanager integration (ALERTMANAGER_URL), which is not available "
                          "in this version yet; nothing was silenced.")
         if isinstance(command, p.ShowTimeline):
-            events = await store.recent_events(change.session, incident.id)
+            events = await change.session.run_sync(store.recent_events, incident.id)
             return Reply(timeline_text(events))
         if isinstance(command, p.Postmortem):
             return Reply("Postmortem drafts are not available in this version yet. "

@@ -39,8 +39,8 @@ async def metrics(request: web.Request) -> web.Response:
     registry = request.app[METRICS]
     try:
         async with request.app[DATABASE].reading() as session:
-            registry.set_open_incidents(await queries.open_incidents_by_severity(session))
-            depth, age = await outbox.backlog(session, utcnow())
+            registry.set_open_incidents(await session.run_sync(queries.open_incidents_by_severity))
+            depth, age = await session.run_sync(outbox.backlog, utcnow())
             registry.outbox_depth.set(depth)
             registry.outbox_oldest_age.set(age)
     except StorageError:

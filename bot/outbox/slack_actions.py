@@ -81,10 +81,10 @@ class SlackActions:
 
     async def _view(self, incident_id: int) -> tuple[Any, blocks.IncidentView]:
         async with self._db.reading() as session:
-            incident = await repo.get_incident(session, incident_id)
+            incident = await session.run_sync(repo.get_incident, incident_id)
             if incident is None:
                 raise MissingPrerequisite("incident", f"incident {incident_id} no longer exists")
-            firing = await repo.firing_alert_details(session, incident_id)
+            firing = await session.run_sync(repo.firing_alert_details, incident_id)
         try:
             rank = self._playbooks().get(incident.playbook).severity_rank(incident.severity)
         except KeyError:
@@ -138,7 +138,7 @@ class SlackActions:
         async for channel in self._channels():
             if channel.get("name") == name and channel.get("creator") == bot_user:
                 async with self._db.reading() as session:
-                    owner = await repo.incident_with_channel(session, channel["id"])
+                    owner = await session.run_sync(repo.incident_with_channel, channel["id"])
                 return str(channel["id"]) if owner is None else None
         return None
 
@@ -225,7 +225,7 @@ class SlackActions:
 
     async def _update_header(self, action: ClaimedAction) -> Done:
         async with self._db.reading() as session:
-            later = await outbox.pending_after(session, action.ordering_key, action.id, action.kind, limit=1)
+            later = await session.run_sync(outbox.pending_after, action.ordering_key, action.id, action.kind, limit=1)
         if later:  # a later update will show the same state or newer: skip this one
             return Done({"superseded_by": later[0][0]})
         incident, view, channel = await self._channel(action)
@@ -253,7 +253,7 @@ class SlackActions:
         """Fold change lines queued behind this one into the same message, so a burst of
         deliveries reads as a few messages instead of hundreds."""
         async with self._db.reading() as session:
-            later = await outbox.pending_after(session, action.ordering_key, action.id, "message.post")
+            later = await session.run_sync(outbox.pending_after, action.ordering_key, action.id, "message.post")
         absorbed = []
         for action_id, payload in later:
             if payload.get("purpose") != "changes":
@@ -290,8 +290,8 @@ class SlackActions:
     async def _triage_notice(self, action: ClaimedAction) -> Done:
         group_id = int(action.payload["group_id"])
         async with self._db.reading() as session:
-            group = await repo.get_group(session, group_id)
-            alerts = await repo.group_alert_details(session, group_id)
+            group = await session.run_sync(repo.get_group, group_id)
+            alerts = await session.run_sync(repo.group_alert_details, group_id)
         if group is None:
             raise MissingPrerequisite(action.kind, f"alert group {group_id} no longer exists")
         playbooks = self._playbooks()

@@ -100,7 +100,7 @@ class OutboxWorker:
                      key: str | None = None) -> list[outbox.ClaimedAction]:
         now = self._clock()
         async with self._db.transaction() as session:
-            return await outbox.claim(session, now=now, lease_until=now + self._lease, worker=self.worker_id,
+            return await session.run_sync(outbox.claim, now=now, lease_until=now + self._lease, worker=self.worker_id,
                                       limit=limit, ordering_key=key, exclude_keys=exclude)
 
     async def _drive(self, action: outbox.ClaimedAction | None) -> None:
@@ -143,33 +143,33 @@ class OutboxWorker:
         now = self._clock()
         async with self._db.transaction() as session:
             if done.incident_updates and action.incident_id is not None:
-                await repo.update_incident(session, action.incident_id, **done.incident_updates)
+                await session.run_sync(repo.update_incident, action.incident_id, **done.incident_updates)
             if done.group_updates and "group_id" in action.payload:
-                await repo.update_group(session, int(action.payload["group_id"]), **done.group_updates)
-            await outbox.finish(session, action.id, state="done", now=now, result=done.result)
-            await outbox.finish_absorbed(session, done.absorbed, into=action.id, now=now)
+                await session.run_sync(repo.update_group, int(action.payload["group_id"]), **done.group_updates)
+            await session.run_sync(outbox.finish, action.id, state="done", now=now, result=done.result)
+            await session.run_sync(outbox.finish_absorbed, done.absorbed, into=action.id, now=now)
 
     async def _retry(self, action: outbox.ClaimedAction, delay: float, error: str, count_attempt: bool = True) -> None:
         at = self._clock() + timedelta(seconds=delay)
         async with self._db.transaction() as session:
-            await outbox.retry_later(session, action.id, at=at, error=error, count_attempt=count_attempt)
+            await session.run_sync(outbox.retry_later, action.id, at=at, error=error, count_attempt=count_attempt)
 
     async def _fail(self, action: outbox.ClaimedAction, exc: SlackPermanentError) -> None:
         """Record the failure on the action and the timeline, and tell the channel."""
         now = self._clock()
         notice = describe_failure(action.kind, action.payload, exc.error)
         async with self._db.transaction() as session:
-            await outbox.finish(session, action.id, state="failed", now=now, error=str(exc))
+            await session.run_sync(outbox.finish, action.id, state="failed", now=now, error=str(exc))
             if action.incident_id is None:
                 return
-            await repo.append_events(session, action.incident_id, [{
+            await session.run_sync(repo.append_events, action.incident_id, [{
                 "occurred_at": now, "recorded_at": now, "kind": "slack.action_failed", "actor": "bot",
                 "data": {"action": action.kind, "error": exc.error, "method": exc.method, "notice": notice},
             }])
             if action.payload.get("purpose") == "notice":
                 return  # a notice about a notice would loop
-            incident = await repo.get_incident(session, action.incident_id)
+            incident = await session.run_sync(repo.get_incident, action.incident_id)
             if incident is not None and incident.channel_id:
-                await repo.enqueue(session, ordering_key=action.ordering_key, incident_id=action.incident_id,
+                await session.run_sync(repo.enqueue, ordering_key=action.ordering_key, incident_id=action.incident_id,
                                    kind="message.post", payload={"text": f":warning: {notice}", "purpose": "notice"},
                                    now=now)

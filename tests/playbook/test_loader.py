@@ -113,7 +113,7 @@ def test_unknown_key_is_reported_with_the_allowed_keys(tmp_path: Path) -> None:
     file = write(tmp_path, "a.yml", playbook("a", routes))
     assert lines(tmp_path) == [
         f"{file}: routes[0].colour: unknown key (allowed: name, matchers, auto_declare, severity, "
-        "commander, responders, title, channel, reopen_window, links, trace_url, triage_channel, storm_guard)"
+        "commander, responders, title, channel, reopen_window, links, trace_url, triage_channel, storm_guard, auto_resolve, archive_after)"
     ]
 
 
