@@ -71,16 +71,19 @@ def firing_alerts(session: Session, incident_id: int) -> list[tuple[str, datetim
 
 
 def insert_incident(session: Session, **values: Any) -> int:
-    result = session.execute(insert(Incident).values(**values).returning(Incident.id))
+    table = Incident.__table__
+    result = session.execute(insert(table).values(**values).returning(table.c.id))
     return int(result.scalar_one())
 
 
 def update_incident(session: Session, incident_id: int, **values: Any) -> None:
-    session.execute(update(Incident).where(Incident.id == incident_id).values(**values))
+    table = Incident.__table__
+    session.execute(update(table).where(table.c.id == incident_id).values(**values))
 
 
 def update_group(session: Session, group_id: int, **values: Any) -> None:
-    session.execute(update(AlertGroup).where(AlertGroup.id == group_id).values(**values))
+    table = AlertGroup.__table__
+    session.execute(update(table).where(table.c.id == group_id).values(**values))
 
 
 def insert_alerts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -111,14 +114,15 @@ def append_events(session: Session, incident_id: int, events: Sequence[dict[str,
     if not events:
         return []
     rows = [{**event, "incident_id": incident_id} for event in events]
-    result = session.execute(insert(IncidentEvent).returning(IncidentEvent.id, sort_by_parameter_order=True), rows)
+    table = IncidentEvent.__table__
+    result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
     return [int(i) for i in result.scalars()]
 
 
 def enqueue(session: Session, *, ordering_key: str, kind: str, payload: dict[str, Any],
                   now: datetime, incident_id: int | None = None) -> None:
     """Add an action to the outbox, delivered after this transaction commits."""
-    session.execute(insert(OutboxAction).values(
+    session.execute(insert(OutboxAction.__table__).values(
         ordering_key=ordering_key, incident_id=incident_id, kind=kind, payload=payload,
         state="pending", attempts=0, available_at=now, created_at=now,
     ))
@@ -129,7 +133,7 @@ def enqueue_many(session: Session, *, ordering_key: str, actions: Sequence[tuple
     """Add several actions to the outbox, delivered in this order after commit."""
     if not actions:
         return
-    session.execute(insert(OutboxAction), [
+    session.execute(insert(OutboxAction.__table__), [
         {"ordering_key": ordering_key, "incident_id": incident_id, "kind": kind, "payload": payload,
          "state": "pending", "attempts": 0, "available_at": now, "created_at": now}
         for kind, payload in actions
@@ -137,7 +141,7 @@ def enqueue_many(session: Session, *, ordering_key: str, actions: Sequence[tuple
 
 
 def record_delivery(session: Session, **values: Any) -> None:
-    session.execute(insert(WebhookDelivery).values(**values))
+    session.execute(insert(WebhookDelivery.__table__).values(**values))
 
 
 def firing_alert_details(session: Session, incident_id: int) -> list[tuple[dict[str, Any], dict[str, Any], str]]:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 def insert_ignoring_conflicts(session: Session, model: Any) -> Any:
     """An INSERT for ``model`` that supports ``on_conflict_do_nothing`` on this session's database."""
     dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    return dialect.insert(model)
+    return dialect.insert(getattr(model, "__table__", model))  # Core: no ORM bulk machinery per statement
 
 
 def locked(session: Session, query: Any) -> Any:
