@@ -54,18 +54,27 @@ class Ingestor:
             session, group_key=notification.group_key, receiver=notification.receiver,
             group_labels=dict(notification.group_labels), status=notification.status, now=now,
         )
+        body_sha256 = hashlib.sha256(body).hexdigest()
+        if group.last_body_sha256 == body_sha256:  # an unchanged re-send: nothing to decide
+            self._record(session, body, body_sha256, notification, Outcome.DUPLICATE, group.incident_id, now)
+            return IngestResult(Outcome.DUPLICATE, group.incident_id, "identical to the last delivery of this group")
         state = self._load_state(session, group, notification)
         playbooks = self._playbooks()
         decision = decide(notification, state, playbooks, now)
         if decision.outcome is Outcome.OPEN and decision.storm_key is not None:
             decision = decide(notification, state, playbooks, now, self._storm_state(session, decision, now))
-        incident_id = _apply(session, group, notification, decision, state, now)
+        incident_id = _apply(session, group, notification, decision, state, now, body_sha256)
+        self._record(session, body, body_sha256, notification, decision.outcome, incident_id, now)
+        return IngestResult(decision.outcome, incident_id, decision.reason)
+
+    @staticmethod
+    def _record(session: Any, body: bytes, body_sha256: str, notification: AlertGroupNotification,
+                outcome: Outcome, incident_id: int | None, now: datetime) -> None:
         repo.record_delivery(
             session, received_at=now, group_key=notification.group_key, status=notification.status,
-            alert_count=len(notification.alerts), outcome=decision.outcome.value, incident_id=incident_id,
-            body_sha256=hashlib.sha256(body).hexdigest(), body=body.decode("utf-8", errors="replace"),
+            alert_count=len(notification.alerts), outcome=outcome.value, incident_id=incident_id,
+            body_sha256=body_sha256, body=body.decode("utf-8", errors="replace"),
         )
-        return IngestResult(decision.outcome, incident_id, decision.reason)
 
     def _load_state(self, session: Any, group: repo.GroupRow, notification: AlertGroupNotification) -> GroupState:
         stored = repo.alerts_by_fingerprint(session, (a.fingerprint for a in notification.alerts))
@@ -107,9 +116,9 @@ def _alert_row(alert: Alert, group_id: int, incident_id: int | None, now: dateti
 
 
 def _apply(session: Any, group: repo.GroupRow, notification: AlertGroupNotification, decision: Decision,
-                 state: GroupState, now: datetime) -> int | None:
+           state: GroupState, now: datetime, body_sha256: str) -> int | None:
     """Write what the decision says. Returns the incident the delivery touched, if any."""
-    group_update: dict[str, Any] = {"last_status": notification.status, "last_seen_at": now}
+    group_update: dict[str, Any] = {"last_body_sha256": body_sha256}
     if decision.route is not None:
         group_update["route"] = f"{decision.route.playbook.name}/{decision.route.route.name}"
 

@@ -49,8 +49,11 @@ def on_update_posted(session: Any, incident: Any, now: datetime) -> None:
 
 
 def on_severity_changed(session: Any, incident: Any, now: datetime) -> None:
-    """The next update is due a (new) cadence after the last one, not after this change."""
+    """The next update is due a (new) cadence after the last one, not after this change.
+    An overdue escalation armed at the old cadence no longer applies: the reminder at the
+    new cadence arms it again."""
     last = store.last_event_time(session, incident.id, "update.posted") or incident.opened_at
+    timers.cancel(session, incident.id, [UPDATE_OVERDUE])
     _schedule_update(session, incident.id, incident.policy, incident.severity, last, now)
 
 

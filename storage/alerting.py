@@ -25,24 +25,26 @@ _CHUNK = 500
 class GroupRow:
     id: int
     incident_id: int | None
+    last_body_sha256: str | None
 
 
 def lock_group(session: Session, *, group_key: str, receiver: str, group_labels: dict[str, str],
-                     status: str, now: datetime) -> GroupRow:
-    """Create the group row if new, then lock it for the rest of the transaction.
+               status: str, now: datetime) -> GroupRow:
+    """Create or touch the group row, locking it for the rest of the transaction.
 
     Concurrent deliveries of one group queue here, in this process or another, so
-    each sees the previous one's incident and none opens a second.
+    each sees the previous one's incident and none opens a second. (On PostgreSQL an
+    ``ON CONFLICT DO UPDATE`` locks the existing row; SQLite's writer holds the lock.)
     """
     stmt = insert_ignoring_conflicts(session, AlertGroup).values(
         group_key=group_key, receiver=receiver, group_labels=group_labels, last_status=status,
         first_seen_at=now, last_seen_at=now,
-    ).on_conflict_do_nothing(index_elements=["group_key"])
-    session.execute(stmt)
-    query = select(AlertGroup.id, AlertGroup.incident_id).where(AlertGroup.group_key == group_key)
-    query = locked(session, query)
-    row = (session.execute(query)).one()
-    return GroupRow(row.id, row.incident_id)
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["group_key"], set_={"last_seen_at": now, "last_status": status},
+    ).returning(stmt.table.c.id, stmt.table.c.incident_id, stmt.table.c.last_body_sha256)
+    row = session.execute(stmt).one()
+    return GroupRow(row.id, row.incident_id, row.last_body_sha256)
 
 
 def alerts_by_fingerprint(session: Session, fingerprints: Iterable[str]) -> dict[str, list[tuple[datetime, str]]]:

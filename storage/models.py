@@ -86,6 +86,9 @@ class AlertGroup(Base):
     last_status: Mapped[str] = mapped_column(String(20))
     first_seen_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
+    # The body of the last delivery applied: Alertmanager re-sends unchanged groups every
+    # repeat_interval, and an identical body needs no decision.
+    last_body_sha256: Mapped[str | None] = mapped_column(String(64))
     # The triage notice for a recorded-only group: later notifications edit it.
     triage_channel_id: Mapped[str | None] = mapped_column(String(40))
     triage_ts: Mapped[str | None] = mapped_column(String(40))

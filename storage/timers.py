@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Timer
+from storage.models import Incident, Timer
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,12 @@ def claim_due(session: Session, now: datetime, limit: int = 50) -> list[DueTimer
     query = (select(Timer).where(Timer.state == "pending", Timer.due_at <= now)
              .order_by(Timer.due_at, Timer.id).limit(limit))
     if session.bind.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+        # Lock each timer's incident too, skipping incidents a command or a delivery holds:
+        # firing locks the incident after the timer, while a command locks the incident
+        # and then cancels or replaces its timers, so waiting here could deadlock. A
+        # skipped timer fires on the next tick.
+        query = (query.join(Incident, Incident.id == Timer.incident_id)
+                 .with_for_update(skip_locked=True, of=[Timer.__table__, Incident.__table__]))
     rows = list((session.execute(query)).scalars())
     if rows:
         session.execute(update(Timer).where(Timer.id.in_([r.id for r in rows]))

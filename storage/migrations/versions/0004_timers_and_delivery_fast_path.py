@@ -1,4 +1,4 @@
-"""timers
+"""timers and delivery fast path
 
 Revision ID: 0004
 Revises: 0003
@@ -34,9 +34,15 @@ def upgrade() -> None:
         batch_op.create_index('ix_timers_due', ['state', 'due_at'], unique=False)
         batch_op.create_index('ix_timers_incident', ['incident_id', 'kind', 'state'], unique=False)
 
+    with op.batch_alter_table('alert_groups', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('last_body_sha256', sa.String(length=64), nullable=True))
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('alert_groups', schema=None) as batch_op:
+        batch_op.drop_column('last_body_sha256')
+
     with op.batch_alter_table('timers', schema=None) as batch_op:
         batch_op.drop_index('ix_timers_incident')
         batch_op.drop_index('ix_timers_due')
