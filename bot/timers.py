@@ -37,10 +37,16 @@ ACTIVE_KINDS = (UPDATE_DUE, UPDATE_OVERDUE, ACK_TIMEOUT, AUTO_RESOLVE)
 # -- transitions: called inside the transaction that makes the change ----------------
 
 def on_open(session: Any, incident_id: int, policy: dict[str, Any], severity: str,
-                  commander: str | None, commander_source: str | None, now: datetime) -> None:
-    _schedule_update(session, incident_id, policy, severity, now, now)
-    if commander and commander_source and commander_source.startswith("rotation"):
-        _schedule_ack(session, incident_id, policy, severity, commander, now)
+            commander: str | None, commander_source: str | None, now: datetime) -> None:
+    """A new incident has no timers yet: add its first ones in one statement."""
+    first: list[tuple[str, datetime, dict[str, Any]]] = []
+    cadence = pol.update_cadence(policy, severity)
+    if cadence is not None:
+        first.append((UPDATE_DUE, now + cadence, {}))
+    timeout = pol.ack_timeout(policy, severity)
+    if commander and commander_source and commander_source.startswith("rotation") and timeout is not None:
+        first.append((ACK_TIMEOUT, now + timeout, {"commander": commander}))
+    timers.add_new(session, incident_id, first, now)
 
 
 def on_update_posted(session: Any, incident: Any, now: datetime) -> None:

@@ -20,6 +20,32 @@ from storage.models import Alert, AlertGroup, Incident, IncidentEvent, OutboxAct
 # Keep IN lists well under both SQLite's and asyncpg's bound-parameter limits.
 _CHUNK = 500
 
+# Statements built once: values travel as execute() parameters, so SQLAlchemy neither
+# rebuilds nor re-keys a statement per call (the webhook path's main cost otherwise).
+_INCIDENTS, _GROUPS, _ALERTS = Incident.__table__, AlertGroup.__table__, Alert.__table__
+_INSERT_INCIDENT = insert(_INCIDENTS).returning(_INCIDENTS.c.id)
+_INSERT_EVENTS = insert(IncidentEvent.__table__).returning(IncidentEvent.__table__.c.id, sort_by_parameter_order=True)
+_INSERT_OUTBOX = insert(OutboxAction.__table__)
+_INSERT_DELIVERY = insert(WebhookDelivery.__table__)
+_ALERTS_BY_FINGERPRINT = select(_ALERTS.c.fingerprint, _ALERTS.c.starts_at, _ALERTS.c.status).where(
+    _ALERTS.c.fingerprint.in_(bindparam("fingerprints", expanding=True)))
+_FIRING_ALERTS = select(_ALERTS.c.fingerprint, _ALERTS.c.starts_at).where(
+    _ALERTS.c.incident_id == bindparam("incident_id"), _ALERTS.c.status == "firing")
+_RESOLVE_ALERTS = update(_ALERTS).where(
+    _ALERTS.c.fingerprint == bindparam("fp"), _ALERTS.c.starts_at == bindparam("sa"),
+).values(status="resolved", ends_at=bindparam("ea"), resolved_seen_at=bindparam("seen"))
+_updates: dict[tuple[str, frozenset[str]], Any] = {}
+_upserts: dict[tuple[str, str], Any] = {}
+
+
+def _update_by_id(table: Any, row_id: int, values: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    key = (table.name, frozenset(values))
+    stmt = _updates.get(key)
+    if stmt is None:
+        stmt = _updates[key] = update(table).where(table.c.id == bindparam("_row_id")).values(
+            {name: bindparam(name) for name in values})
+    return stmt, {**values, "_row_id": row_id}
+
 
 @dataclass(frozen=True, slots=True)
 class GroupRow:
@@ -36,14 +62,17 @@ def lock_group(session: Session, *, group_key: str, receiver: str, group_labels:
     each sees the previous one's incident and none opens a second. (On PostgreSQL an
     ``ON CONFLICT DO UPDATE`` locks the existing row; SQLite's writer holds the lock.)
     """
-    stmt = insert_ignoring_conflicts(session, AlertGroup).values(
-        group_key=group_key, receiver=receiver, group_labels=group_labels, last_status=status,
-        first_seen_at=now, last_seen_at=now,
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["group_key"], set_={"last_seen_at": now, "last_status": status},
-    ).returning(stmt.table.c.id, stmt.table.c.incident_id, stmt.table.c.last_body_sha256)
-    row = session.execute(stmt).one()
+    stmt = _upserts.get(("group", session.bind.dialect.name))
+    if stmt is None:
+        base = insert_ignoring_conflicts(session, AlertGroup)
+        stmt = _upserts[("group", session.bind.dialect.name)] = base.on_conflict_do_update(
+            index_elements=["group_key"],
+            set_={"last_seen_at": base.excluded.last_seen_at, "last_status": base.excluded.last_status},
+        ).returning(_GROUPS.c.id, _GROUPS.c.incident_id, _GROUPS.c.last_body_sha256)
+    row = session.execute(stmt, {
+        "group_key": group_key, "receiver": receiver, "group_labels": group_labels, "last_status": status,
+        "first_seen_at": now, "last_seen_at": now,
+    }).one()
     return GroupRow(row.id, row.incident_id, row.last_body_sha256)
 
 
@@ -53,9 +82,7 @@ def alerts_by_fingerprint(session: Session, fingerprints: Iterable[str]) -> dict
     ordered = sorted(set(fingerprints))
     for start in range(0, len(ordered), _CHUNK):
         chunk = ordered[start:start + _CHUNK]
-        rows = session.execute(
-            select(Alert.fingerprint, Alert.starts_at, Alert.status).where(Alert.fingerprint.in_(chunk))
-        )
+        rows = session.execute(_ALERTS_BY_FINGERPRINT, {"fingerprints": chunk})
         for fp, starts_at, status in rows:
             found.setdefault(fp, []).append((starts_at, status))
     return found
@@ -66,26 +93,20 @@ def get_incident(session: Session, incident_id: int) -> Incident | None:
 
 
 def firing_alerts(session: Session, incident_id: int) -> list[tuple[str, datetime]]:
-    rows = session.execute(
-        select(Alert.fingerprint, Alert.starts_at).where(Alert.incident_id == incident_id, Alert.status == "firing")
-    )
+    rows = session.execute(_FIRING_ALERTS, {"incident_id": incident_id})
     return [(fp, starts_at) for fp, starts_at in rows]
 
 
 def insert_incident(session: Session, **values: Any) -> int:
-    table = Incident.__table__
-    result = session.execute(insert(table).values(**values).returning(table.c.id))
-    return int(result.scalar_one())
+    return int(session.execute(_INSERT_INCIDENT, values).scalar_one())
 
 
 def update_incident(session: Session, incident_id: int, **values: Any) -> None:
-    table = Incident.__table__
-    session.execute(update(table).where(table.c.id == incident_id).values(**values))
+    session.execute(*_update_by_id(_INCIDENTS, incident_id, values))
 
 
 def update_group(session: Session, group_id: int, **values: Any) -> None:
-    table = AlertGroup.__table__
-    session.execute(update(table).where(table.c.id == group_id).values(**values))
+    session.execute(*_update_by_id(_GROUPS, group_id, values))
 
 
 def insert_alerts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -99,16 +120,9 @@ def insert_alerts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 def resolve_alerts(session: Session, resolved: Iterable[tuple[str, datetime, datetime | None]],
                          now: datetime) -> None:
     """Mark known alerts resolved: (fingerprint, startsAt, endsAt) each."""
-    params = [{"fp": fp, "sa": starts_at, "ea": ends_at} for fp, starts_at, ends_at in resolved]
-    if not params:
-        return
-    table = Alert.__table__
-    stmt = (
-        update(table)
-        .where(table.c.fingerprint == bindparam("fp"), table.c.starts_at == bindparam("sa"))
-        .values(status="resolved", ends_at=bindparam("ea"), resolved_seen_at=now)
-    )
-    session.execute(stmt, params)
+    params = [{"fp": fp, "sa": starts_at, "ea": ends_at, "seen": now} for fp, starts_at, ends_at in resolved]
+    if params:
+        session.execute(_RESOLVE_ALERTS, params)
 
 
 def append_events(session: Session, incident_id: int, events: Sequence[dict[str, Any]]) -> list[int]:
@@ -116,18 +130,13 @@ def append_events(session: Session, incident_id: int, events: Sequence[dict[str,
     if not events:
         return []
     rows = [{**event, "incident_id": incident_id} for event in events]
-    table = IncidentEvent.__table__
-    result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-    return [int(i) for i in result.scalars()]
+    return [int(i) for i in session.execute(_INSERT_EVENTS, rows).scalars()]
 
 
 def enqueue(session: Session, *, ordering_key: str, kind: str, payload: dict[str, Any],
                   now: datetime, incident_id: int | None = None) -> None:
     """Add an action to the outbox, delivered after this transaction commits."""
-    session.execute(insert(OutboxAction.__table__).values(
-        ordering_key=ordering_key, incident_id=incident_id, kind=kind, payload=payload,
-        state="pending", attempts=0, available_at=now, created_at=now,
-    ))
+    enqueue_many(session, ordering_key=ordering_key, actions=[(kind, payload)], now=now, incident_id=incident_id)
 
 
 def enqueue_many(session: Session, *, ordering_key: str, actions: Sequence[tuple[str, dict[str, Any]]],
@@ -135,7 +144,7 @@ def enqueue_many(session: Session, *, ordering_key: str, actions: Sequence[tuple
     """Add several actions to the outbox, delivered in this order after commit."""
     if not actions:
         return
-    session.execute(insert(OutboxAction.__table__), [
+    session.execute(_INSERT_OUTBOX, [
         {"ordering_key": ordering_key, "incident_id": incident_id, "kind": kind, "payload": payload,
          "state": "pending", "attempts": 0, "available_at": now, "created_at": now}
         for kind, payload in actions
@@ -143,7 +152,7 @@ def enqueue_many(session: Session, *, ordering_key: str, actions: Sequence[tuple
 
 
 def record_delivery(session: Session, **values: Any) -> None:
-    session.execute(insert(WebhookDelivery.__table__).values(**values))
+    session.execute(_INSERT_DELIVERY, values)
 
 
 def firing_alert_details(session: Session, incident_id: int) -> list[tuple[dict[str, Any], dict[str, Any], str]]:

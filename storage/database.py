@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -15,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker, create_async_engine
 
 from storage.errors import Conflict, StorageUnavailable
+from storage.sqlite_writer import SqliteWriter
 
 T = TypeVar("T")
 
@@ -55,9 +55,9 @@ def _install_sqlite_hooks(sync_engine: Engine) -> None:
 class Database:
     """One engine and its sessions.
 
-    ``transaction()`` is the unit of work for writes: everything inside commits
-    together or not at all. On SQLite, writers in this process queue on an asyncio
-    lock instead of spinning in SQLite's busy handler, which keeps latency flat.
+    ``write(fn)`` is the unit of work for writes: everything ``fn`` does commits
+    together or not at all. On SQLite all writes of this process go through one
+    writer thread (see :mod:`storage.sqlite_writer`).
     """
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
@@ -69,21 +69,16 @@ class Database:
                           connect_args={"timeout": 5})
         self.engine = create_async_engine(url, **kwargs)
         self._sync_engine: Engine | None = None
-        self._writer: ThreadPoolExecutor | None = None
+        self._writer: SqliteWriter | None = None
         if self.is_sqlite:
             _install_sqlite_hooks(self.engine.sync_engine)
-            # Writes run as one synchronous unit on one thread: a transaction costs one
-            # hand-off to a thread instead of several per statement through aiosqlite.
-            sync_url = make_url(url).set(drivername="sqlite+pysqlite")
-            self._sync_engine = create_engine(sync_url)
+            self._sync_engine = create_engine(make_url(url).set(drivername="sqlite+pysqlite"))
             _install_sqlite_hooks(self._sync_engine)
-            self._sync_sessions = sessionmaker(self._sync_engine, expire_on_commit=False)
-            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+            self._writer = SqliteWriter(sessionmaker(self._sync_engine, expire_on_commit=False))
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._readers = async_sessionmaker(
             self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False
         )
-        self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -92,10 +87,14 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A write transaction; commits on normal exit, rolls back on error."""
-        if self._write_lock is not None:
-            async with self._write_lock:
+        if self._writer is not None:
+            mutex = self._writer.mutex
+            await asyncio.to_thread(mutex.acquire)
+            try:
                 async with self._session(self._sessions) as session:
                     yield session
+            finally:
+                mutex.release()
         else:
             async with self._session(self._sessions) as session:
                 yield session
@@ -108,21 +107,14 @@ class Database:
         driver (``AsyncSession.run_sync``). Commits on return, rolls back on error.
         """
         if self._writer is not None:
-            assert self._write_lock is not None
-            async with self._write_lock:
-                loop = asyncio.get_running_loop()
-                try:
-                    return await loop.run_in_executor(self._writer, self._write_sync, fn, args)
-                except IntegrityError as exc:
-                    raise Conflict(str(exc.orig)) from exc
-                except (DBAPIError, OSError) as exc:
-                    raise StorageUnavailable(type(exc).__name__) from exc
+            try:
+                return await self._writer.submit(fn, args)  # type: ignore[no-any-return]
+            except IntegrityError as exc:
+                raise Conflict(str(exc.orig)) from exc
+            except (DBAPIError, OSError) as exc:
+                raise StorageUnavailable(type(exc).__name__) from exc
         async with self._session(self._sessions) as session:
             return await session.run_sync(fn, *args)
-
-    def _write_sync(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        with self._sync_sessions() as session, session.begin():
-            return fn(session, *args)
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(session, *args)`` with a synchronous Session in a read-only transaction."""
@@ -162,7 +154,7 @@ class Database:
     async def dispose(self) -> None:
         await self.engine.dispose()
         if self._writer is not None:
-            self._writer.shutdown(wait=True)
+            await asyncio.to_thread(self._writer.close)
         if self._sync_engine is not None:
             self._sync_engine.dispose()
 

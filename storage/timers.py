@@ -38,6 +38,15 @@ def schedule(session: Session, incident_id: int, kind: str, due_at: datetime, no
                                                payload=payload or {}, created_at=now))
 
 
+def add_new(session: Session, incident_id: int, due: list[tuple[str, datetime, dict[str, Any]]],
+            now: datetime) -> None:
+    """Add timers to an incident that has none pending of these kinds (a new incident)."""
+    if due:
+        session.execute(insert(Timer.__table__), [
+            {"incident_id": incident_id, "kind": kind, "due_at": at, "state": "pending", "payload": payload,
+             "created_at": now} for kind, at, payload in due])
+
+
 def claim_due(session: Session, now: datetime, limit: int = 50) -> list[DueTimer]:
     """Due timers, locked for this transaction and marked fired: the caller's work commits
     with the marking, or neither happens."""
