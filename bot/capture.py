@@ -13,6 +13,7 @@ import structlog
 
 from bot.clock import Clock
 from bot.playbook import PlaybookSet
+from bot.redaction import redactor
 from storage import alerting as repo
 from storage import incidents as store
 from storage.database import Database
@@ -32,7 +33,7 @@ class TimelineCapture:
         self._fetch = fetch
         self._on_commit = on_commit
 
-    async def _incident_for(self, channel: str) -> tuple[int, str] | None:
+    async def _incident_for(self, channel: str) -> tuple[int, str, tuple[str, ...]] | None:
         async with self._db.reading() as session:
             incident_id = await session.run_sync(store.incident_id_for_channel, channel)
             if incident_id is None:
@@ -40,10 +41,10 @@ class TimelineCapture:
             incident = await session.run_sync(repo.get_incident, incident_id)
         assert incident is not None
         try:
-            emoji = self._playbooks().get(incident.playbook).pin_emoji
+            playbook = self._playbooks().get(incident.playbook)
+            return incident_id, playbook.pin_emoji, playbook.redact_patterns
         except KeyError:
-            emoji = "pushpin"
-        return incident_id, emoji
+            return incident_id, "pushpin", ()
 
     async def reaction(self, event_id: str, event: dict[str, Any], added: bool) -> None:
         item = event.get("item") or {}
@@ -52,7 +53,7 @@ class TimelineCapture:
         found = await self._incident_for(str(item.get("channel")))
         if found is None or event.get("reaction") != found[1]:
             return
-        incident_id, _ = found
+        incident_id, _, patterns = found
         channel, ts, user = str(item["channel"]), str(item["ts"]), str(event.get("user"))
         details = await self._fetch(channel, ts) if added else None
         now = self._clock()
@@ -64,6 +65,7 @@ class TimelineCapture:
                     return
                 assert details is not None
                 author, text, permalink = details
+                text = redactor(patterns).redact(text)
                 kind, data = "message.pinned", {"ts": ts, "author": author, "text": text, "permalink": permalink,
                                                 "pinned_by": user}
                 occurred = _ts_time(ts) or now

@@ -21,6 +21,7 @@ from bot.commands.render import list_text, timeline_text, update_text
 from bot.decide import decide_declaration
 from bot.opening import open_incident
 from bot.playbook import Playbook, PlaybookSet
+from bot.redaction import redactor
 from bot.slack.blocks import escape
 from storage import alerting as repo
 from storage import incidents as store
@@ -127,7 +128,7 @@ class CommandService:
             reply = await self._apply(change, playbook, command)
             refused = reply.extra.get("refused", False)
             kinds = change.event_kinds()
-            change.event("command", {"source": ctx.source, "text": ctx.text, "allowed": not refused})
+            change.event("command", {"source": ctx.source, "text": _redact(playbook, ctx.text), "allowed": not refused})
             await session.run_sync(change.flush)
             if not refused:
                 await session.run_sync(timers.after_human_change, incident, kinds, now)
@@ -189,7 +190,7 @@ class CommandService:
         if isinstance(command, p.PostUpdate):
             return self._update(change, playbook, command.text)
         if isinstance(command, p.AddNote):
-            change.event("note.added", {"text": command.text})
+            change.event("note.added", {"text": _redact(playbook, command.text)})
             return Reply("Noted on the timeline.", changed=True)
         if isinstance(command, p.Resolve):
             return await self._resolve(change, playbook, command.summary)
@@ -265,6 +266,7 @@ class CommandService:
 
     def _update(self, change: IncidentChange, playbook: Playbook | None, text: str) -> Reply:
         incident = change.incident
+        text = _redact(playbook, text)
         message = update_text(incident, text, change.ctx.user)
         change.event("update.posted", {"text": text})
         change.announce(message)
@@ -285,6 +287,7 @@ class CommandService:
             return Reply("This incident is already resolved.")
         if refusal := await self._may("resolve", change, playbook):
             return _refused(refusal)
+        summary = _redact(playbook, summary)
         values: dict[str, Any] = {"status": "resolved", "resolved_at": change.now}
         if incident.mitigated_at is None:
             values["mitigated_at"] = change.now
@@ -301,6 +304,10 @@ class CommandService:
         for channel in stakeholders:
             change.post_elsewhere(channel, final)
         return Reply("Resolved. The final update is posted.", changed=True)
+
+
+def _redact(playbook: Playbook | None, text: str) -> str:
+    return redactor(playbook.redact_patterns if playbook is not None else ()).redact(text)
 
 
 def _refused(text: str) -> Reply:

@@ -192,6 +192,16 @@ class StormGuard(_Model):
 Who = Literal["commander", "responders", "anyone"]
 
 
+def _check_regex(pattern: str) -> str:
+    import re
+
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression {quote(pattern)}: {exc}") from None
+    return pattern
+
+
 def _check_emoji(name: str) -> str:
     if not name or any(c in name for c in ": \t"):
         raise ValueError(f"expected an emoji name without colons, like pushpin, got {quote(name)}")
@@ -270,6 +280,10 @@ class Playbook(_Model):
     rotations: dict[Name, Rotation] = {}
     routes: Annotated[tuple[Route, ...], NonEmpty]
     permissions: Permissions = Permissions()
+    redact_patterns: tuple[Annotated[str, AfterValidator(_check_regex)], ...] = ()
+    """Extra regular expressions whose matches are redacted from notes, updates and pinned
+    messages before they are stored (e-mail addresses, tokens, API keys and card numbers
+    are always redacted)."""
     pin_emoji: Annotated[str, AfterValidator(_check_emoji)] = "pushpin"
     """A reaction with this emoji on a message in an incident channel puts it on the timeline."""
 

@@ -271,3 +271,39 @@ async def test_people_joining_the_channel_are_recorded_as_participants_once(
     await eventually(recorded, what="participant recorded")
     await asyncio.sleep(0.3)
     assert (await rows.event_kinds(db, 1)).count("participant.joined") == 1
+
+
+SECRET_EMAIL = "jane.doe@example.com"
+SECRET_TOKEN = "xoxb-998877665544-SECRETsecretSECRET"
+
+
+async def test_pinned_messages_and_notes_are_stored_redacted(
+        incident: tuple[str, str, str], slack: SlackEmulator, db: Database, database_url: str) -> None:
+    url, channel, commander = incident
+    message = slack.post_as_user(channel, "UCAROL", f"ask {SECRET_EMAIL}, she used {SECRET_TOKEN}")
+    reaction = {"type": "reaction_added", "user": "UCAROL", "reaction": "pushpin", "item_user": "UCAROL",
+                "item": {"type": "message", "channel": channel, "ts": message.ts}, "event_ts": message.ts}
+    await slack.event(url, reaction, event_id="EvR1")
+    assert await command(slack, url, f"note token was {SECRET_TOKEN}", commander, channel) == "Noted on the timeline."
+
+    async def pinned() -> bool:
+        return "message.pinned" in await rows.event_kinds(db, 1)
+    await eventually(pinned, what="pinned")
+
+    events = {e.kind: e.data for e in await rows.events(db, 1)}
+    assert events["message.pinned"]["text"] == "ask [redacted email], she used [redacted slack token]"
+    assert events["note.added"]["text"] == "token was [redacted slack token]"
+    await db.dispose()
+    if database_url.startswith("sqlite"):
+        path = database_url.split(":///", 1)[1]
+        stored = b"".join(Path(p).read_bytes() for p in (path, path + "-wal") if Path(p).exists())
+        assert SECRET_EMAIL.encode() not in stored and SECRET_TOKEN.encode() not in stored
+    else:
+        import asyncpg
+        from sqlalchemy.engine import make_url
+        conn = await asyncpg.connect(make_url(database_url).set(drivername="postgresql").render_as_string(False))
+        try:
+            dump = await conn.fetchval("SELECT string_agg(data::text, ' ') FROM incident_events")
+        finally:
+            await conn.close()
+        assert SECRET_EMAIL not in dump and SECRET_TOKEN not in dump
