@@ -8,7 +8,7 @@ import structlog
 from aiohttp import web
 
 from bot.clock import Clock, utcnow
-from bot.http import alertmanager, ops
+from bot.http import alertmanager, api, ops
 from bot.http.auth import WebhookAuth
 from bot.http.keys import DATABASE, INGESTOR, METRICS, SETTINGS, WAKE_OUTBOX, WEBHOOK_AUTH
 from bot.http.middleware import observe
@@ -46,6 +46,8 @@ def create_app(settings: Settings, *, playbooks: PlaybookSet | None = None, cloc
     app.router.add_get("/healthz", ops.healthz)
     app.router.add_get("/readyz", ops.readyz)
     app.router.add_get("/metrics", ops.metrics)
+    app.router.add_get("/incidents", api.list_incidents)
+    app.router.add_get("/incidents/{incident_id}", api.get_incident)
     return app
 
 

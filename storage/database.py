@@ -116,10 +116,10 @@ class Database:
         async with self._session(self._sessions) as session:
             return await session.run_sync(fn, *args)
 
-    async def read(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(session, *args)`` with a synchronous Session in a read-only transaction."""
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(session, *args, **kwargs)`` with a synchronous Session in a read-only transaction."""
         async with self.reading() as session:
-            return await session.run_sync(fn, *args)
+            return await session.run_sync(fn, *args, **kwargs)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:

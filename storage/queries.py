@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import Incident
+from storage.models import Alert, Incident, IncidentEvent
 
 
 def open_incidents_by_severity(session: Session) -> dict[str, int]:
@@ -13,3 +13,34 @@ def open_incidents_by_severity(session: Session) -> dict[str, int]:
         select(Incident.severity, func.count()).where(Incident.status != "resolved").group_by(Incident.severity)
     )
     return {severity: int(count) for severity, count in rows}
+
+
+def incidents_page(session: Session, *, status: str | None, limit: int, before_id: int | None) -> list[Incident]:
+    """Incidents, newest first; ``before_id`` pages backwards."""
+    query = select(Incident).order_by(Incident.id.desc()).limit(limit)
+    if status == "open":
+        query = query.where(Incident.status != "resolved")
+    elif status is not None:
+        query = query.where(Incident.status == status)
+    if before_id is not None:
+        query = query.where(Incident.id < before_id)
+    return list(session.execute(query).scalars())
+
+
+def incident_detail(session: Session, incident_id: int) -> tuple[Incident, list[Alert], list[IncidentEvent]] | None:
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        return None
+    alerts = list(session.execute(select(Alert).where(Alert.incident_id == incident_id)
+                                  .order_by(Alert.starts_at, Alert.id)).scalars())
+    events = list(session.execute(select(IncidentEvent).where(IncidentEvent.incident_id == incident_id)
+                                  .order_by(IncidentEvent.occurred_at, IncidentEvent.id)).scalars())
+    return incident, alerts, events
+
+
+def incident_id_by_channel(session: Session, channel: str) -> int | None:
+    """An incident by its Slack channel id or name (with or without #)."""
+    name = channel.lstrip("#")
+    row = session.execute(select(Incident.id).where(
+        (Incident.channel_id == channel) | (Incident.channel_name == name)).order_by(Incident.id.desc()).limit(1))
+    return row.scalar_one_or_none()

@@ -1,0 +1,92 @@
+"""The read-only incident API: ``GET /incidents``, ``/incidents/<id>`` and its postmortem.
+
+Bearer ``API_TOKEN``; with no token configured every request is refused.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from bot.http.auth import api_token_ok
+from bot.http.errors import json_error
+from bot.http.keys import DATABASE, SETTINGS
+from storage import queries
+
+STATUSES = ("open", "investigating", "identified", "monitoring", "resolved")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def incident_json(incident: Any) -> dict[str, Any]:
+    return {
+        "id": incident.id, "title": incident.title, "severity": incident.severity, "status": incident.status,
+        "source": incident.source, "playbook": incident.playbook, "route": incident.route,
+        "commander": incident.commander, "declared_by": incident.declared_by, "roles": incident.roles or {},
+        "channel": {"id": incident.channel_id, "name": incident.channel_name},
+        "opened_at": _iso(incident.opened_at), "acknowledged_at": _iso(incident.acknowledged_at),
+        "mitigated_at": _iso(incident.mitigated_at), "resolved_at": _iso(incident.resolved_at),
+        "postmortem": f"/incidents/{incident.id}/postmortem.md",
+    }
+
+
+def _authorized(request: web.Request) -> web.Response | None:
+    if api_token_ok(request.app[SETTINGS].api_token, request.headers.get("Authorization")):
+        return None
+    if request.app[SETTINGS].api_token is None:
+        return json_error(401, "the incident API is disabled: API_TOKEN is not set on the bot")
+    return json_error(401, "missing or invalid bearer token", headers={"WWW-Authenticate": 'Bearer realm="incidents"'})
+
+
+def _int_param(request: web.Request, name: str, default: int | None, low: int, high: int) -> int | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise web.HTTPBadRequest(text=f"{name} must be a whole number") from None
+    if not low <= value <= high:
+        raise web.HTTPBadRequest(text=f"{name} must be between {low} and {high}")
+    return value
+
+
+async def list_incidents(request: web.Request) -> web.Response:
+    if (refusal := _authorized(request)) is not None:
+        return refusal
+    status = request.query.get("status")
+    if status is not None and status not in STATUSES:
+        return json_error(400, f"status must be one of {', '.join(STATUSES)}")
+    try:
+        limit = _int_param(request, "limit", 50, 1, 200)
+        before = _int_param(request, "before", None, 1, 2**62)
+    except web.HTTPBadRequest as exc:
+        return json_error(400, exc.text or "bad query parameter")
+    rows = await request.app[DATABASE].read(queries.incidents_page, status=status, limit=limit, before_id=before)
+    return web.json_response({"incidents": [incident_json(i) for i in rows]})
+
+
+def _incident_id(request: web.Request) -> int | None:
+    raw = request.match_info["incident_id"]
+    return int(raw) if raw.isdigit() and len(raw) < 18 else None
+
+
+async def get_incident(request: web.Request) -> web.Response:
+    if (refusal := _authorized(request)) is not None:
+        return refusal
+    incident_id = _incident_id(request)
+    found = await request.app[DATABASE].read(queries.incident_detail, incident_id) if incident_id else None
+    if found is None:
+        return json_error(404, f"no incident {request.match_info['incident_id']}")
+    incident, alerts, events = found
+    body = incident_json(incident)
+    body["alerts"] = [{"fingerprint": a.fingerprint, "status": a.status, "labels": a.labels,
+                       "annotations": a.annotations, "starts_at": _iso(a.starts_at), "ends_at": _iso(a.ends_at),
+                       "generator_url": a.generator_url} for a in alerts]
+    body["timeline"] = [{"id": e.id, "at": _iso(e.occurred_at), "recorded_at": _iso(e.recorded_at), "kind": e.kind,
+                         "actor": e.actor, "data": e.data} for e in events]
+    return web.json_response(body)
