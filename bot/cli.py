@@ -73,6 +73,39 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from bot.analytics import report_text
+    from bot.clock import utcnow
+    from bot.playbook import parse_duration
+    from storage import queries
+    from storage.database import Database
+    from storage.errors import StorageError
+
+    try:
+        window = parse_duration(args.since)
+    except ValueError as exc:
+        print(f"--since: {exc}", file=sys.stderr)
+        return 2
+    settings = _settings()
+
+    async def run() -> str:
+        db = Database(settings.database_url)
+        try:
+            since = utcnow() - window
+            timings = await db.read(queries.incident_timings, since)
+            noisiest = await db.read(queries.alert_counts_by_name, since)
+            return report_text(timings, noisiest, args.since)
+        finally:
+            await db.dispose()
+
+    try:
+        print(asyncio.run(run()))
+    except StorageError as exc:
+        print(f"cannot read the database: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="incident-bot",
@@ -98,6 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("payload", help="path to an Alertmanager webhook JSON body ('-' for stdin)")
     simulate.add_argument("--json", action="store_true", help="print the decision as JSON")
     simulate.set_defaults(func=cmd_simulate)
+
+    report = commands.add_parser("report", help="incident counts, MTTA/MTTR percentiles and the noisiest alerts",
+                                 description="Summarise incidents opened within a window: counts by severity and "
+                                 "route, time to acknowledge and to resolve (p50, p90) and the noisiest alert names.")
+    report.add_argument("--since", default="30d", help="window, e.g. 7d, 30d, 12h (default 30d)")
+    report.set_defaults(func=cmd_report)
 
     db = commands.add_parser("db", help="database schema commands")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")

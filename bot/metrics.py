@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import HistogramMetricFamily, Metric
+
+from bot.analytics import Histogram as DurationHistogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -61,6 +66,13 @@ class Metrics:
             ["kind"], buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300), registry=self.registry,
         )
 
+        self._durations: dict[str, dict[str, DurationHistogram]] = {}
+        self.registry.register(_DurationCollector(self))
+
+    def set_durations(self, name: str, by_severity: dict[str, DurationHistogram]) -> None:
+        """Replace a duration histogram family, computed from the database at scrape time."""
+        self._durations[name] = by_severity
+
     def set_open_incidents(self, counts: dict[str, int]) -> None:
         self.open_incidents.clear()
         for severity, count in counts.items():
@@ -68,3 +80,28 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _DurationCollector:
+    """MTTA/MTTR as histograms computed from stored incidents, so every replica reports
+    the same truth and a restart forgets nothing."""
+
+    HELP = {
+        "incident_bot_time_to_acknowledge_seconds": "Time from open to acknowledgement of incidents opened in the last 30 days, by severity.",
+        "incident_bot_time_to_resolve_seconds": "Time from open to resolution of incidents opened in the last 30 days, by severity.",
+    }
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        for name, help_text in self.HELP.items():
+            family = HistogramMetricFamily(name, help_text, labels=["severity"])
+            for severity, hist in sorted(self._metrics._durations.get(name, {}).items()):
+                buckets = [("+Inf" if bound == float("inf") else f"{bound:g}", float(count))
+                           for bound, count in hist.buckets]
+                family.add_metric([severity], buckets, sum_value=hist.total)
+            yield family
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())

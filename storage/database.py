@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -99,13 +100,15 @@ class Database:
             async with self._session(self._sessions) as session:
                 yield session
 
-    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+    async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(session, *args)`` with a synchronous Session in one write transaction.
 
         The storage layer's functions are synchronous; this is how the application runs
         them: on SQLite in the single writer thread, on PostgreSQL through the async
         driver (``AsyncSession.run_sync``). Commits on return, rolls back on error.
         """
+        if kwargs:
+            fn = functools.partial(fn, **kwargs)
         if self._writer is not None:
             try:
                 return await self._writer.submit(fn, args)  # type: ignore[no-any-return]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -44,3 +46,24 @@ def incident_id_by_channel(session: Session, channel: str) -> int | None:
     row = session.execute(select(Incident.id).where(
         (Incident.channel_id == channel) | (Incident.channel_name == name)).order_by(Incident.id.desc()).limit(1))
     return row.scalar_one_or_none()
+
+
+def incident_timings(session: Session, since: datetime | None = None) -> list[tuple[str, str, datetime, datetime | None,
+                                                                                    datetime | None]]:
+    """(severity, playbook/route, opened, acknowledged, resolved) of incidents opened since ``since``."""
+    query = select(Incident.severity, Incident.playbook, Incident.route, Incident.opened_at,
+                   Incident.acknowledged_at, Incident.resolved_at)
+    if since is not None:
+        query = query.where(Incident.opened_at >= since)
+    return [(sev, f"{pb}/{route}", opened, acked, resolved)
+            for sev, pb, route, opened, acked, resolved in session.execute(query)]
+
+
+def alert_counts_by_name(session: Session, since: datetime, limit: int = 10) -> list[tuple[str, int]]:
+    """The alert names that fired most often since ``since``."""
+    rows = session.execute(select(Alert.labels).where(Alert.starts_at >= since))
+    counts: dict[str, int] = {}
+    for (labels,) in rows:
+        name = str(labels.get("alertname", "?"))
+        counts[name] = counts.get(name, 0) + 1
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aiohttp import web
 
 from bot.http.keys import DATABASE, METRICS, SCHEDULER
+from bot.analytics import by_severity, histogram, seconds_to_ack, seconds_to_resolve
 from bot.clock import utcnow
 from storage import outbox, queries
 from storage.errors import StorageError
 from storage.migrate import ensure_current
+
+
+ANALYTICS_WINDOW = timedelta(days=30)
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -43,6 +49,11 @@ async def metrics(request: web.Request) -> web.Response:
             depth, age = await session.run_sync(outbox.backlog, utcnow())
             registry.outbox_depth.set(depth)
             registry.outbox_oldest_age.set(age)
+            timings = await session.run_sync(queries.incident_timings, utcnow() - ANALYTICS_WINDOW)
+        registry.set_durations("incident_bot_time_to_acknowledge_seconds",
+                               {sev: histogram(v) for sev, v in by_severity(timings, seconds_to_ack).items()})
+        registry.set_durations("incident_bot_time_to_resolve_seconds",
+                               {sev: histogram(v) for sev, v in by_severity(timings, seconds_to_resolve).items()})
     except StorageError:
         pass  # the scrape still shows everything else; readyz reports the database
     return web.Response(body=registry.render(), headers={"Content-Type": registry.content_type})
