@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage.dialect import insert_ignoring_conflicts, locked
-from storage.models import Alert, Incident, IncidentEvent, Participant, PinnedMessage, SlackEventSeen
+from storage.models import Alert, AlertGroup, Incident, IncidentEvent, Participant, PinnedMessage, SlackEventSeen
 
 
 def lock_incident(session: Session, incident_id: int) -> Incident | None:
@@ -110,3 +110,24 @@ def firing_count(session: Session, incident_id: int) -> int:
     row = session.execute(select(func.count()).select_from(Alert).where(
         Alert.incident_id == incident_id, Alert.status == "firing"))
     return int(row.scalar_one())
+
+
+def group_labels_of(session: Session, incident_id: int) -> list[dict[str, str]]:
+    """The group labels of every Alertmanager group that feeds the incident."""
+    rows = session.execute(select(AlertGroup.group_labels).where(AlertGroup.incident_id == incident_id)
+                           .order_by(AlertGroup.id))
+    return [dict(labels) for (labels,) in rows]
+
+
+def active_silences(session: Session, incident_id: int, now: datetime) -> list[dict[str, object]]:
+    """Silences this bot created for the incident that are neither expired nor over."""
+    rows = session.execute(select(IncidentEvent.kind, IncidentEvent.data).where(
+        IncidentEvent.incident_id == incident_id, IncidentEvent.kind.in_(("silence.created", "silence.expired")))
+        .order_by(IncidentEvent.id))
+    active: dict[str, dict[str, object]] = {}
+    for kind, data in rows:
+        if kind == "silence.created":
+            active[str(data["id"])] = dict(data)
+        else:
+            active.pop(str(data["id"]), None)
+    return [s for s in active.values() if datetime.fromisoformat(str(s["ends_at"])) > now]

@@ -24,6 +24,10 @@ class IncidentChange:
             setattr(self.incident, key, value)  # later checks in this change see the new state
         self._header = True
 
+    def refresh_header(self) -> None:
+        """The header shows something that changed outside the incident row (a silence)."""
+        self._header = True
+
     def event(self, kind: str, data: dict[str, Any]) -> None:
         self._events.append((kind, data))
 
@@ -49,7 +53,7 @@ class IncidentChange:
     def flush(self, session: Any) -> None:
         incident_id = self.incident.id
         if self._values:
-            repo.update_incident(session, incident_id, updated_at=self.now, **self._values)
+            repo.update_incident(session, incident_id, **{**self._values, "updated_at": self.now})
         repo.append_events(session, incident_id, [
             {"occurred_at": self.now, "recorded_at": self.now, "kind": kind, "actor": self.actor, "data": data}
             for kind, data in self._events])

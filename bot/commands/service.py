@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.alertmanager.client import AlertmanagerClient, AlertmanagerError
 from bot.clock import Clock
 from bot.commands import parse as p
 from bot.commands.permissions import allowed, who_may
@@ -50,8 +51,9 @@ class Reply:
 class CommandService:
     def __init__(self, db: Database, playbooks: Callable[[], PlaybookSet], clock: Clock,
                  on_commit: Callable[[], None], command: str = "/incident",
-                 group_members: GroupMembers | None = None) -> None:
+                 group_members: GroupMembers | None = None, alertmanager: AlertmanagerClient | None = None) -> None:
         self._db = db
+        self._alertmanager = alertmanager
         self._playbooks = playbooks
         self._clock = clock
         self._on_commit = on_commit
@@ -76,10 +78,56 @@ class CommandService:
             incident_id = await session.run_sync(store.incident_id_for_channel, ctx.channel)
         if incident_id is None:
             return Reply(NOT_AN_INCIDENT_CHANNEL.format(command=self.command))
-        reply = await self._in_incident(incident_id, command, ctx)
+        if isinstance(command, p.Silence):
+            reply = await self._silence(incident_id, command, ctx)
+        else:
+            reply = await self._in_incident(incident_id, command, ctx)
+            if reply.extra.get("expire_silences") and self._alertmanager is not None:
+                expired = await self._silence(incident_id, p.Silence(None, "incident resolved"), ctx, quiet=True)
+                if expired.changed:
+                    reply = Reply(f"{reply.text} {expired.text}", changed=True, extra=reply.extra)
         if reply.changed:
             self._on_commit()
         return reply
+
+    async def _silence(self, incident_id: int, command: p.Silence, ctx: Context, quiet: bool = False) -> Reply:
+        """Create or expire Alertmanager silences for the incident's alert groups. The
+        Alertmanager calls happen outside any database transaction."""
+        if self._alertmanager is None:
+            return Reply("Silences need ALERTMANAGER_URL to be set on the bot; nothing was silenced.")
+        now = self._clock()
+        if command.duration is None:
+            active = await self._db.read(store.active_silences, incident_id, now)
+            if not active:
+                return Reply("" if quiet else "There is no active silence for this incident.")
+            expired, problems = [], []
+            for silence in active:
+                try:
+                    await self._alertmanager.expire_silence(str(silence["id"]))
+                    expired.append(str(silence["id"]))
+                except AlertmanagerError as exc:
+                    problems.append(str(exc))
+            reply = await self._in_incident(incident_id, _SilencesExpired(tuple(expired)), ctx)
+            if problems:
+                return Reply(f"{reply.text} Could not expire {len(problems)}: {problems[0]}", changed=bool(expired))
+            return reply
+        groups = await self._db.read(store.group_labels_of, incident_id)
+        if not groups:
+            return Reply("This incident has no Alertmanager alerts to silence.")
+        ends_at, created = now + command.duration, []
+        try:
+            for labels in groups:
+                comment = f"incident #{incident_id}" + (f": {command.comment}" if command.comment else "")
+                created.append((await self._alertmanager.create_silence(
+                    labels, now, ends_at, f"incident-bot for Slack user {ctx.user}", comment), labels))
+        except AlertmanagerError as exc:
+            for silence_id, _ in created:  # all or nothing: do not leave half the groups silenced
+                try:
+                    await self._alertmanager.expire_silence(silence_id)
+                except AlertmanagerError:
+                    pass
+            return Reply(f"Nothing was silenced: {exc}")
+        return await self._in_incident(incident_id, _SilencesCreated(tuple(created), ends_at, command.comment), ctx)
 
     async def declare_group(self, group_id: int, ctx: Context) -> Reply:
         """The triage notice's Declare button: open an incident that the group then feeds."""
@@ -201,9 +249,21 @@ class CommandService:
             change.event("incident.reopened", {"by": ctx.user})
             change.announce(f":recycle: <@{ctx.user}> reopened the incident.", topic=True)
             return Reply("Reopened.", changed=True)
-        if isinstance(command, p.Silence):
-            return Reply("Silences need the Alertmanager integration (ALERTMANAGER_URL), which is not available "
-                         "in this version yet; nothing was silenced.")
+        if isinstance(command, _SilencesCreated):
+            for silence_id, labels in command.silences:
+                change.event("silence.created", {"id": silence_id, "ends_at": command.ends_at.isoformat(),
+                                                 "matchers": labels, "comment": command.comment})
+            change.refresh_header()
+            change.announce(f":mute: <@{ctx.user}> silenced this incident's alerts in Alertmanager until "
+                            f"{command.ends_at:%Y-%m-%d %H:%M} UTC ({len(command.silences)} silence"
+                            f"{'s' if len(command.silences) != 1 else ''}).")
+            return Reply(f"Silenced until {command.ends_at:%H:%M} UTC.", changed=True)
+        if isinstance(command, _SilencesExpired):
+            for silence_id in command.ids:
+                change.event("silence.expired", {"id": silence_id})
+            change.refresh_header()
+            change.announce(f":loud_sound: <@{ctx.user}> ended this incident's silences in Alertmanager.")
+            return Reply(f"Expired {len(command.ids)} silence{'s' if len(command.ids) != 1 else ''}.", changed=True)
         if isinstance(command, p.ShowTimeline):
             events = await change.session.run_sync(store.recent_events, incident.id)
             return Reply(timeline_text(events))
@@ -303,7 +363,20 @@ class CommandService:
                 stakeholders = []
         for channel in stakeholders:
             change.post_elsewhere(channel, final)
-        return Reply("Resolved. The final update is posted.", changed=True)
+        return Reply("Resolved. The final update is posted.", changed=True,
+                     extra={"resolved": True, "expire_silences": playbook is None or playbook.expire_silences_on_resolve})
+
+
+@dataclass(frozen=True)
+class _SilencesCreated:
+    silences: tuple[tuple[str, dict[str, str]], ...]  # (silence id, matched labels)
+    ends_at: datetime
+    comment: str
+
+
+@dataclass(frozen=True)
+class _SilencesExpired:
+    ids: tuple[str, ...]
 
 
 def _redact(playbook: Playbook | None, text: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from bot.clock import Clock
@@ -19,6 +20,7 @@ from bot.slack import blocks
 from bot.slack.client import SlackGateway, SlackPermanentError
 from bot.templating import render_links
 from storage import alerting as repo
+from storage import incidents as store
 from storage import outbox
 from storage.database import Database
 from storage.outbox import ClaimedAction
@@ -85,6 +87,7 @@ class SlackActions:
             if incident is None:
                 raise MissingPrerequisite("incident", f"incident {incident_id} no longer exists")
             firing = await session.run_sync(repo.firing_alert_details, incident_id)
+            silences = await session.run_sync(store.active_silences, incident_id, self._clock())
         try:
             rank = self._playbooks().get(incident.playbook).severity_rank(incident.severity)
         except KeyError:
@@ -97,6 +100,7 @@ class SlackActions:
             source=incident.source, route=f"{incident.playbook}/{incident.route}", firing=lines,
             acknowledged=incident.acknowledged_at is not None,
             all_alerts_resolved=incident.all_alerts_resolved_at is not None,
+            silenced_until=max((datetime.fromisoformat(str(x["ends_at"])) for x in silences), default=None),
         )
         return incident, view
 

@@ -280,6 +280,8 @@ class Playbook(_Model):
     rotations: dict[Name, Rotation] = {}
     routes: Annotated[tuple[Route, ...], NonEmpty]
     permissions: Permissions = Permissions()
+    expire_silences_on_resolve: bool = True
+    """Resolving an incident expires the Alertmanager silences /incident silence created."""
     redact_patterns: tuple[Annotated[str, AfterValidator(_check_regex)], ...] = ()
     """Extra regular expressions whose matches are redacted from notes, updates and pinned
     messages before they are stored (e-mail addresses, tokens, API keys and card numbers

@@ -58,6 +58,7 @@ class IncidentView:
     firing: Sequence[AlertLine] = field(default_factory=tuple)
     acknowledged: bool = False
     all_alerts_resolved: bool = False
+    silenced_until: datetime | None = None
 
 
 def _mention(user: str | None) -> str:
@@ -106,8 +107,10 @@ def header_blocks(view: IncidentView) -> list[dict[str, Any]]:
     elif view.all_alerts_resolved:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": ":white_check_mark: All alerts have resolved."}})
     source = "declared by Alertmanager" if view.source == "alertmanager" else "declared by hand"
-    blocks.append({"type": "context", "elements": [
-        {"type": "mrkdwn", "text": f"Incident #{view.id} · {escape(view.route)} · {source}"}]})
+    context = f"Incident #{view.id} · {escape(view.route)} · {source}"
+    if view.silenced_until is not None and view.status != "resolved":
+        context += f" · :mute: alerts silenced until {_date(view.silenced_until)}"
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
     if view.status != "resolved":
         blocks.append({"type": "actions", "block_id": f"incident:{view.id}", "elements": [
             _button("Acknowledge", ACTION_ACK, view.id, style="primary") if not view.acknowledged else None,

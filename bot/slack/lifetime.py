@@ -13,6 +13,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.alertmanager.client import AlertmanagerClient
 from bot.capture import TimelineCapture
 from bot.clock import Clock
 from bot.commands.service import CommandService
@@ -78,7 +79,9 @@ def slack_lifetime(playbooks: PlaybookSet, clock: Clock):  # type: ignore[no-unt
         bolt = None
         socket_handler = None
         if settings.slack_signing_secret is not None:
-            service = CommandService(db, lambda: playbooks, clock, on_commit, settings.slash_command, group_members)
+            alertmanager = AlertmanagerClient(settings.alertmanager_url) if settings.alertmanager_url else None
+            service = CommandService(db, lambda: playbooks, clock, on_commit, settings.slash_command, group_members,
+                                     alertmanager)
             capture = TimelineCapture(db, lambda: playbooks, clock, fetch_message, on_commit)
             bolt = AsyncApp(client=AsyncWebClient(token=token, base_url=settings.slack_api_url),
                             signing_secret=settings.slack_signing_secret.get_secret_value(),

@@ -1,0 +1,45 @@
+"""Alertmanager's API v2, for silences: the one module that talks to Alertmanager."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import httpx
+
+
+class AlertmanagerError(Exception):
+    """One line the commander can read: what Alertmanager said or why it could not be reached."""
+
+
+class AlertmanagerClient:
+    def __init__(self, base_url: str, timeout: float = 5.0) -> None:
+        self._base = base_url.rstrip("/")
+        self._timeout = timeout
+
+    async def create_silence(self, labels: Mapping[str, str], starts_at: datetime, ends_at: datetime,
+                             created_by: str, comment: str) -> str:
+        """Silence alerts whose labels equal all of ``labels``; returns the silence id."""
+        body = {
+            "matchers": [{"name": k, "value": v, "isRegex": False, "isEqual": True} for k, v in sorted(labels.items())],
+            "startsAt": starts_at.isoformat(), "endsAt": ends_at.isoformat(),
+            "createdBy": created_by, "comment": comment,
+        }
+        data = await self._request("POST", "/api/v2/silences", body)
+        return str(data["silenceID"])
+
+    async def expire_silence(self, silence_id: str) -> None:
+        await self._request("DELETE", f"/api/v2/silence/{silence_id}")
+
+    async def _request(self, method: str, path: str, body: object = None) -> dict[str, object]:
+        try:
+            async with httpx.AsyncClient(timeout=self._timeout) as client:
+                response = await client.request(method, f"{self._base}{path}", json=body)
+        except httpx.TimeoutException:
+            raise AlertmanagerError(f"Alertmanager did not answer within {self._timeout:g}s") from None
+        except httpx.HTTPError as exc:
+            raise AlertmanagerError(f"cannot reach Alertmanager ({type(exc).__name__})") from None
+        if response.status_code >= 400:
+            detail = response.text.strip().replace("\n", " ")[:200] or response.reason_phrase
+            raise AlertmanagerError(f"Alertmanager answered {response.status_code}: {detail}")
+        return response.json() if response.content else {}
