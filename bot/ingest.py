@@ -18,7 +18,7 @@ from bot.decide import Decision, Event, GroupState, IncidentState, Outcome, Stor
 from bot.playbook import PlaybookSet
 from bot.policy import reopen_window
 from bot import timers
-from bot.opening import event_row, open_incident
+from bot.opening import enqueue_trace_links, event_row, open_incident
 from bot.slack.plan import plan_changes
 from bot.templating import render_title
 from storage import alerting as repo
@@ -148,6 +148,9 @@ def _apply(session: Any, group: repo.GroupRow, notification: AlertGroupNotificat
     repo.append_events(session, incident_id, [event_row(e, now) for e in decision.events])
     _update_incident(session, incident_id, decision, current, now)
     _keep_timers(session, incident_id, decision, now)
+    if decision.route is not None and decision.incident_alerts:
+        enqueue_trace_links(session, incident_id, decision.route.route, [a for a in decision.new_alerts if a.firing],
+                            now)
     planned = plan_changes(decision.events, current.commander if current is not None else None)
     repo.enqueue_many(session, ordering_key=f"incident:{incident_id}", incident_id=incident_id, now=now,
                             actions=[(a.kind, a.payload) for a in planned])

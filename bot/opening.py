@@ -16,6 +16,7 @@ from storage import alerting as repo
 
 # Links are rendered from the first alerts only: a 10,000-alert group has the same few.
 LINK_SAMPLE = 50
+TRACE_SAMPLE = 10  # alerts whose exemplars are looked up; one group shares one expression anyway
 
 
 def event_row(event: Event, now: datetime) -> dict[str, Any]:
@@ -51,6 +52,20 @@ def open_incident(session: Any, decision: Decision, *, title: str, labels: Mappi
     planned = plan_open(decision.commander, route.responders, render_links(route, alerts[:LINK_SAMPLE]), notice)
     repo.enqueue_many(session, ordering_key=f"incident:{incident_id}", incident_id=incident_id, now=now,
                             actions=[(a.kind, a.payload) for a in planned])
+    enqueue_trace_links(session, incident_id, route, alerts, now)
     timers.on_open(session, incident_id, policy, decision.severity, decision.commander,
                          decision.commander_source, now)
     return incident_id
+
+
+def enqueue_trace_links(session: Any, incident_id: int, route: Any, alerts: Sequence[Any], now: datetime) -> None:
+    """Ask for trace links for these alerts, on the incident's separate traces queue."""
+    if route.trace_url is None or not alerts:
+        return
+    payload = {"alerts": [
+        {"generator_url": getattr(a, "generator_url", None), "labels": dict(a.labels),
+         "annotations": dict(a.annotations), "starts_at": a.starts_at.isoformat()}
+        for a in list(alerts)[:TRACE_SAMPLE] if getattr(a, "status", "firing") == "firing"]}
+    if payload["alerts"]:
+        repo.enqueue(session, ordering_key=f"traces:{incident_id}", incident_id=incident_id,
+                     kind="message.trace_links", payload=payload, now=now)

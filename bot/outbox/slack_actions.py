@@ -17,8 +17,9 @@ from bot.clock import Clock
 from bot.decide import alert_detail
 from bot.playbook import PlaybookSet
 from bot.slack import blocks
-from bot.slack.client import SlackGateway, SlackPermanentError
-from bot.templating import render_links
+from bot import traces
+from bot.slack.client import SlackGateway, SlackPermanentError, SlackTransientError
+from bot.templating import render_links, render_trace_link
 from storage import alerting as repo
 from storage import incidents as store
 from storage import outbox
@@ -53,7 +54,9 @@ class _StoredAlert:
 
 
 class SlackActions:
-    def __init__(self, db: Database, gateway: SlackGateway, playbooks: Callable[[], PlaybookSet], clock: Clock) -> None:
+    def __init__(self, db: Database, gateway: SlackGateway, playbooks: Callable[[], PlaybookSet], clock: Clock,
+                 prometheus_url: str | None = None) -> None:
+        self._prometheus_url = prometheus_url
         self._db = db
         self._slack = gateway
         self._playbooks = playbooks
@@ -70,6 +73,7 @@ class SlackActions:
             "message.post_to": self._post_to,
             "bookmark.add": self._add_bookmark,
             "channel.archive": self._archive,
+            "message.trace_links": self._trace_links,
             "triage.notice": self._triage_notice,
         }
 
@@ -279,6 +283,40 @@ class SlackActions:
         await self._slack.call("bookmarks.add", channel_id=channel, title=str(action.payload["title"]),
                                type="link", link=link)
         return Done()
+
+    async def _trace_links(self, action: ClaimedAction) -> Done:
+        """Trace links for the alerts: ids from their labels, and Prometheus exemplars of
+        their expressions around their start. Runs on its own ordering key, so a slow
+        Prometheus never holds up the incident's other messages."""
+        assert action.incident_id is not None
+        incident, _ = await self._view(action.incident_id)
+        if not incident.channel_id:
+            raise SlackTransientError(action.kind, "waiting for the incident channel")
+        match = next((m for m in self._playbooks().routes if m.key == (incident.playbook, incident.route)), None)
+        if match is None or match.route.trace_url is None:
+            return Done({"skipped": "the route has no trace_url"})
+        trace_ids: list[str] = []
+        problems: list[str] = []
+        for alert in action.payload.get("alerts", []):
+            trace_ids += [t for t in traces.trace_ids_in(alert.get("labels", {}), alert.get("annotations", {}))
+                          if t not in trace_ids]
+            expression = traces.expression_from(alert.get("generator_url"))
+            if expression and self._prometheus_url:
+                found = await traces.exemplar_trace_ids(self._prometheus_url, expression,
+                                                        datetime.fromisoformat(alert["starts_at"]))
+                trace_ids += [t for t in found.trace_ids if t not in trace_ids]
+                if found.problem:
+                    problems.append(found.problem)
+        links = [link for t in trace_ids[:traces.MAX_TRACES * 2]
+                 if (link := render_trace_link(match.route, t)) is not None]
+        if links:
+            text = "*Traces*\n" + "\n".join(f"• <{link.url}|{blocks.escape(link.title)}>" for link in links)
+        elif not self._prometheus_url:
+            text = "No trace links: no trace ids in the alerts' labels, and PROMETHEUS_URL is not set for exemplars."
+        else:
+            text = f"No trace links: no exemplars were found ({problems[0] if problems else 'no trace ids'})."
+        ts = await self._post_message(action, incident.channel_id, text)
+        return Done({"ts": ts, "traces": trace_ids})
 
     async def _archive(self, action: ClaimedAction) -> Done:
         _, _, channel = await self._channel(action)

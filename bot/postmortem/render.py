@@ -360,7 +360,7 @@ def _summary(incident: IncidentRecord, view: IncidentView, opened: datetime, res
         text += f", still open ({view.status})."
     if view.commander:
         text += f" Commander: {view.commander}."
-    text += f" {alerts} alert{'s' if alerts != 1 else ''}, {found.events} timeline events."
+    text += f" {alerts} alert{'s' if alerts != 1 else ''}, {found.events} recorded event{'s' if found.events != 1 else ''}."
     if view.channel:
         text += f" Channel: #{view.channel}."
     return text

@@ -120,6 +120,8 @@ def scan(events: Sequence[EventRecord], source: str) -> Scan:
                 out.first_fired = t
             burst = bursts.get(kind)
             if burst is None or t - burst.last > window:
+                if burst is not None:
+                    burst.row.text = _burst_text(kind, burst)
                 row = Row(t, kind, count=0)
                 rows.append(row)
                 burst = bursts[kind] = _Burst(row, t, [])
