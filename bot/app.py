@@ -10,7 +10,7 @@ from aiohttp import web
 from bot.clock import Clock, utcnow
 from bot.http import alertmanager, api, ops
 from bot.http.auth import WebhookAuth
-from bot.http.keys import DATABASE, INGESTOR, METRICS, SETTINGS, WAKE_OUTBOX, WEBHOOK_AUTH
+from bot.http.keys import DATABASE, INGESTOR, METRICS, PLAYBOOKS, SETTINGS, WAKE_OUTBOX, WEBHOOK_AUTH
 from bot.http.middleware import observe
 from bot.ingest import Ingestor
 from bot.metrics import Metrics
@@ -29,6 +29,7 @@ def create_app(settings: Settings, *, playbooks: PlaybookSet | None = None, cloc
     loaded = playbooks if playbooks is not None else load_playbooks(settings.playbooks_dir)
     app = web.Application(middlewares=[observe], client_max_size=settings.webhook_max_bytes)
     app[SETTINGS] = settings
+    app[PLAYBOOKS] = loaded
     app[METRICS] = Metrics()
     app[WEBHOOK_AUTH] = WebhookAuth(
         token=settings.alertmanager_webhook_token,
@@ -48,6 +49,7 @@ def create_app(settings: Settings, *, playbooks: PlaybookSet | None = None, cloc
     app.router.add_get("/metrics", ops.metrics)
     app.router.add_get("/incidents", api.list_incidents)
     app.router.add_get("/incidents/{incident_id}", api.get_incident)
+    app.router.add_get("/incidents/{incident_id}/postmortem.md", api.get_postmortem)
     return app
 
 

@@ -73,6 +73,44 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_postmortem(args: argparse.Namespace) -> int:
+    from bot.playbook import PlaybookError, load_playbooks
+    from bot.postmortems import PostmortemError, postmortem_markdown
+    from storage import queries
+    from storage.database import Database
+    from storage.errors import StorageError
+
+    settings = _settings()
+    try:
+        playbooks = load_playbooks(settings.playbooks_dir)
+    except PlaybookError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+
+    async def run() -> str | None:
+        db = Database(settings.database_url)
+        try:
+            target = args.incident
+            incident_id = int(target) if target.isdigit() else await db.read(queries.incident_id_by_channel, target)
+            if incident_id is None:
+                return None
+            return await postmortem_markdown(db, lambda: playbooks, settings.playbooks_dir, incident_id)
+        finally:
+            await db.dispose()
+
+    try:
+        text = asyncio.run(run())
+    except (StorageError, PostmortemError) as exc:
+        print(f"cannot render the postmortem: {exc}", file=sys.stderr)
+        return 1
+    if text is None:
+        print(f"no incident {args.incident} (give an incident number or its channel, e.g. #inc-...)", file=sys.stderr)
+        return 1
+    sys.stdout.write(text)
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from bot.analytics import report_text
     from bot.clock import utcnow
@@ -131,6 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("payload", help="path to an Alertmanager webhook JSON body ('-' for stdin)")
     simulate.add_argument("--json", action="store_true", help="print the decision as JSON")
     simulate.set_defaults(func=cmd_simulate)
+
+    postmortem = commands.add_parser(
+        "postmortem", help="print an incident's postmortem draft (Markdown)",
+        description="Render the postmortem draft of an incident from its stored timeline.")
+    postmortem.add_argument("incident", help="incident number, or its Slack channel id or name")
+    postmortem.set_defaults(func=cmd_postmortem)
 
     report = commands.add_parser("report", help="incident counts, MTTA/MTTR percentiles and the noisiest alerts",
                                  description="Summarise incidents opened within a window: counts by severity and "

@@ -18,10 +18,11 @@ from bot.commands import parse as p
 from bot.commands.permissions import allowed, who_may
 from bot import timers
 from bot.commands.change import IncidentChange
-from bot.commands.render import list_text, timeline_text, update_text
+from bot.commands.render import draft_update, list_text, timeline_text, update_text
 from bot.decide import decide_declaration
 from bot.opening import open_incident
 from bot.playbook import Playbook, PlaybookSet
+from bot.policy import stakeholder_channels
 from bot.redaction import redactor
 from bot.slack.blocks import escape
 from storage import alerting as repo
@@ -128,6 +129,17 @@ class CommandService:
                     pass
             return Reply(f"Nothing was silenced: {exc}")
         return await self._in_incident(incident_id, _SilencesCreated(tuple(created), ends_at, command.comment), ctx)
+
+    async def draft_update(self, channel: str) -> str:
+        """A draft stakeholder update for the incident of this channel (empty if none)."""
+        async with self._db.reading() as session:
+            incident_id = await session.run_sync(store.incident_id_for_channel, channel)
+            if incident_id is None:
+                return ""
+            incident = await session.run_sync(repo.get_incident, incident_id)
+            last = await session.run_sync(store.last_update_text, incident_id)
+            firing = await session.run_sync(store.firing_count, incident_id)
+        return draft_update(incident, firing, last, self._clock())
 
     async def declare_group(self, group_id: int, ctx: Context) -> Reply:
         """The triage notice's Declare button: open an incident that the group then feeds."""
@@ -268,8 +280,8 @@ class CommandService:
             events = await change.session.run_sync(store.recent_events, incident.id)
             return Reply(timeline_text(events))
         if isinstance(command, p.Postmortem):
-            return Reply("Postmortem drafts are not available in this version yet. "
-                         f"`{self.command} timeline` shows what has been recorded.")
+            change.action("file.postmortem")
+            return Reply("The postmortem draft is being rendered and uploaded to this channel.", changed=True)
         return Reply(f"`{self.command}` cannot do that here.")
 
     async def _severity(self, change: IncidentChange, playbook: Playbook | None, command: p.SetSeverity) -> Reply:
@@ -330,12 +342,7 @@ class CommandService:
         message = update_text(incident, text, change.ctx.user)
         change.event("update.posted", {"text": text})
         change.announce(message)
-        channels = []
-        if playbook is not None:
-            try:
-                channels = list(playbook.severity(incident.severity).stakeholder_channels)
-            except KeyError:
-                channels = []
+        channels = stakeholder_channels(incident.policy, incident.severity)  # as in force when it opened
         for channel in channels:
             change.post_elsewhere(channel, message)
         where = f" and {', '.join(channels)}" if channels else ""
@@ -355,13 +362,7 @@ class CommandService:
         change.event("incident.resolved", {"summary": summary})
         final = update_text(incident, f"Resolved. {summary}".strip(), change.ctx.user, final=True)
         change.announce(final, topic=True)
-        stakeholders = []
-        if playbook is not None:
-            try:
-                stakeholders = list(playbook.severity(incident.severity).stakeholder_channels)
-            except KeyError:
-                stakeholders = []
-        for channel in stakeholders:
+        for channel in stakeholder_channels(incident.policy, incident.severity):
             change.post_elsewhere(channel, final)
         return Reply("Resolved. The final update is posted.", changed=True,
                      extra={"resolved": True, "expire_silences": playbook is None or playbook.expire_silences_on_resolve})

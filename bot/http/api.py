@@ -12,7 +12,8 @@ from aiohttp import web
 
 from bot.http.auth import api_token_ok
 from bot.http.errors import json_error
-from bot.http.keys import DATABASE, SETTINGS
+from bot.http.keys import DATABASE, PLAYBOOKS, SETTINGS
+from bot.postmortems import PostmortemError, filename, postmortem_markdown
 from storage import queries
 
 STATUSES = ("open", "investigating", "identified", "monitoring", "resolved")
@@ -90,3 +91,19 @@ async def get_incident(request: web.Request) -> web.Response:
     body["timeline"] = [{"id": e.id, "at": _iso(e.occurred_at), "recorded_at": _iso(e.recorded_at), "kind": e.kind,
                          "actor": e.actor, "data": e.data} for e in events]
     return web.json_response(body)
+
+
+async def get_postmortem(request: web.Request) -> web.StreamResponse:
+    if (refusal := _authorized(request)) is not None:
+        return refusal
+    incident_id = _incident_id(request)
+    settings = request.app[SETTINGS]
+    try:
+        text = await postmortem_markdown(request.app[DATABASE], lambda: request.app[PLAYBOOKS],
+                                         settings.playbooks_dir, incident_id) if incident_id else None
+    except PostmortemError as exc:
+        return json_error(500, str(exc))
+    if text is None:
+        return json_error(404, f"no incident {request.match_info['incident_id']}")
+    return web.Response(text=text, content_type="text/markdown", charset="utf-8",
+                        headers={"Content-Disposition": f'inline; filename="{filename(incident_id or 0)}"'})

@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.http.auth import WebhookAuth
 from bot.ingest import Ingestor
 from bot.metrics import Metrics
+from bot.playbook import PlaybookSet
 from bot.settings import Settings
 from storage.database import Database
 
@@ -20,3 +21,4 @@ WEBHOOK_AUTH = web.AppKey("webhook_auth", WebhookAuth)
 SCHEDULER = web.AppKey("scheduler", BaseScheduler)
 WAKE_OUTBOX = web.AppKey("wake_outbox", list)  # callbacks run after a commit that enqueued actions
 BOLT = web.AppKey("bolt", AsyncApp)
+PLAYBOOKS = web.AppKey("playbooks", PlaybookSet)

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from bot.clock import Clock
 from bot.decide import alert_detail
 from bot.playbook import PlaybookSet
 from bot.slack import blocks
-from bot import traces
+from bot import postmortems, traces
 from bot.slack.client import SlackGateway, SlackPermanentError, SlackTransientError
 from bot.templating import render_links, render_trace_link
 from storage import alerting as repo
@@ -55,8 +56,9 @@ class _StoredAlert:
 
 class SlackActions:
     def __init__(self, db: Database, gateway: SlackGateway, playbooks: Callable[[], PlaybookSet], clock: Clock,
-                 prometheus_url: str | None = None) -> None:
+                 prometheus_url: str | None = None, playbooks_dir: Path | None = None) -> None:
         self._prometheus_url = prometheus_url
+        self._playbooks_dir = playbooks_dir or Path("playbooks")
         self._db = db
         self._slack = gateway
         self._playbooks = playbooks
@@ -74,6 +76,7 @@ class SlackActions:
             "bookmark.add": self._add_bookmark,
             "channel.archive": self._archive,
             "message.trace_links": self._trace_links,
+            "file.postmortem": self._upload_postmortem,
             "triage.notice": self._triage_notice,
         }
 
@@ -317,6 +320,28 @@ class SlackActions:
             text = f"No trace links: no exemplars were found ({problems[0] if problems else 'no trace ids'})."
         ts = await self._post_message(action, incident.channel_id, text)
         return Done({"ts": ts, "traces": trace_ids})
+
+    async def _upload_postmortem(self, action: ClaimedAction) -> Done:
+        """Render the draft from the timeline as it is now and upload it as a file
+        (Slack's external upload flow: getUploadURLExternal, upload, completeUploadExternal)."""
+        incident, _, channel = await self._channel(action)
+        name = postmortems.filename(incident.id)
+        if action.attempts > 1:  # an interrupted attempt may have shared it already
+            history = await self._slack.call("conversations.history", channel=channel, limit=HISTORY_LOOKBACK)
+            for message in history.get("messages", []):
+                if any(f.get("title") == f"{name} ({action.id})" for f in message.get("files") or []):
+                    return Done({"ts": message.get("ts"), "found": True})
+        try:
+            text = await postmortems.postmortem_markdown(self._db, self._playbooks, self._playbooks_dir, incident.id)
+        except postmortems.PostmortemError as exc:
+            raise SlackPermanentError(action.kind, str(exc)) from None
+        if text is None:
+            raise MissingPrerequisite(action.kind, f"incident {incident.id} no longer exists")
+        result = await self._slack.call("files.upload_v2", channel=channel, content=text, filename=name,
+                                        title=f"{name} ({action.id})",
+                                        initial_comment="Postmortem draft, rendered from the incident timeline.")
+        file_info = result.get("file") or {}
+        return Done({"file_id": file_info.get("id")})
 
     async def _archive(self, action: ClaimedAction) -> Done:
         _, _, channel = await self._channel(action)

@@ -280,6 +280,9 @@ class Playbook(_Model):
     rotations: dict[Name, Rotation] = {}
     routes: Annotated[tuple[Route, ...], NonEmpty]
     permissions: Permissions = Permissions()
+    postmortem_template: str | None = None
+    """A Jinja2 Markdown template for postmortem drafts, relative to the playbooks
+    directory (default: the shipped playbooks/templates/postmortem.md.j2)."""
     expire_silences_on_resolve: bool = True
     """Resolving an incident expires the Alertmanager silences /incident silence created."""
     redact_patterns: tuple[Annotated[str, AfterValidator(_check_regex)], ...] = ()

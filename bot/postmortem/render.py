@@ -32,10 +32,11 @@ ship its own; it receives the same context as the default
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +162,8 @@ class _Group:
     alerts: list[AlertRecord]
     first: datetime
     listed: list[AlertRecord]
+    last: datetime  # the latest start
+    firing: int = 0
 
 
 def render_postmortem(incident: IncidentRecord, events: Iterable[EventRecord], alerts: Iterable[AlertRecord],
@@ -184,6 +187,8 @@ def render_postmortem(incident: IncidentRecord, events: Iterable[EventRecord], a
         text = compiled.render(context)
     except Exception as exc:  # a template error, whatever Jinja raises for it
         raise PostmortemTemplateError(f"postmortem template failed: {type(exc).__name__}: {exc}") from exc
+    if text.endswith("\n") and not text[-2:-1].isspace():
+        return text  # already ends in exactly one newline: no copy of a large draft
     return text.rstrip() + "\n"
 
 
@@ -204,9 +209,9 @@ def build_context(incident: IncidentRecord, events: Iterable[EventRecord], alert
 
     ack = found.first_ack
     if incident.acknowledged_at is not None:
-        at = tx.to_utc(incident.acknowledged_at, "incident acknowledged_at")
-        if ack is None or at < ack[0]:
-            ack = (at, incident.commander or "")
+        acked = tx.to_utc(incident.acknowledged_at, "incident acknowledged_at")
+        if ack is None or acked < ack[0]:
+            ack = (acked, incident.commander or "")
     mitigated = (tx.to_utc(incident.mitigated_at, "incident mitigated_at") if incident.mitigated_at is not None
                  else found.first_mitigation)
     resolved = _final_resolution(incident, found)
@@ -237,7 +242,9 @@ def build_context(incident: IncidentRecord, events: Iterable[EventRecord], alert
             out.append(done)
         return out
 
-    at = lambda value: tx.clock(value, with_date)  # noqa: E731
+    def at(value: datetime) -> str:
+        return tx.clock(value, with_date)
+
     history, open_total = _resolution_history(opened, found, at)
     commander = tx.user(incident.commander) if incident.commander else ""
     final_severity = tx.one_line(incident.severity).upper()
@@ -262,7 +269,8 @@ def build_context(incident: IncidentRecord, events: Iterable[EventRecord], alert
         "roles": [RoleView(tx.one_line(role), tx.user(who)) for role, who in sorted((incident.roles or {}).items())],
         "participants": [tx.user(p) for p in participants],
         "timeline": lines(found.rows),
-        "timeline_origin": (f"the first alert's start ({at(origin)})" if first_alert is not None and first_alert <= opened
+        "timeline_origin": (f"the first alert's start ({at(origin)})"
+                            if first_alert is not None and first_alert <= opened
                             else f"the incident's opening ({at(origin)})"),
         "times_with_date": with_date,
         "alert_groups": [_group_view(g, at, links_for) for g in groups],
@@ -281,7 +289,8 @@ def _final_resolution(incident: IncidentRecord, found: Scan) -> datetime | None:
     return last.at if last is not None and last.resolved else None
 
 
-def _resolution_history(opened: datetime, found: Scan, at: Callable[[datetime], str]) -> tuple[list[str], timedelta | None]:
+def _resolution_history(opened: datetime, found: Scan,
+                        at: Callable[[datetime], str]) -> tuple[list[str], timedelta | None]:
     """Open and resolved intervals, listed only when the incident was reopened; and the
     total time open when it ended resolved."""
     items: list[str] = []
@@ -350,7 +359,8 @@ def _summary(incident: IncidentRecord, view: IncidentView, opened: datetime, res
         how = "opened by the storm guard"
     else:
         how = "opened by Alertmanager"
-    text = f"**{view.severity}** incident #{incident.id}, {how} at {view.opened} (route {tx.code(f'{incident.playbook}/{incident.route}')})"
+    route = tx.code(f"{incident.playbook}/{incident.route}")
+    text = f"**{view.severity}** incident #{incident.id}, {how} at {view.opened} (route {route})"
     if resolved is not None:
         reopens = sum(1 for r in found.resolutions if not r.resolved)
         again = "" if not reopens else (" after being reopened once" if reopens == 1
@@ -360,7 +370,8 @@ def _summary(incident: IncidentRecord, view: IncidentView, opened: datetime, res
         text += f", still open ({view.status})."
     if view.commander:
         text += f" Commander: {view.commander}."
-    text += f" {alerts} alert{'s' if alerts != 1 else ''}, {found.events} recorded event{'s' if found.events != 1 else ''}."
+    text += (f" {alerts} alert{'s' if alerts != 1 else ''}, "
+             f"{found.events} recorded event{'s' if found.events != 1 else ''}.")
     if view.channel:
         text += f" Channel: #{view.channel}."
     return text
@@ -368,26 +379,36 @@ def _summary(incident: IncidentRecord, view: IncidentView, opened: datetime, res
 
 # -- alerts -------------------------------------------------------------------------------
 
-def _alert_key(alert: AlertRecord) -> tuple[datetime, str]:
-    return (alert.starts_at, alert.fingerprint)
+_alert_key = attrgetter("starts_at", "fingerprint")
 
 
 def _group_alerts(alerts: Sequence[AlertRecord]) -> list[_Group]:
-    by_name: dict[str, list[AlertRecord]] = {}
+    """Alerts by name, in order of each name's first start; each group keeps its
+    ``ALERTS_LISTED`` earliest alerts (one bounded heap pass, not a full sort)."""
+    by_name: dict[str, _Group] = {}
+    utc = timezone.utc
     for alert in alerts:
-        if alert.starts_at.tzinfo is None:
-            raise ValueError(f"alert {alert.fingerprint}: starts_at is a naive datetime; expected a timezone-aware one")
-        name = str(alert.labels.get("alertname") or alert.fingerprint)
+        start, end = alert.starts_at, alert.ends_at
+        if start.tzinfo is not utc or (end is not None and end.tzinfo is not utc):
+            # In UTC before any arithmetic: same-zone datetimes subtract by wall clock.
+            start = tx.to_utc(start, f"alert {alert.fingerprint} starts_at")
+            end = None if end is None else tx.to_utc(end, f"alert {alert.fingerprint} ends_at")
+            alert = replace(alert, starts_at=start, ends_at=end)
+        name = alert.labels.get("alertname") or alert.fingerprint
         group = by_name.get(name)
         if group is None:
-            by_name[name] = [alert]
-        else:
-            group.append(alert)
-    groups = []
-    for name, members in by_name.items():
-        listed = (sorted(members, key=_alert_key) if len(members) <= ALERTS_LISTED
-                  else heapq.nsmallest(ALERTS_LISTED, members, key=_alert_key))
-        groups.append(_Group(name, members, listed[0].starts_at, listed))
+            group = by_name[name] = _Group(str(name), [], start, [], start)
+        group.alerts.append(alert)
+        if start > group.last:
+            group.last = start
+        if alert.status == "firing":
+            group.firing += 1
+    groups = list(by_name.values())
+    for group in groups:
+        members = group.alerts
+        group.listed = (sorted(members, key=_alert_key) if len(members) <= ALERTS_LISTED
+                        else heapq.nsmallest(ALERTS_LISTED, members, key=_alert_key))
+        group.first = group.listed[0].starts_at
     groups.sort(key=lambda g: (g.first, g.name))
     return groups
 
@@ -429,12 +450,8 @@ def _group_view(group: _Group, at: Callable[[datetime], str], links_for: LinksFo
         parts += [link for link in own_links if link not in common]
         lines.append(" · ".join(parts))
     more = len(group.alerts) - len(listed)
-    more_text = ""
-    if more:
-        last = max(a.starts_at for a in group.alerts)
-        more_text = f"… and {more} more, the last started {at(last)}"
+    more_text = f"… and {more} more, the last started {at(group.last)}" if more else ""
     return AlertGroupView(
-        name=tx.code(group.name), count=len(group.alerts),
-        firing=sum(1 for a in group.alerts if a.status == "firing"),
+        name=tx.code(group.name), count=len(group.alerts), firing=group.firing,
         summary=shared_summary, links=" · ".join(common), alerts=lines, more=more, more_text=more_text,
     )

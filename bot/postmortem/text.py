@@ -58,9 +58,8 @@ def to_utc(value: datetime, what: str = "datetime") -> datetime:
 def clock(value: datetime, with_date: bool) -> str:
     """``HH:MM:SS`` in UTC, prefixed with ``YYYY-MM-DD`` when asked."""
     value = to_utc(value)
-    if with_date:
-        return f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:{value.minute:02d}:{value.second:02d}"
-    return f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
+    hms = f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
+    return f"{value.year:04d}-{value.month:02d}-{value.day:02d} {hms}" if with_date else hms
 
 
 def full_time(value: datetime) -> str:

@@ -9,8 +9,9 @@ update a running burst, and row text is built only for the rows that are shown.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from operator import attrgetter
 from typing import Any
 
 from bot.postmortem import text as tx
@@ -20,7 +21,7 @@ __all__ = ["FOLD_SAMPLE", "FOLD_WINDOW", "HIDDEN_KINDS", "Row", "Scan", "scan", 
 
 # Bookkeeping, not history: left out of the timeline (their actors still count as participants).
 HIDDEN_KINDS = frozenset({"command", "update.reminded", "slack.action_failed"})
-# Events of one of these kinds less than FOLD_WINDOW apart become one row. They do not end
+# Events of one of these kinds at most FOLD_WINDOW apart become one row. They do not end
 # each other's bursts; any other event shown on the timeline ends them all, so what people
 # did stays visible between the alerts.
 FOLDED_KINDS = frozenset({"alert.fired", "alert.resolved", "storm.group_joined", "participant.joined"})
@@ -29,8 +30,9 @@ FOLD_SAMPLE = 5  # alerts named in a folded row
 FOLD_PEOPLE = 10  # people named in a folded "joined the channel" row
 FOLD_NAMES = 5  # alert names counted in a folded row's breakdown
 
-COMMAND_KINDS = frozenset({"commander.assigned", "commander.acknowledged", "commander.changed",
-                           "commander.escalated", "escalation.exhausted", "role.assigned"})
+_EMPTY: Mapping[str, Any] = {}
+_BY_ID = attrgetter("id")
+_BY_TIME = attrgetter("occurred_at")
 
 
 @dataclass(slots=True)
@@ -53,6 +55,7 @@ class _Burst:
     names: dict[str, int] = field(default_factory=dict)
     people: list[str] = field(default_factory=list)
     alerts: int = 0  # storm.group_joined: alerts the groups brought
+    count: int = 0
 
 
 @dataclass(slots=True)
@@ -77,86 +80,115 @@ class Scan:
     initial_severity: str | None = None
     resolutions: list[Resolution] = field(default_factory=list)
     events: int = 0
-    shown: int = 0
     first_at: datetime | None = None
     last_at: datetime | None = None
 
 
 def sorted_events(events: Iterable[EventRecord]) -> Sequence[EventRecord]:
-    """Events by ``(occurred_at, id)``; a list already in that order (as the storage query
-    returns it) is checked in one pass and used as it is."""
+    """Events by ``(occurred_at, id)`` with ``occurred_at`` in UTC.
+
+    A list already in that order and in UTC (as the storage query returns it) is checked
+    in one pass and used as it is. Other zones are converted first: Python compares and
+    subtracts two datetimes of the *same* zone by wall clock, which is wrong across a
+    daylight-saving change.
+    """
     items = events if isinstance(events, (list, tuple)) else list(events)
+    utc = timezone.utc
     prev_t: datetime | None = None
     prev_id = 0
+    in_order = True
     for event in items:
         t = event.occurred_at
-        if t.tzinfo is None:
-            raise ValueError(f"event {event.id}: occurred_at is a naive datetime; expected a timezone-aware one")
+        if t.tzinfo is not utc:
+            if t.tzinfo is None or t.utcoffset() is None:
+                raise ValueError(f"event {event.id}: occurred_at is a naive datetime; expected a timezone-aware one")
+            items = [e if e.occurred_at.tzinfo is utc
+                     else replace(e, occurred_at=tx.to_utc(e.occurred_at, f"event {e.id}: occurred_at"))
+                     for e in items]
+            in_order = False
+            break
         if prev_t is not None and (t < prev_t or (t == prev_t and event.id < prev_id)):
-            return sorted(items, key=lambda e: (e.occurred_at, e.id))
+            in_order = False
         prev_t, prev_id = t, event.id
-    return items
+    if in_order:
+        return items
+    # Two stable sorts on one attribute each: about 4x faster than one sort on
+    # (occurred_at, id) tuples, which compare slowly.
+    ordered = sorted(items, key=_BY_ID)
+    ordered.sort(key=_BY_TIME)
+    return ordered
 
 
 def scan(events: Sequence[EventRecord], source: str) -> Scan:
-    """Walk events sorted by :func:`sorted_events` once."""
+    """Walk events once; they must come from :func:`sorted_events` (ordered, in UTC)."""
     out = Scan()
     rows = out.rows
     actors = out.actors
     bursts: dict[str, _Burst] = {}
     pinned: dict[str, Mapping[str, Any]] = {}
-    hidden = HIDDEN_KINDS
-    folded = FOLDED_KINDS
-    window = FOLD_WINDOW
+    hidden, folded, window, sample_size = HIDDEN_KINDS, FOLDED_KINDS, FOLD_WINDOW, FOLD_SAMPLE
     for event in events:
         kind = event.kind
+        if kind == "alert.fired" or kind == "alert.resolved":  # the hot path: most events in a storm
+            t = event.occurred_at
+            burst = bursts.get(kind)
+            if burst is None or t - burst.last > window:
+                if burst is not None:
+                    _finish(kind, burst)
+                elif kind == "alert.fired" and out.first_fired is None:
+                    out.first_fired = t
+                burst = bursts[kind] = _Burst(Row(t, kind, count=0), t, [])
+                rows.append(burst.row)
+            burst.last = t
+            burst.count += 1
+            data = event.data or _EMPTY
+            name = data.get("alertname") or "?"
+            names = burst.names
+            names[name] = names.get(name, 0) + 1
+            if burst.count <= sample_size:
+                burst.sample.append(data)
+            continue
         actors.add(event.actor)
         if kind in hidden:
             continue
         t = event.occurred_at
         if kind in folded:
-            data = event.data or {}
-            if kind == "alert.fired" and out.first_fired is None:
-                out.first_fired = t
+            data = event.data or _EMPTY
             burst = bursts.get(kind)
             if burst is None or t - burst.last > window:
                 if burst is not None:
-                    burst.row.text = _burst_text(kind, burst)
-                row = Row(t, kind, count=0)
-                rows.append(row)
-                burst = bursts[kind] = _Burst(row, t, [])
+                    _finish(kind, burst)
+                burst = bursts[kind] = _Burst(Row(t, kind, count=0), t, [])
+                rows.append(burst.row)
             burst.last = t
-            burst.row.count += 1
+            burst.count += 1
             if kind == "participant.joined":
                 person = data.get("user") or event.actor
                 actors.add(person)
                 if len(burst.people) < FOLD_PEOPLE:
                     burst.people.append(person)
-            elif kind == "storm.group_joined":
+            else:  # storm.group_joined
                 alerts = data.get("alerts")
                 burst.alerts += alerts if isinstance(alerts, int) else 0
-            else:
-                if len(burst.sample) < FOLD_SAMPLE:
-                    burst.sample.append(data)
-                name = str(data.get("alertname") or "?")
-                names = burst.names
-                names[name] = names.get(name, 0) + 1
             continue
         if bursts:
             _close(bursts)
-        row = _row(event, source, pinned, out)
-        rows.append(row)
+        rows.append(_row(event, source, pinned, out))
     _close(bursts)
     out.events = len(events)
-    out.shown = sum(row.count for row in rows)
     if events:
         out.first_at, out.last_at = events[0].occurred_at, events[-1].occurred_at
     return out
 
 
+def _finish(kind: str, burst: _Burst) -> None:
+    burst.row.count = burst.count
+    burst.row.text = _burst_text(kind, burst)
+
+
 def _close(bursts: dict[str, _Burst]) -> None:
     for kind, burst in bursts.items():
-        burst.row.text = _burst_text(kind, burst)
+        _finish(kind, burst)
     bursts.clear()
 
 
@@ -192,7 +224,10 @@ def _burst_text(kind: str, burst: _Burst) -> str:
     more = n - len(burst.sample)
     if not more:
         return f"{n} alerts {verb}{within}: {listed}"
-    ranked = sorted(burst.names.items(), key=lambda item: (-item[1], item[0]))
+    counts: dict[str, int] = {}
+    for name, count in burst.names.items():
+        counts[str(name)] = counts.get(str(name), 0) + count
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     breakdown = ", ".join(f"{tx.code(name)} ×{count}" for name, count in ranked[:FOLD_NAMES])
     if len(ranked) > FOLD_NAMES:
         breakdown += f", {len(ranked) - FOLD_NAMES} more names"
@@ -361,13 +396,15 @@ def _row(event: EventRecord, source: str, pinned: dict[str, Mapping[str, Any]], 
 
 
 def _silence(kind: str, who: str, data: Mapping[str, Any]) -> str:
-    silence_id = data.get("silence_id") or data.get("id")
+    silence_id = data.get("id") or data.get("silence_id")
     name = f" {tx.code(silence_id)}" if silence_id else ""
     if kind == "silence.expired":
         return f"Silence{name} expired" + (f" (by {who})" if who not in ("Alertmanager", "incident-bot") else "")
     text = f"{who} created silence{name}"
     matchers = data.get("matchers")
-    if isinstance(matchers, (list, tuple)) and matchers:
+    if isinstance(matchers, Mapping) and matchers:  # label -> value, as the bot records them
+        text += " for " + ", ".join(tx.code(f'{name}="{matchers[name]}"') for name in sorted(matchers))
+    elif isinstance(matchers, (list, tuple)) and matchers:  # Alertmanager's own matcher objects or strings
         text += " for " + ", ".join(tx.code(_matcher(m)) for m in matchers)
     until = data.get("ends_at") or data.get("until")
     if until:

@@ -53,7 +53,7 @@ def slack_lifetime(playbooks: PlaybookSet, clock: Clock):  # type: ignore[no-unt
             for callback in wake:
                 callback()
 
-        actions = SlackActions(db, gateway, lambda: playbooks, clock, settings.prometheus_url)
+        actions = SlackActions(db, gateway, lambda: playbooks, clock, settings.prometheus_url, settings.playbooks_dir)
         worker = OutboxWorker(db, actions.run, clock, app[METRICS], concurrency=settings.outbox_concurrency,
                               lease=timedelta(seconds=settings.outbox_lease_seconds))
         wake.append(worker.notify)

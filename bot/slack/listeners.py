@@ -66,7 +66,8 @@ def register(bolt: AsyncApp, service: CommandService, capture: TimelineCapture, 
             ctx = Context(user=user, channel=channel, source="button", text=action["action_id"])
             command = make(user)
             if command == "update-modal":
-                await client.views_open(trigger_id=body["trigger_id"], view=_update_view(channel))
+                draft = await service.draft_update(channel)
+                await client.views_open(trigger_id=body["trigger_id"], view=_update_view(channel, draft))
                 return
             if command == "declare-group":
                 reply = await service.declare_group(int(action["value"]), ctx)
@@ -141,11 +142,14 @@ def _declare_view(severities: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
-def _update_view(channel: str) -> dict[str, Any]:
+def _update_view(channel: str, draft: str) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "plain_text_input", "action_id": "update", "multiline": True}
+    if draft:
+        element["initial_value"] = draft[:3000]
     return {
         "type": "modal", "callback_id": UPDATE_VIEW, "private_metadata": channel,
         "title": {"type": "plain_text", "text": "Post an update"},
         "submit": {"type": "plain_text", "text": "Post"},
         "blocks": [{"type": "input", "block_id": "update", "label": {"type": "plain_text", "text": "Update"},
-                    "element": {"type": "plain_text_input", "action_id": "update", "multiline": True}}],
+                    "element": element}],
     }
