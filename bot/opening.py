@@ -35,7 +35,8 @@ def open_incident(session: Any, decision: Decision, *, title: str, labels: Mappi
         session, title=title, status="investigating", severity=decision.severity,
         playbook=match.playbook.name, route=route.name, source=source, declared_by=declared_by,
         commander=decision.commander, channel_name="", channel_id=None, storm_key=decision.storm_key,
-        policy=policy, opened_at=now, acknowledged_at=None, mitigated_at=None,
+        # A person who declares an incident commands it knowingly: acknowledged at once.
+        policy=policy, opened_at=now, acknowledged_at=now if source == "human" else None, mitigated_at=None,
         resolved_at=None, all_alerts_resolved_at=None, updated_at=now,
     )
     name = channel_name(route.channel, date=now.date(), number=incident_id, title=title, labels=labels)

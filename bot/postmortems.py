@@ -7,7 +7,8 @@ from pathlib import Path
 
 from bot.playbook import PlaybookSet
 from bot.postmortem.model import AlertRecord, EventRecord, IncidentRecord
-from bot.postmortem.render import render_postmortem
+from bot.postmortem.render import PostmortemTemplateError, render_postmortem
+from bot.templating import render_links
 from storage import queries
 from storage.database import Database
 
@@ -23,10 +24,15 @@ async def postmortem_markdown(db: Database, playbooks: Callable[[], PlaybookSet]
     if found is None:
         return None
     incident, alerts, events = found
-    return render_postmortem(
-        IncidentRecord.from_row(incident), [EventRecord.from_row(e) for e in events],
-        [AlertRecord.from_row(a) for a in alerts], template=_template(playbooks, playbooks_dir, incident.playbook),
-    )
+    route = next((m.route for m in playbooks().routes if m.key == (incident.playbook, incident.route)), None)
+    try:
+        return render_postmortem(
+            IncidentRecord.from_row(incident), [EventRecord.from_row(e) for e in events],
+            [AlertRecord.from_row(a) for a in alerts], template=_template(playbooks, playbooks_dir, incident.playbook),
+            links_for=(lambda alert: render_links(route, [alert])) if route is not None else None,
+        )
+    except PostmortemTemplateError as exc:
+        raise PostmortemError(f"playbook {incident.playbook}: postmortem template: {exc}") from None
 
 
 def _template(playbooks: Callable[[], PlaybookSet], playbooks_dir: Path, name: str) -> str | None:
