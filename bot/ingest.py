@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.alertmanager.payload import Alert, AlertGroupNotification
-from bot.decide import Decision, Event, GroupState, IncidentState, Outcome, StormState, StoredAlert, decide
+from bot.decide import Decision, GroupState, IncidentState, Outcome, StormState, StoredAlert, decide
 from bot.playbook import PlaybookSet
 from bot.policy import reopen_window
 from bot import timers

@@ -87,12 +87,13 @@ def _finalize(value: Any) -> Any:
     return "" if value is None else value
 
 
-_ENV = ImmutableSandboxedEnvironment(
-    autoescape=False,
-    undefined=ChainableUndefined,
-    finalize=_finalize,
-    keep_trailing_newline=False,
-)
+def sandbox(**options: Any) -> ImmutableSandboxedEnvironment:
+    """A Jinja2 sandbox for playbook templates: no autoescaping (the output is Slack text,
+    URLs or Markdown), missing values render empty, None renders as nothing."""
+    return ImmutableSandboxedEnvironment(autoescape=False, undefined=ChainableUndefined, finalize=_finalize, **options)
+
+
+_ENV = sandbox(keep_trailing_newline=False)
 _ENV.filters["slugify"] = slugify
 
 

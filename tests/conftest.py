@@ -12,6 +12,9 @@ from storage.database import Database
 from tests.support import databases
 from tests.support.integration import unavailable
 
+pytest_plugins = ["tests.support.slack"]
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _logging() -> None:
     """The bot's real logging pipeline, so caplog sees structlog lines too."""

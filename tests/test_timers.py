@@ -32,8 +32,8 @@ from storage import incidents as store
 from storage import timers as timer_store
 from storage.database import Database
 from storage.models import Incident, OutboxAction, Timer
-from tests.slack.conftest import (  # noqa: F401  (slack is a fixture)
-    RATE_SCALE, SIGNING_SECRET, SLACK_TOKEN, USERS, eventually, slack, slack_settings,
+from tests.support.slack import (
+    RATE_SCALE, SIGNING_SECRET, SLACK_TOKEN, USERS, eventually, slack_settings,
 )
 from tests.slack_emulator import SlackEmulator
 from tests.slack_emulator.state import Message

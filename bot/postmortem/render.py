@@ -40,13 +40,13 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChainableUndefined, Template, TemplateSyntaxError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import Template, TemplateSyntaxError
 
 from bot.decide import alert_detail
 from bot.postmortem import text as tx
 from bot.postmortem.model import AlertRecord, EventRecord, IncidentRecord
 from bot.postmortem.timeline import Row, Scan, scan, sorted_events, status_label
+from bot.templating import sandbox
 
 __all__ = [
     "DEFAULT_TEMPLATE_PATH",
@@ -66,18 +66,7 @@ class PostmortemTemplateError(ValueError):
     """The postmortem template does not compile or fails while rendering."""
 
 
-def _finalize(value: Any) -> Any:
-    return "" if value is None else value
-
-
-_ENV = ImmutableSandboxedEnvironment(
-    autoescape=False,
-    undefined=ChainableUndefined,
-    finalize=_finalize,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
+_ENV = sandbox(trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 
 @lru_cache(maxsize=32)

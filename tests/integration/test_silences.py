@@ -13,12 +13,13 @@ import pytest
 from aiohttp import web
 
 from storage.database import Database
-from tests.slack.conftest import eventually, slack, slack_settings  # noqa: F401 (slack is a fixture)
+from tests.support.slack import eventually, slack_settings
 from tests.slack_emulator import SlackEmulator
 from tests.support import rows
 from tests.support.alertmanager import running_alertmanager, webhook_config
-from tests.support.bot import WEBHOOK_TOKEN, free_port, running_bot
+from tests.support.bot import WEBHOOK_TOKEN, running_bot
 from tests.support.payloads import captured
+from tests.support.stub_server import stub_server
 
 pytestmark = pytest.mark.integration
 HOOK = {"Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": "application/json"}
@@ -86,15 +87,8 @@ async def broken_alertmanager() -> AsyncIterator[tuple[str, list[str]]]:
         await asyncio.sleep(10)
         return web.json_response({"silenceID": "late"})
 
-    app = web.Application()
-    app.router.add_post("/api/v2/silences", refuse)
-    app.router.add_post("/slow/api/v2/silences", slow)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield f"http://127.0.0.1:{port}", seen
-    await runner.cleanup()
+    async with stub_server(("POST", "/api/v2/silences", refuse), ("POST", "/slow/api/v2/silences", slow)) as url:
+        yield url, seen
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

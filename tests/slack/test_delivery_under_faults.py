@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from storage.database import Database
-from tests.slack.conftest import SLACK_PLAYBOOKS, eventually, slack_settings
+from tests.support.slack import SLACK_PLAYBOOKS, eventually, slack_settings
 from tests.slack_emulator import SlackEmulator
 from tests.support import rows
 from tests.support.bot import WEBHOOK_TOKEN, running_bot

@@ -8,7 +8,7 @@ import json
 import httpx
 
 from storage.database import Database
-from tests.slack.conftest import eventually
+from tests.support.slack import eventually
 from tests.slack_emulator import SlackEmulator
 from tests.support import rows
 from tests.support.bot import WEBHOOK_TOKEN

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 
 from storage.database import Database
-from tests.slack.conftest import SLACK_PLAYBOOKS, eventually
+from tests.support.slack import SLACK_PLAYBOOKS, eventually
 from tests.slack_emulator import SlackEmulator
 from tests.support import rows
 from tests.support.bot import API_TOKEN, WEBHOOK_TOKEN

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from storage.database import Database
-from tests.slack.conftest import RATE_SCALE, SLACK_PLAYBOOKS, SLACK_TOKEN, eventually
+from tests.support.slack import RATE_SCALE, SLACK_PLAYBOOKS, SLACK_TOKEN, eventually
 from tests.slack_emulator import SlackEmulator
 from tests.support import rows
 from tests.support.bot import WEBHOOK_TOKEN

@@ -12,11 +12,12 @@ from aiohttp import web
 
 from bot.traces import expression_from, pick
 from storage.database import Database
-from tests.slack.conftest import SLACK_PLAYBOOKS, eventually, slack_settings
+from tests.support.slack import SLACK_PLAYBOOKS, eventually, slack_settings
 from tests.slack_emulator import SlackEmulator
 from tests.support import rows
-from tests.support.bot import WEBHOOK_TOKEN, free_port, running_bot
+from tests.support.bot import WEBHOOK_TOKEN, running_bot
 from tests.support.payloads import body, group
+from tests.support.stub_server import stub_server
 
 HOOK = {"Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": "application/json"}
 EXEMPLARS = {"status": "success", "data": [{"seriesLabels": {"__name__": "http_request_duration_seconds_bucket"},
@@ -53,14 +54,8 @@ async def prometheus() -> AsyncIterator[tuple[str, list[dict[str, str]]]]:
         queries.append(dict(request.query))
         return web.json_response(EXEMPLARS)
 
-    app = web.Application()
-    app.router.add_get("/api/v1/query_exemplars", query_exemplars)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield f"http://127.0.0.1:{port}", queries
-    await runner.cleanup()
+    async with stub_server(("GET", "/api/v1/query_exemplars", query_exemplars)) as url:
+        yield url, queries
 
 
 async def open_and_wait(bot: str, db: Database, slack: SlackEmulator, extra: dict[str, str]) -> list[str]:
@@ -113,14 +108,8 @@ async def test_slow_prometheus_does_not_hold_up_the_incident_channel(
         await asyncio.sleep(10)
         return web.json_response(EXEMPLARS)
 
-    app = web.Application()
-    app.router.add_get("/api/v1/query_exemplars", slow)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        settings = slack_settings(database_url, slack, traced_playbook(tmp_path), prometheus_url=f"http://127.0.0.1:{port}")
+    async with stub_server(("GET", "/api/v1/query_exemplars", slow)) as url:
+        settings = slack_settings(database_url, slack, traced_playbook(tmp_path), prometheus_url=url)
         async with running_bot(settings) as bot:
             async with httpx.AsyncClient() as client:
                 await client.post(f"{bot}/alertmanager", content=body(group(alerts=1)), headers=HOOK)
@@ -131,5 +120,3 @@ async def test_slow_prometheus_does_not_hold_up_the_incident_channel(
             await eventually(pinned, timeout=2.5, what="header pinned while Prometheus is still thinking")
             texts = await open_and_wait(bot, db, slack, {})
         assert "No trace links: no exemplars were found (Prometheus did not answer within 3s)." in texts
-    finally:
-        await runner.cleanup()

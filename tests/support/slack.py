@@ -1,4 +1,4 @@
-"""Fixtures for the Slack tests: the strict emulator and a bot wired to it."""
+"""Slack test fixtures (registered for every test in tests/conftest.py): the strict emulator and a bot wired to it."""
 
 from __future__ import annotations
 
