@@ -10,7 +10,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock
-from bot.housekeeping import purge_old_deliveries
+from bot.housekeeping import purge_closed_incidents_older_than, purge_old_deliveries
 from bot.http.keys import DATABASE, METRICS, SCHEDULER, SETTINGS, WAKE_OUTBOX
 from bot.timers import TimerFirer
 from storage.errors import StorageError
@@ -28,8 +28,9 @@ def scheduler_lifetime(clock: Clock):  # type: ignore[no-untyped-def]
         async def purge() -> None:
             try:
                 await purge_old_deliveries(db, clock, retention)
+                await purge_closed_incidents_older_than(db, clock, timedelta(days=settings.incident_retention_days))
             except StorageError as exc:
-                log.warning("delivery purge failed, will retry next run", error=str(exc))
+                log.warning("retention purge failed, will retry next run", error=str(exc))
 
         wake = app[WAKE_OUTBOX]
         firer = TimerFirer(db, clock, app[METRICS], on_commit=lambda: [cb() for cb in wake],

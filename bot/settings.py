@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     scheduler_tick_seconds: float = Field(default=1.0, gt=0, le=60)
     webhook_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     delivery_retention_days: int = Field(default=30, gt=0)
+    incident_retention_days: int = Field(default=365, gt=0)  # resolved incidents, with their timelines
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -21,7 +21,7 @@ from bot.commands.render import draft_update, update_text
 from bot.metrics import Metrics
 from bot.slack.blocks import ACTION_POST_UPDATE
 from storage import incidents as store
-from storage import timers
+from storage import outbox, timers
 from storage.database import Database
 
 log = structlog.get_logger(__name__)
@@ -207,6 +207,8 @@ class TimerFirer:
         on_resolved(change.session, incident, change.now)
 
     def _archive(self, change: IncidentChange, timer: timers.DueTimer) -> None:
+        if not outbox.results(change.session, f"incident:{change.incident.id}", "file.postmortem"):
+            change.action("file.postmortem")  # the draft goes in before the channel is archived
         change.event("channel.archived", {})
         change.announce(":file_cabinet: This incident was resolved a while ago; the channel is now archived. "
                         "Its timeline stays with incident-bot.")

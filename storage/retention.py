@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from storage.models import WebhookDelivery
+from storage.models import Incident, WebhookDelivery
 
 
 def purge_deliveries(session: Session, received_before: datetime, limit: int = 5000) -> int:
@@ -22,4 +22,17 @@ def purge_deliveries(session: Session, received_before: datetime, limit: int = 5
         .limit(limit)
     )
     result = session.execute(delete(WebhookDelivery).where(WebhookDelivery.id.in_(oldest)))
+    return int(result.rowcount or 0)
+
+
+def purge_closed_incidents(session: Session, resolved_before: datetime, limit: int = 200) -> int:
+    """Delete up to ``limit`` incidents resolved before the cutoff, with their timeline,
+    alerts, outbox rows and timers (ON DELETE CASCADE). Open incidents are never touched."""
+    oldest = (
+        select(Incident.id)
+        .where(Incident.status == "resolved", Incident.resolved_at < resolved_before)
+        .order_by(Incident.id)
+        .limit(limit)
+    )
+    result = session.execute(delete(Incident).where(Incident.id.in_(oldest)))
     return int(result.rowcount or 0)

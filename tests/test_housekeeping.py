@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 from bot.alertmanager.payload import parse_webhook
 from bot.clock import ManualClock
-from bot.housekeeping import purge_old_deliveries
+from bot.housekeeping import purge_closed_incidents_older_than, purge_old_deliveries
+from storage.alerting import update_incident
 from bot.ingest import Ingestor
 from bot.playbook import load_playbooks
 from storage.database import Database
@@ -29,3 +30,24 @@ async def test_deliveries_older_than_the_retention_are_purged_and_newer_ones_kep
     assert purged == 6
     assert len(await rows.deliveries(db)) == 4
     assert len(await rows.incidents(db)) == 10  # the incidents and their timelines stay
+
+
+async def test_resolved_incidents_past_retention_are_purged_with_their_data_and_open_ones_never(db: Database) -> None:
+    clock = ManualClock(datetime(2026, 1, 1, tzinfo=timezone.utc))
+    playbooks = load_playbooks(REPO / "playbooks")
+    ingestor = Ingestor(db, lambda: playbooks, clock)
+    for name in ("OldResolved", "OldOpen", "RecentResolved"):
+        payload = body(group(alertname=name))
+        await ingestor.ingest(payload, parse_webhook(payload))
+    resolved_at = {1: clock() + timedelta(days=1), 3: clock() + timedelta(days=300)}
+    for incident_id, at in resolved_at.items():
+        await db.write(update_incident, incident_id, status="resolved", resolved_at=at)
+    clock.advance(timedelta(days=400))
+
+    purged = await purge_closed_incidents_older_than(db, clock, retention=timedelta(days=365))
+
+    assert purged == 1
+    assert [i.title for i in await rows.incidents(db)] == ["OldOpen in checkout", "RecentResolved in checkout"]
+    assert await rows.events(db, 1) == []
+    assert len(await rows.events(db, 2)) > 0  # an open incident's timeline is never touched
+    assert {a.incident_id for a in await rows.alerts(db)} == {2, 3}

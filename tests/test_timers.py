@@ -370,6 +370,10 @@ async def test_resolving_stops_every_timer_posts_a_final_update_and_archives_a_d
     assert count(t.slack, channel, ARCHIVED) == 1
     assert t.slack.channel(channel).is_archived
     assert (await kinds(t.db, opened.id))["channel.archived"] == 1
+    # The postmortem draft was posted before the channel was archived.
+    messages = t.slack.messages(channel)
+    draft = next(i for i, m in enumerate(messages) if m.files)
+    assert draft < next(i for i, m in enumerate(messages) if ARCHIVED in m.text)
 
 
 # -- 2. acknowledgement escalation -------------------------------------------------------------
