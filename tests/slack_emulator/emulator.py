@@ -19,6 +19,7 @@ from .ratelimit import Limit, RateLimiter, build_limits
 from .recording import Call, longest_run_of_429
 from .responses import ResponseUrls
 from .server import ApiServer
+from .socket_mode import SocketModeServer
 from .state import Bookmark, Channel, Ephemeral, Message, Workspace
 
 DEFAULT_USERS = {"UALICE": "alice", "UBOB": "bob", "UCAROL": "carol"}
@@ -43,7 +44,9 @@ class SlackEmulator:
         team_id: str = "T0001",
         bot_user_id: str = "UBOT",
         host: str = "127.0.0.1",
+        app_token: str | None = None,
     ) -> None:
+        self.socket_mode = SocketModeServer(app_token)
         if rate_limit_scale <= 0:
             raise ValueError("rate_limit_scale must be positive")
         self.token = token
@@ -69,7 +72,7 @@ class SlackEmulator:
     async def start(self) -> None:
         """Serve on a free port of ``host``."""
         server = ApiServer(ws=self.workspace, token=self.token, faults=self.faults, limiter=self._limiter,
-                           responses=self.responses_store, calls=self.calls)
+                           responses=self.responses_store, calls=self.calls, socket_mode=self.socket_mode)
         self._runner = web.AppRunner(server.app(), access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self._host, 0).start()
@@ -79,6 +82,7 @@ class SlackEmulator:
 
     async def stop(self) -> None:
         """Stop serving and close the client used to reach the bot."""
+        await self.socket_mode.close()
         await self._sender.aclose()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -208,6 +212,15 @@ class SlackEmulator:
             user_id=user_id or self._first_user(), channel_id=channel_id or self._general_id(), extra=extra,
         )
         return await self._sender.send_form("slash_command", bot_url, fields, signature)
+
+    async def socket_slash_command(self, *, command: str = "/incident", text: str = "", user_id: str | None = None,
+                                   channel_id: str | None = None) -> dict[str, Any]:
+        """Send a slash command over Socket Mode; returns the app's acknowledgement."""
+        fields = slash_command_fields(
+            self.workspace, self.responses_store, command=command, text=text,
+            user_id=user_id or self._first_user(), channel_id=channel_id or self._general_id(), extra={},
+        )
+        return await self.socket_mode.send("slash_commands", fields)
 
     async def interaction(self, bot_url: str, payload: dict[str, Any], *,
                           signature: SignatureMode = "valid") -> httpx.Response:

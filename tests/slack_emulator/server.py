@@ -23,6 +23,7 @@ from .ratelimit import RateLimiter
 from .recording import Call
 from .registry import HANDLERS
 from .responses import ResponseUrls
+from .socket_mode import SocketModeServer
 from .state import Workspace
 
 DEPRECATED_METHODS = frozenset({"files.upload", "channels.create", "channels.invite", "groups.create"})
@@ -36,7 +37,8 @@ class ApiServer:
     """Request handlers over one workspace; owned by :class:`SlackEmulator`."""
 
     def __init__(self, *, ws: Workspace, token: str, faults: Faults, limiter: RateLimiter,
-                 responses: ResponseUrls, calls: list[Call]) -> None:
+                 responses: ResponseUrls, calls: list[Call], socket_mode: SocketModeServer | None = None) -> None:
+        self.socket_mode = socket_mode
         self.ws = ws
         self.token = token
         self.faults = faults
@@ -49,6 +51,8 @@ class ApiServer:
         app.router.add_route("*", "/api/{method}", self.api)
         app.router.add_post("/upload/{file_id}", self.upload)
         app.router.add_post("/response/{response_id}", self.response_url)
+        if self.socket_mode is not None:
+            app.router.add_get("/socket", self.socket_mode.websocket)
         return app
 
     async def api(self, request: web.Request) -> web.StreamResponse:
@@ -72,6 +76,11 @@ class ApiServer:
             return self._answer(name, raw, injected, body, headers)
         if not token:
             return self._answer(name, raw, 200, {"ok": False, "error": "not_authed"})
+        if name == "apps.connections.open":  # the one method that takes the app-level token
+            if self.socket_mode is None or token != self.socket_mode.app_token:
+                return self._answer(name, raw, 200, {"ok": False, "error": "invalid_auth"})
+            url = f"{self.ws.base_url.replace('http://', 'ws://')}socket"
+            return self._answer(name, raw, 200, {"ok": True, "url": url})
         if token != self.token:
             return self._answer(name, raw, 200, {"ok": False, "error": "invalid_auth"})
         if name in DEPRECATED_METHODS:
