@@ -35,7 +35,6 @@ import json
 import math
 import os
 import platform
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -54,6 +53,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.interrupt import interruptible  # noqa: E402
 from bench.webhook_ingest import GroupSpec, code_version, free_port, group_body, process_cpu_seconds  # noqa: E402
 from tests.slack_emulator import Call, SlackEmulator  # noqa: E402
 
@@ -561,37 +561,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-async def _interruptible(args: argparse.Namespace, workdir: Path) -> int:
-    """SIGINT/SIGTERM cancel the run, so every ``finally`` still stops the bot and the emulator."""
-    task = asyncio.current_task()
-    assert task is not None
-    loop = asyncio.get_running_loop()
-    received: list[int] = []
-
-    def interrupt(signum: int) -> None:
-        received.append(signum)
-        if len(received) == 1:
-            task.cancel()
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, interrupt, signum)
-    try:
-        return await run(args, workdir)
-    except asyncio.CancelledError:
-        if not received:
-            raise
-        print(f"\ninterrupted by signal {received[0]}; bot stopped, temporary files removed", file=sys.stderr)
-        return 128 + received[0]
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-slack-delivery-") as tmp:
         try:
-            return asyncio.run(_interruptible(args, Path(tmp)))
+            return asyncio.run(interruptible(lambda: run(args, Path(tmp)), "bot stopped, temporary files removed"))
         except RuntimeError as exc:
             print(f"FAILED: {exc}", file=sys.stderr)
             return 1

@@ -38,7 +38,6 @@ import json
 import math
 import os
 import platform
-import signal
 import subprocess
 import sys
 import tempfile
@@ -58,6 +57,7 @@ from bench.slack_delivery import (  # noqa: E402
     SIGNING_SECRET, TOKEN, USERS, WEBHOOK_TOKEN, CallLog, Driver, bot_env, run_queue_wait, start_bot, stop_process,
     wait_healthy, write_playbook,
 )
+from bench.interrupt import interruptible  # noqa: E402
 from bench.webhook_ingest import build_workload, code_version, free_port, process_cpu_seconds  # noqa: E402
 from tests.slack_emulator import SlackEmulator  # noqa: E402
 
@@ -530,32 +530,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-async def _interruptible(args: argparse.Namespace, workdir: Path) -> int:
-    """SIGINT/SIGTERM cancel the run, so every ``finally`` stops the bot, the load generator and the emulator."""
-    task = asyncio.current_task()
-    assert task is not None
-    loop = asyncio.get_running_loop()
-    received: list[int] = []
-
-    def interrupt(signum: int) -> None:
-        received.append(signum)
-        if len(received) == 1:
-            task.cancel()
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, interrupt, signum)
-    try:
-        return await run(args, workdir)
-    except asyncio.CancelledError:
-        if not received:
-            raise
-        print(f"\ninterrupted by signal {received[0]}; processes stopped, temporary files removed", file=sys.stderr)
-        return 128 + received[0]
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.loadgen:  # the child: the parent stops it with SIGTERM if need be
@@ -565,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="bench-slash-ack-") as tmp:
         try:
-            return asyncio.run(_interruptible(args, Path(tmp)))
+            return asyncio.run(interruptible(lambda: run(args, Path(tmp)), "processes stopped, temporary files removed"))
         except RuntimeError as exc:
             print(f"FAILED: {exc}", file=sys.stderr)
             return 1

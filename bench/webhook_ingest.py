@@ -59,6 +59,8 @@ from pathlib import Path
 import aiohttp
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from bench.interrupt import interruptible  # noqa: E402
 BARE_SERVER = Path(__file__).resolve().parent / "bare_server.py"
 HOST = "127.0.0.1"
 DEFAULT_POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -744,37 +746,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-async def _interruptible(args: argparse.Namespace) -> int:
-    """Run the benchmark; SIGINT or SIGTERM cancels it, so every ``finally`` still stops the
-    servers and drops the PostgreSQL database (a bare SIGTERM would skip them)."""
-    task = asyncio.current_task()
-    assert task is not None
-    loop = asyncio.get_running_loop()
-    received: list[int] = []
-
-    def interrupt(signum: int) -> None:
-        received.append(signum)
-        if len(received) == 1:  # cancel once; a second signal must not interrupt the clean-up
-            task.cancel()
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, interrupt, signum)
-    try:
-        return await main_async(args)
-    except asyncio.CancelledError:
-        if not received:
-            raise
-        print(f"\ninterrupted by signal {received[0]}; servers stopped, temporary data removed", file=sys.stderr)
-        return 128 + received[0]
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        return asyncio.run(_interruptible(args))
+        return asyncio.run(interruptible(lambda: main_async(args), "servers stopped, temporary data removed"))
     finally:  # normally nothing is left; this covers a crash that skipped the async clean-up
         for server in list(_RUNNING_SERVERS):
             server.stop()
