@@ -12,6 +12,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.clock import Clock
 from bot.housekeeping import purge_closed_incidents_older_than, purge_old_deliveries
 from bot.http.keys import DATABASE, METRICS, SCHEDULER, SETTINGS, WAKE_OUTBOX
+from bot.alertmanager.client import AlertmanagerClient
+from bot.reconcile import Reconciler
 from bot.timers import TimerFirer
 from storage.errors import StorageError
 
@@ -50,6 +52,18 @@ def scheduler_lifetime(clock: Clock):  # type: ignore[no-untyped-def]
         scheduler.add_job(purge, "interval", seconds=HOUSEKEEPING_INTERVAL.total_seconds(),
                           id="purge-deliveries", next_run_time=datetime.now(timezone.utc), coalesce=True,
                           max_instances=1)
+        if settings.alertmanager_url:
+            reconciler = Reconciler(db, AlertmanagerClient(settings.alertmanager_url), clock,
+                                    on_commit=lambda: [cb() for cb in wake])
+
+            async def reconcile() -> None:
+                try:
+                    await reconciler.run()
+                except StorageError as exc:
+                    log.warning("reconciliation: database unavailable, will retry", error=str(exc))
+
+            scheduler.add_job(reconcile, "interval", seconds=settings.reconcile_seconds, id="reconcile-alertmanager",
+                              coalesce=True, max_instances=1)
         scheduler.start()
         app[SCHEDULER] = scheduler
         try:

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = Field(default=30.0, gt=0)
     # How often due timers (reminders, escalations) are looked for.
     scheduler_tick_seconds: float = Field(default=1.0, gt=0, le=60)
+    # How often open incidents' firing alerts are compared with Alertmanager's (needs ALERTMANAGER_URL).
+    reconcile_seconds: float = Field(default=60.0, gt=0)
     webhook_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     delivery_retention_days: int = Field(default=30, gt=0)
     incident_retention_days: int = Field(default=365, gt=0)  # resolved incidents, with their timelines

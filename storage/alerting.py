@@ -155,13 +155,13 @@ def record_delivery(session: Session, **values: Any) -> None:
     session.execute(_INSERT_DELIVERY, values)
 
 
-def firing_alert_details(session: Session, incident_id: int) -> list[tuple[dict[str, Any], dict[str, Any], str]]:
-    """(labels, annotations, fingerprint) of an incident's firing alerts, oldest first."""
+def firing_alert_details(session: Session, incident_id: int) -> list[tuple[dict[str, Any], dict[str, Any], str, bool]]:
+    """(labels, annotations, fingerprint, stale) of an incident's firing alerts, oldest first."""
     rows = session.execute(
-        select(Alert.labels, Alert.annotations, Alert.fingerprint)
+        select(Alert.labels, Alert.annotations, Alert.fingerprint, Alert.stale_since)
         .where(Alert.incident_id == incident_id, Alert.status == "firing").order_by(Alert.starts_at, Alert.id)
     )
-    return [(dict(labels), dict(annotations), fp) for labels, annotations, fp in rows]
+    return [(dict(labels), dict(annotations), fp, stale is not None) for labels, annotations, fp, stale in rows]
 
 
 def group_alert_details(session: Session, group_id: int) -> list[tuple[dict[str, Any], dict[str, Any], str, str]]:
@@ -205,3 +205,20 @@ def attach_group_alerts(session: Session, group_id: int, incident_id: int) -> No
     """Put a group's unattached alerts on an incident (a triage group declared by hand)."""
     session.execute(update(Alert).where(Alert.group_id == group_id, Alert.incident_id.is_(None))
                           .values(incident_id=incident_id))
+
+
+def open_incident_firing(session: Session) -> list[tuple[int, str, datetime, datetime | None, str | None]]:
+    """(incident id, fingerprint, first seen, stale since, commander) of every firing alert of open incidents."""
+    rows = session.execute(
+        select(Alert.incident_id, Alert.fingerprint, Alert.first_seen_at, Alert.stale_since, Incident.commander)
+        .join(Incident, Incident.id == Alert.incident_id)
+        .where(Incident.status != "resolved", Alert.status == "firing"))
+    return [(int(i), fp, seen, stale, commander) for i, fp, seen, stale, commander in rows]
+
+
+def set_stale(session: Session, incident_id: int, fingerprints: Sequence[str], since: datetime | None) -> None:
+    """Mark (or, with ``since=None``, unmark) firing alerts as gone from Alertmanager."""
+    if fingerprints:
+        session.execute(update(_ALERTS).where(
+            _ALERTS.c.incident_id == incident_id, _ALERTS.c.status == "firing",
+            _ALERTS.c.fingerprint.in_(list(fingerprints))).values(stale_since=since))

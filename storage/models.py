@@ -111,6 +111,8 @@ class Alert(Base):
     generator_url: Mapped[str | None] = mapped_column(Text)
     first_seen_at: Mapped[datetime]
     resolved_seen_at: Mapped[datetime | None]
+    # Still firing here but gone from Alertmanager: nobody saw it resolve.
+    stale_since: Mapped[datetime | None]
 
     __table_args__ = (
         UniqueConstraint("fingerprint", "starts_at", name="uq_alerts_identity"),

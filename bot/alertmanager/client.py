@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import httpx
 
@@ -31,7 +32,12 @@ class AlertmanagerClient:
     async def expire_silence(self, silence_id: str) -> None:
         await self._request("DELETE", f"/api/v2/silence/{silence_id}")
 
-    async def _request(self, method: str, path: str, body: object = None) -> dict[str, object]:
+    async def active_fingerprints(self) -> set[str]:
+        """Fingerprints of every alert Alertmanager holds now (firing, silenced or inhibited)."""
+        alerts = await self._request("GET", "/api/v2/alerts?active=true&silenced=true&inhibited=true&unprocessed=true")
+        return {str(a["fingerprint"]) for a in alerts if isinstance(a, dict) and "fingerprint" in a}  # type: ignore[union-attr]
+
+    async def _request(self, method: str, path: str, body: object = None) -> Any:
         try:
             async with httpx.AsyncClient(timeout=self._timeout) as client:
                 response = await client.request(method, f"{self._base}{path}", json=body)

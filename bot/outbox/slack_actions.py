@@ -100,7 +100,8 @@ class SlackActions:
         except KeyError:
             rank = 9
         lines = [blocks.AlertLine(str(labels.get("alertname", fp)), alert_detail(labels, fp),
-                                  str(annotations.get("summary", ""))) for labels, annotations, fp in firing]
+                                  str(annotations.get("summary", "")), stale)
+                 for labels, annotations, fp, stale in firing]
         view = blocks.IncidentView(
             id=incident.id, title=incident.title, severity=incident.severity, severity_rank=rank,
             status=incident.status, commander=incident.commander, opened_at=incident.opened_at,

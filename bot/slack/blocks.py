@@ -40,6 +40,7 @@ class AlertLine:
     name: str
     detail: str  # e.g. the instance, or a distinguishing label
     summary: str = ""
+    stale: bool = False  # gone from Alertmanager without a resolved notification
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,8 @@ def _alert_text(line: AlertLine) -> str:
         text += f" {escape(line.detail)}"
     if line.summary:
         text += f" — {escape(_plain(line.summary, 140))}"
+    if line.stale:
+        text += " _(stale: gone from Alertmanager)_"
     return text
 
 
