@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 
 import structlog
@@ -44,12 +45,13 @@ def scheduler_lifetime(clock: Clock):  # type: ignore[no-untyped-def]
             except StorageError as exc:
                 log.warning("timers: database unavailable, will retry next tick", error=str(exc))
 
+        running = _RunningJobs()
         scheduler = AsyncIOScheduler(timezone="UTC")
         # APScheduler only paces the polling in real time; what is due is decided by the
         # injected clock against due times stored in the database.
-        scheduler.add_job(fire_due, "interval", seconds=settings.scheduler_tick_seconds, id="fire-due-timers",
+        scheduler.add_job(running.track(fire_due), "interval", seconds=settings.scheduler_tick_seconds, id="fire-due-timers",
                           next_run_time=datetime.now(timezone.utc), coalesce=True, max_instances=1)
-        scheduler.add_job(purge, "interval", seconds=HOUSEKEEPING_INTERVAL.total_seconds(),
+        scheduler.add_job(running.track(purge), "interval", seconds=HOUSEKEEPING_INTERVAL.total_seconds(),
                           id="purge-deliveries", next_run_time=datetime.now(timezone.utc), coalesce=True,
                           max_instances=1)
         if settings.alertmanager_url:
@@ -62,7 +64,7 @@ def scheduler_lifetime(clock: Clock):  # type: ignore[no-untyped-def]
                 except StorageError as exc:
                     log.warning("reconciliation: database unavailable, will retry", error=str(exc))
 
-            scheduler.add_job(reconcile, "interval", seconds=settings.reconcile_seconds, id="reconcile-alertmanager",
+            scheduler.add_job(running.track(reconcile), "interval", seconds=settings.reconcile_seconds, id="reconcile-alertmanager",
                               coalesce=True, max_instances=1)
         scheduler.start()
         app[SCHEDULER] = scheduler
@@ -70,5 +72,31 @@ def scheduler_lifetime(clock: Clock):  # type: ignore[no-untyped-def]
             yield
         finally:
             scheduler.shutdown(wait=False)
+            await running.finish()  # a job mid-transaction completes before the database closes
 
     return lifetime
+
+
+class _RunningJobs:
+    """The job coroutines in flight, so shutdown can let them finish: APScheduler's
+    shutdown does not wait for coroutine jobs."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def track(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        async def tracked() -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self._tasks.add(task)  # type: ignore[arg-type]
+            try:
+                await job()
+            finally:
+                self._tasks.discard(task)  # type: ignore[arg-type]
+        return tracked
+
+    async def finish(self, timeout: float = 10.0) -> None:
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+            for task in pending:
+                task.cancel()
