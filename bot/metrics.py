@@ -50,7 +50,7 @@ class Metrics:
             ["method"], buckets=LATENCY_BUCKETS, registry=self.registry,
         )
         self.outbox_actions = Counter(
-            "incident_bot_outbox_actions", "Outbox actions finished, by kind and result (done, failed, retried).",
+            "incident_bot_outbox_actions", "Outbox action attempts, by kind and result (done, failed, retried, rate_limited, waiting).",
             ["kind", "result"], registry=self.registry,
         )
         self.outbox_depth = Gauge(

@@ -19,7 +19,7 @@ from bot.decide import alert_detail
 from bot.playbook import PlaybookSet
 from bot.slack import blocks
 from bot import postmortems, traces
-from bot.slack.client import SlackGateway, SlackPermanentError, SlackTransientError
+from bot.slack.client import SlackGateway, SlackPermanentError, SlackRateLimited
 from bot.templating import render_links, render_trace_link
 from storage import alerting as repo
 from storage import incidents as store
@@ -41,6 +41,16 @@ class Done:
     incident_updates: dict[str, Any] = field(default_factory=dict)
     group_updates: dict[str, Any] = field(default_factory=dict)
     absorbed: list[int] = field(default_factory=list)  # later actions this one carried out too
+
+
+class NotReady(SlackRateLimited):
+    """An earlier action of another queue has not happened yet: look again shortly, at a
+    steady pace rather than with growing backoff, and without counting an attempt."""
+
+    def __init__(self, method: str, reason: str, retry_after: float = 1.0) -> None:
+        super().__init__(method, retry_after)
+        self.error = reason
+        self.args = (f"{method}: {reason}",)
 
 
 class MissingPrerequisite(SlackPermanentError):
@@ -295,7 +305,7 @@ class SlackActions:
         assert action.incident_id is not None
         incident, _ = await self._view(action.incident_id)
         if not incident.channel_id:
-            raise SlackTransientError(action.kind, "waiting for the incident channel")
+            raise NotReady(action.kind, "waiting for the incident channel")
         match = next((m for m in self._playbooks().routes if m.key == (incident.playbook, incident.route)), None)
         if match is None or match.route.trace_url is None:
             return Done({"skipped": "the route has no trace_url"})

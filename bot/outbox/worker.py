@@ -17,7 +17,7 @@ import structlog
 from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.outbox.failures import describe_failure
-from bot.outbox.slack_actions import Done
+from bot.outbox.slack_actions import Done, NotReady
 from bot.slack.client import SlackPermanentError, SlackRateLimited, SlackTransientError
 from storage import alerting as repo
 from storage import outbox
@@ -116,9 +116,9 @@ class OutboxWorker:
         bound = log.bind(action_id=action.id, kind=action.kind, incident_id=action.incident_id)
         try:
             done = await self._run(action)
-        except SlackRateLimited as exc:
+        except SlackRateLimited as exc:  # also NotReady: another queue's action has not happened yet
             await self._retry(action, exc.retry_after, str(exc), count_attempt=False)
-            self._metrics.outbox_actions.labels(action.kind, "rate_limited").inc()
+            self._metrics.outbox_actions.labels(action.kind, "waiting" if isinstance(exc, NotReady) else "rate_limited").inc()
             return False
         except SlackTransientError as exc:
             delay = backoff(action.attempts)

@@ -16,7 +16,7 @@ from storage.database import Database
 from tests.slack_emulator import SlackEmulator
 from tests.support import rows
 from tests.support.alertmanager import running_alertmanager
-from tests.support.bot import WEBHOOK_TOKEN, running_bot
+from tests.support.bot import WEBHOOK_TOKEN, free_port, running_bot
 from tests.support.prometheus import running_prometheus
 from tests.support.slack import SLACK_PLAYBOOKS, eventually, slack_settings
 from tests.support.stub_server import stub_server
@@ -102,15 +102,16 @@ async def test_slow_requests_open_an_incident_with_runbook_and_exemplar_trace_li
     (playbooks / "incidents.yml").write_text((SLACK_PLAYBOOKS / "incidents.yml").read_text().replace(
         "    storm_guard: {max_incidents: 5, window: 10m}",
         '    trace_url: "https://tempo.example.com/trace/{{ trace_id }}"'))
+    bot_port = free_port()  # Alertmanager must know the bot before the bot knows Alertmanager
+    bot = f"http://127.0.0.1:{bot_port}"
     async with stub_server(("GET", "/metrics", target.metrics)) as target_url:
-        async with running_bot(slack_settings(database_url, slack, playbooks)) as bot:
-            async with running_alertmanager(tmp_path / "am", alertmanager_config(bot, token_file)) as am:
-                config = prometheus_config(target_url.removeprefix("http://"), am.url.removeprefix("http://"))
-                async with running_prometheus(tmp_path / "prom", config, RULES) as prometheus:
-                    settings = slack_settings(database_url, slack, playbooks, prometheus_url=prometheus,
-                                              alertmanager_url=am.url)
-                    async with running_bot(settings) as bot2:
-                        await _scenario(target, slack, db, bot2, am.url)
+        async with running_alertmanager(tmp_path / "am", alertmanager_config(bot, token_file)) as am:
+            config = prometheus_config(target_url.removeprefix("http://"), am.url.removeprefix("http://"))
+            async with running_prometheus(tmp_path / "prom", config, RULES) as prometheus:
+                settings = slack_settings(database_url, slack, playbooks, prometheus_url=prometheus,
+                                          alertmanager_url=am.url)
+                async with running_bot(settings, port=bot_port):
+                    await _scenario(target, slack, db, bot, am.url)
 
 
 async def _scenario(target: Target, slack: SlackEmulator, db: Database, bot: str, alertmanager: str) -> None:

@@ -36,12 +36,12 @@ def bot_settings(database_url: str, playbooks_dir: Path, **overrides: Any) -> Se
 
 @asynccontextmanager
 async def running_bot(settings: Settings, *, playbooks: PlaybookSet | None = None,
-                      clock: Clock = utcnow) -> AsyncIterator[str]:
-    """Start the bot on 127.0.0.1:<free port>; yields its base URL."""
+                      clock: Clock = utcnow, port: int | None = None) -> AsyncIterator[str]:
+    """Start the bot on 127.0.0.1:<port, or a free one>; yields its base URL."""
     app = create_app(settings, playbooks=playbooks or load_playbooks(settings.playbooks_dir), clock=clock)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    port = free_port()
+    port = port or free_port()
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
     try:
