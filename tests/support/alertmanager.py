@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Sequence
@@ -14,6 +13,7 @@ import httpx
 
 from tests.support.bot import free_port
 from tests.support.integration import unavailable
+from tests.support.peers import stop, wait_ready
 
 BINARIES = ("prometheus-alertmanager", "alertmanager")
 
@@ -75,25 +75,7 @@ async def running_alertmanager(workdir: Path, config: str) -> AsyncIterator[Aler
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        await _wait_ready(url, process, log)
+        await wait_ready("Alertmanager", url, process, log, seconds=10)
         yield Alertmanager(url, process, log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-async def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    async with httpx.AsyncClient(timeout=1) as client:
-        for _ in range(100):
-            if process.poll() is not None:
-                raise RuntimeError(f"Alertmanager exited: {log.read_text()[-2000:]}")
-            try:
-                if (await client.get(f"{url}/-/ready")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"Alertmanager did not become ready: {log.read_text()[-2000:]}")
+        stop(process)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import httpx
 
 from tests.support.bot import free_port
 from tests.support.integration import unavailable
+from tests.support.peers import stop, wait_ready
 
 
 @asynccontextmanager
@@ -33,22 +32,7 @@ async def running_prometheus(workdir: Path, config: str, rules: str) -> AsyncIte
             stdout=sink, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        async with httpx.AsyncClient(timeout=1) as client:
-            for _ in range(150):
-                if process.poll() is not None:
-                    raise RuntimeError(f"Prometheus exited: {log.read_text()[-2000:]}")
-                try:
-                    if (await client.get(f"{url}/-/ready")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.1)
-            else:
-                raise RuntimeError(f"Prometheus not ready: {log.read_text()[-2000:]}")
+        await wait_ready("Prometheus", url, process, log, seconds=15)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
