@@ -28,6 +28,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(_settings())
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    return run_demo(sys.stdout, directory=Path(args.dir) if args.dir else None)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from bot.playbook import check_playbooks
 
@@ -152,6 +158,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"incident-bot {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo", help="watch one incident from first alert to postmortem draft, offline, in seconds",
+        description="Run the real bot on a SQLite file against a console Slack that prints what the workspace "
+        "would show: an alert group opens an incident, a second alert raises its severity, the commander "
+        "acknowledges, a stakeholder update falls due and is posted, the alerts and the incident resolve, "
+        "and the postmortem draft is written to a file. No tokens, no network; the clock skips quiet minutes.")
+    demo.add_argument("--dir", help="directory for the demo's database and postmortem draft "
+                      "(default: a new temporary directory)")
+    demo.set_defaults(func=cmd_demo)
 
     serve = commands.add_parser("serve", help="run the bot: webhook receiver, Slack endpoint, API and metrics",
                                 description="Serve HTTP on HOST:PORT (default 0.0.0.0:8080).")

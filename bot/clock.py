@@ -26,3 +26,24 @@ class ManualClock:
     def advance(self, delta: timedelta) -> datetime:
         self.now += delta
         return self.now
+
+
+class SkippingClock:
+    """Real time, plus jumps forward: the demo skips the quiet minutes of an incident."""
+
+    def __init__(self, start: datetime, monotonic: Callable[[], float]) -> None:
+        if start.tzinfo is None:
+            raise ValueError("SkippingClock needs an aware datetime")
+        self._start = start
+        self._monotonic = monotonic
+        self._origin = monotonic()
+        self._skipped = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return self._start + timedelta(seconds=self._monotonic() - self._origin) + self._skipped
+
+    def skip_to(self, moment: datetime) -> timedelta:
+        """Jump to ``moment`` if it is ahead; returns how far the clock jumped."""
+        jump = max(moment - self(), timedelta(0))
+        self._skipped += jump
+        return jump

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import Alert, Incident, IncidentEvent
+from storage.models import Alert, Incident, IncidentEvent, OutboxAction
 
 
 def open_incidents_by_severity(session: Session) -> dict[str, int]:
@@ -67,3 +67,9 @@ def alert_counts_by_name(session: Session, since: datetime, limit: int = 10) -> 
         name = str(labels.get("alertname", "?"))
         counts[name] = counts.get(name, 0) + 1
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
+
+
+def outbox_states(session: Session) -> dict[str, int]:
+    """How many outbox actions are in each state (pending, done, failed)."""
+    rows = session.execute(select(OutboxAction.state, func.count()).group_by(OutboxAction.state))
+    return {state: int(count) for state, count in rows}
