@@ -150,11 +150,32 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+ENVIRONMENT_HELP = """\
+configuration comes from the environment:
+  DATABASE_URL          sqlite+aiosqlite:///incident-bot.db (default) or postgresql+asyncpg://...
+  PLAYBOOKS_DIR         directory of playbook files (default: playbooks)
+  HOST, PORT            where serve listens (default 0.0.0.0, 8080)
+  SLACK_BOT_TOKEN       xoxb-... token; without it incidents are recorded and Slack work waits
+  SLACK_SIGNING_SECRET  verifies requests to /slack/events
+  SLACK_APP_TOKEN       xapp-... token: Socket Mode instead of HTTP (optional)
+  SLACK_API_URL         Web API base (default https://slack.com/api/)
+  ALERTMANAGER_WEBHOOK_TOKEN
+                        bearer token Alertmanager must present on POST /alertmanager, or
+  ALERTMANAGER_WEBHOOK_USER, ALERTMANAGER_WEBHOOK_PASSWORD for basic auth
+  ALERTMANAGER_URL      Alertmanager's base URL, for silences and reconciliation (optional)
+  PROMETHEUS_URL        Prometheus's base URL, for exemplar trace links (optional)
+  API_TOKEN             bearer token for the read-only /incidents API
+  SLASH_COMMAND         default /incident
+  LOG_LEVEL, LOG_FORMAT DEBUG|INFO|WARNING|ERROR, json|console
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="incident-bot",
         description="Incident-command bot for Slack, driven by Prometheus Alertmanager. "
-        "Configuration comes from the environment (DATABASE_URL, PLAYBOOKS_DIR, SLACK_BOT_TOKEN, ...).",
+        "New here? Run `incident-bot demo`.",
+        epilog=ENVIRONMENT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"incident-bot {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -90,17 +90,32 @@ def test_top_level_help_lists_every_subcommand(env: dict[str, str], cwd: Path) -
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: incident-bot")
-    for command in ("serve", "check", "simulate", "db"):
+    for command in ("demo", "serve", "check", "simulate", "postmortem", "report", "db"):
         assert re.search(rf"^\s+{command}\s", result.stdout, re.MULTILINE), f"{command} missing from:\n{result.stdout}"
 
 
+CONTRACT_ENVIRONMENT = (
+    "DATABASE_URL", "PLAYBOOKS_DIR", "HOST", "PORT", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL",
+    "SLACK_APP_TOKEN", "ALERTMANAGER_WEBHOOK_TOKEN", "ALERTMANAGER_WEBHOOK_USER", "ALERTMANAGER_WEBHOOK_PASSWORD",
+    "ALERTMANAGER_URL", "PROMETHEUS_URL", "API_TOKEN", "SLASH_COMMAND", "LOG_LEVEL", "LOG_FORMAT",
+)
+
+
+def test_top_level_help_names_every_environment_variable_of_the_contract(env: dict[str, str], cwd: Path) -> None:
+    result = run_cli(["--help"], env, cwd)
+
+    missing = [name for name in CONTRACT_ENVIRONMENT if not re.search(rf"\b{name}\b", result.stdout)]
+    assert not missing, f"--help does not mention {missing}"
+
+
 @pytest.mark.parametrize(("args", "mentions"), [
+    (["demo"], ["usage: incident-bot demo", "--dir", "console Slack", "postmortem draft"]),
     (["serve"], ["usage: incident-bot serve", "HOST:PORT"]),
     (["check"], ["usage: incident-bot check", "directory", "PLAYBOOKS_DIR"]),
     (["simulate"], ["usage: incident-bot simulate", "payload", "--json", "Writes nothing"]),
     (["db"], ["usage: incident-bot db", "upgrade"]),
     (["db", "upgrade"], ["usage: incident-bot db upgrade", "database schema"]),
-], ids=["serve", "check", "simulate", "db", "db upgrade"])
+], ids=["demo", "serve", "check", "simulate", "db", "db upgrade"])
 def test_every_subcommand_has_help(env: dict[str, str], cwd: Path, args: list[str], mentions: list[str]) -> None:
     result = run_cli([*args, "--help"], env, cwd)
 
