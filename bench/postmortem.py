@@ -39,6 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import Results  # noqa: E402
 from bot.postmortem import AlertRecord, EventRecord, IncidentRecord, render_postmortem  # noqa: E402
 
 UTC = timezone.utc
@@ -148,6 +149,7 @@ def main() -> int:
     parser.add_argument("--burst", type=int, default=100, help="alerts per burst")
     parser.add_argument("--repeat", type=int, default=3, help="timed renders per size (best is shown)")
     parser.add_argument("--unsorted", action="store_true", help="shuffle the events (the renderer sorts them)")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures to FILE (for run_all.py)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
 
@@ -161,12 +163,21 @@ def main() -> int:
     print(f"{'events':>8} {'alerts':>8} {'time s':>8} {'events/s':>10} {'per-event vs first':>19} "
           f"{'peak MiB':>9} {'rows':>6} {'output KiB':>11}")
     first: float | None = None
+    first_events = 0
+    results = Results("postmortem", f"best of {args.repeat} renders, bursts of {args.burst} alerts, "
+                      f"{'shuffled' if args.unsorted else 'storage order'}, no database")
     for size in sizes:
         r = measure(size, args.burst, args.repeat, args.unsorted)
         per_event = r["seconds"] / r["events"]
-        first = first or per_event
+        linear = {} if first is None else {"baseline": f"linear from {first_events:,} events (its time per event x N)",
+                                           "baseline_value": first * r["events"] * 1000}
+        if first is None:
+            first, first_events = per_event, r["events"]
+        results.add(f"render {r['events']:,} events", r["seconds"] * 1000, "ms", **linear)
+        results.add(f"peak memory rendering {r['events']:,} events", r["peak"] / 2**20, "MiB")
         print(f"{r['events']:>8,} {r['alerts']:>8,} {r['seconds']:>8.3f} {r['events'] / r['seconds']:>10,.0f} "
               f"{per_event / first:>19.2f} {r['peak'] / 2**20:>9.1f} {r['rows']:>6,} {r['bytes'] / 1024:>11.1f}")
+    results.write(args.json)
     return 0
 
 

@@ -34,22 +34,21 @@ import json
 import os
 import platform
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import httpx
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from bench.common import (  # noqa: E402
+    HOST, Results, free_port, memory_kib, start_bot, stop_all, stop_process, wait_healthy,
+)
+from bench.interrupt import interruptible  # noqa: E402
 from bot.alertmanager.payload import parse_webhook  # noqa: E402
 from bot.ingest import Ingestor  # noqa: E402
 from bot.playbook import load_playbooks  # noqa: E402
@@ -57,7 +56,6 @@ from storage.database import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from tests.slack_emulator import SlackEmulator  # noqa: E402
 
-HOST = "127.0.0.1"
 TOKEN = "xoxb-bench-scheduler"
 SIGNING_SECRET = "bench-signing-secret"
 WEBHOOK_TOKEN = "bench-webhook-token"
@@ -103,22 +101,6 @@ def group_body(i: int, now: datetime) -> bytes:
 def sqlite_time(moment: datetime) -> str:
     """How the bot's UTC column stores a time on SQLite."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def rss_kib(pid: int) -> dict[str, int]:
-    """VmRSS and VmHWM (peak) of ``pid`` in KiB."""
-    values = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, rest = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            values[key] = int(rest.split()[0])
-    return values
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -191,21 +173,6 @@ def reminders_posted(slack: SlackEmulator) -> list[float]:
     return [float(m.ts) for c in list(slack.workspace.channels.values()) for m in list(c.messages) if REMINDER in m.text]
 
 
-async def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient(timeout=2) as client:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"bot exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                if (await client.get(f"{url}/healthz")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"bot not healthy within {timeout}s:\n{log.read_text()[-3000:]}")
-
-
 async def run(args: argparse.Namespace, workdir: Path) -> int:
     playbooks = workdir / "playbooks"
     playbooks.mkdir()
@@ -227,14 +194,11 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
                "SLACK_RATE_LIMIT_SCALE": str(args.rate_scale), "SCHEDULER_TICK_SECONDS": str(args.tick),
                "ALERTMANAGER_WEBHOOK_TOKEN": WEBHOOK_TOKEN, "LOG_LEVEL": "WARNING", "LOG_FORMAT": "console"}
         log = workdir / "bot.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=REPO,
-                                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+        proc = start_bot(env, log, None)
         try:
             await wait_healthy(f"http://{HOST}:{port}", proc, log)
             await asyncio.sleep(2.0)  # idle: the scheduler has ticked, nothing is due
-            idle = rss_kib(proc.pid)
+            idle = memory_kib(proc.pid)
             due = datetime.now(timezone.utc) + timedelta(seconds=args.lead)
             released = release(db_path, due)
             deadline = time.monotonic() + args.lead + args.max_seconds
@@ -246,17 +210,11 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
                 if proc.poll() is not None:
                     raise RuntimeError(f"bot exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
                 await asyncio.sleep(0.1)
-            memory = rss_kib(proc.pid)
+            memory = memory_kib(proc.pid)
             fired = fired_lags(db_path, due)
             rate_limited = sum(1 for c in slack.calls_to("chat.postMessage") if c.http_status == 429)
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(proc)
 
     due_ts = due.timestamp()
     posted_lags = [ts - due_ts for ts in posted]
@@ -275,7 +233,40 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     print(f"bot resident memory: VmRSS {memory.get('VmRSS', 0) / 1024:.1f} MiB once every reminder was posted "
           f"(idle with {incidents} open incidents before: {idle.get('VmRSS', 0) / 1024:.1f} MiB; "
           f"peak VmHWM {memory.get('VmHWM', 0) / 1024:.1f} MiB)")
+    results(args, released, fired, posted_lags, idle, memory).write(args.json)
     return 0 if len(posted) >= released else 1
+
+
+def posting_floor(rank: int, rate_scale: float) -> float:
+    """Seconds after the due time before which Slack's workspace-wide chat.postMessage limit (100
+    per 60 s, windows / ``rate_scale``) lets the ``rank``-th reminder (0-based) be posted at all."""
+    return (rank // 100) * 60.0 / rate_scale
+
+
+def results(args: argparse.Namespace, released: int, fired: list[float], posted_lags: list[float],
+            idle: dict[str, int], memory: dict[str, int]) -> Results:
+    out = Results("scheduler_lag", f"{released} reminders due at one instant, {args.incidents} open incidents on "
+                  f"SQLite, scheduler tick {args.tick:g}s, Slack rate-limit windows / {args.rate_scale:g}")
+    tick = f"one scheduler tick ({args.tick:g} s)"
+    for label, q in (("p50", 0.5), ("p99", 0.99)):
+        out.add(f"due -> timer fired, {label}", percentile(fired, q) * 1000, "ms", baseline=tick,
+                baseline_value=args.tick * 1000)
+    for label, q in (("p50", 0.5), ("p99", 0.99)):
+        rank = min(len(posted_lags) - 1, max(0, round(q * (len(posted_lags) - 1))))
+        out.add(f"due -> reminder in Slack, {label}", percentile(posted_lags, q) * 1000, "ms",
+                baseline="Slack's limit alone: 100 chat.postMessage per 60 s / rate scale, from the due time",
+                baseline_value=posting_floor(rank, args.rate_scale) * 1000)
+    if posted_lags:
+        out.add("reminders posted per second", len(posted_lags) / max(max(posted_lags), 1e-9), "/s",
+                baseline="Slack's limit: 100 chat.postMessage per 60 s / rate scale",
+                baseline_value=100 * args.rate_scale / 60.0)
+    if memory.get("VmRSS") and idle.get("VmRSS"):
+        out.add("bot VmRSS once every reminder was posted", memory["VmRSS"] / 1024, "MiB",
+                baseline=f"the same bot idle with {released} open incidents before",
+                baseline_value=idle["VmRSS"] / 1024)
+    if len(posted_lags) < released:
+        out.failures.append(f"only {len(posted_lags)} of {released} reminders posted within {args.max_seconds:.0f}s")
+    return out
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -285,6 +276,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rate-scale", type=float, default=100.0, help="divide Slack's rate-limit windows by this")
     parser.add_argument("--lead", type=float, default=1.0, help="seconds from the release to the due time")
     parser.add_argument("--max-seconds", type=float, default=120.0, help="give up waiting for reminders after this")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures to FILE (for run_all.py)")
     return parser.parse_args(argv)
 
 
@@ -292,10 +284,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="bench-scheduler-"))
     try:
-        return asyncio.run(run(args, workdir))
-    except KeyboardInterrupt:
-        return 130
+        return asyncio.run(interruptible(lambda: run(args, workdir), "bot stopped, temporary files removed"))
+    except RuntimeError as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return 1
     finally:
+        stop_all()
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -48,112 +48,21 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.common import (  # noqa: E402
+    HOST, PLAYBOOK_SOURCE, TOKEN, USABLE_CPUS, WEBHOOK_TOKEN, Results, bot_env, code_version, free_port, percentile,
+    pick_cpus, process_cpu_seconds, run_queue_wait, start_bot, start_emulator, stop_all, stop_process, wait_healthy,
+    write_playbook,
+)
 from bench.interrupt import interruptible  # noqa: E402
-from bench.webhook_ingest import GroupSpec, code_version, free_port, group_body, process_cpu_seconds  # noqa: E402
+from bench.webhook_ingest import GroupSpec, group_body  # noqa: E402
 from tests.slack_emulator import Call, SlackEmulator  # noqa: E402
 
-HOST = "127.0.0.1"
-TOKEN = "xoxb-bench-delivery"
-SIGNING_SECRET = "bench-delivery-signing-secret"
-WEBHOOK_TOKEN = "bench-delivery-webhook-token"
-USERS = {"UALICE": "alice", "UBOB": "bob", "UCAROL": "carol", "UDAVE": "dave"}
-PLAYBOOK_SOURCE = REPO / "tests" / "fixtures" / "playbooks" / "slack" / "incidents.yml"
-USABLE_CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 PIN_TIMEOUT = 15.0  # seconds to wait for one incident's pin before counting it missing
 SETTLE_TIMEOUT = 5.0
-
-_RUNNING: set[subprocess.Popen[bytes]] = set()  # for the last-resort clean-up in main()
-
-
-# ---------------------------------------------------------------------------------------
-# Set-up
-# ---------------------------------------------------------------------------------------
-
-def write_playbook(directory: Path) -> None:
-    """The Slack fixture playbook, storm guard removed, responders that exist."""
-    document = yaml.safe_load(PLAYBOOK_SOURCE.read_text())
-    critical = next(r for r in document["routes"] if r["name"] == "critical")
-    critical.pop("storm_guard", None)
-    critical["responders"] = ["UDAVE"]
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "incidents.yml").write_text(yaml.safe_dump(document, sort_keys=False))
-
-
-def bot_env(workdir: Path, database_url: str, playbooks: Path, port: int, slack: SlackEmulator,
-            rate_scale: float) -> dict[str, str]:
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir), "PYTHONUNBUFFERED": "1",
-            "DATABASE_URL": database_url, "PLAYBOOKS_DIR": str(playbooks), "HOST": HOST, "PORT": str(port),
-            "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.api_url,
-            "SLACK_RATE_LIMIT_SCALE": str(rate_scale), "ALERTMANAGER_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
-            "LOG_LEVEL": "WARNING", "LOG_FORMAT": "console"}
-
-
-def start_bot(env: dict[str, str], log: Path, cpu: int | None) -> subprocess.Popen[bytes]:
-    preexec = (lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=REPO,
-                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                preexec_fn=preexec, start_new_session=True)
-    _RUNNING.add(proc)
-    return proc
-
-
-def stop_process(proc: subprocess.Popen[bytes]) -> int | None:
-    """SIGTERM, up to 15 s for a graceful exit, then SIGKILL."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-    _RUNNING.discard(proc)
-    return proc.returncode
-
-
-async def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"bot exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
-            try:
-                async with session.get(f"{url}/healthz") as resp:
-                    if resp.status == 200:
-                        return
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"bot not healthy within {timeout:.0f}s:\n{log.read_text(errors='replace')[-3000:]}")
-
-
-def run_queue_wait(pid: int) -> float | None:
-    """Seconds the threads of ``pid`` have spent runnable but waiting for a CPU, summed over its
-    threads (schedstat; None if unknown): the bot's threads queue for its one pinned core behind
-    each other and behind any other work scheduled there."""
-    total = 0
-    try:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            try:
-                total += int((task / "schedstat").read_text().split()[1])
-            except (OSError, IndexError, ValueError):
-                continue  # a thread that just ended
-    except OSError:
-        return None
-    return total / 1e9
-
-
-def pick_cpus(pin: bool) -> tuple[int | None, int | None]:
-    """(this process, the bot), or (None, None) when not pinning."""
-    if not pin or not hasattr(os, "sched_setaffinity"):
-        return None, None
-    cpus = sorted(os.sched_getaffinity(0))
-    return (cpus[0], cpus[-1]) if len(cpus) >= 2 else (None, None)
 
 
 # ---------------------------------------------------------------------------------------
@@ -227,14 +136,6 @@ class Phase:
     @property
     def pinned(self) -> list[Sample]:
         return [s for s in self.samples if s.pinned is not None]
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest rank (with 50 values p99 is the maximum, with 100 the second largest)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
 class Driver:
@@ -419,20 +320,15 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     db_path = workdir / "bench.db"
     log_path = workdir / "bot.log"
 
-    slack = SlackEmulator(token=TOKEN, signing_secret=SIGNING_SECRET, users=USERS, rate_limit_scale=args.rate_scale,
-                          host=HOST)
     calls = CallLog()
-    slack.calls = calls  # the server records into this list from start() on
-    await slack.start()
+    slack = await start_emulator(args.rate_scale, calls)
     proc: subprocess.Popen[bytes] | None = None
     driver: Driver | None = None
     phases: list[Phase] = []
     try:
-        slack.seed_channel("alerts-triage", members=["UALICE"])
-        slack.seed_channel("incidents", members=["UALICE"])
         port = free_port()
-        proc = start_bot(bot_env(workdir, f"sqlite+aiosqlite:///{db_path}", playbooks, port, slack, args.rate_scale),
-                         log_path, bot_cpu)
+        proc = start_bot(bot_env(workdir, f"sqlite+aiosqlite:///{db_path}", playbooks, port, slack.api_url,
+                                 args.rate_scale), log_path, bot_cpu)
         bot_url = f"http://{HOST}:{port}"
         await wait_healthy(bot_url, proc, log_path)
         print(f"slack delivery benchmark: bot pid {proc.pid} on {bot_url}, emulator at {slack.api_url}, "
@@ -464,8 +360,27 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
                  idle)
     if args.show_logs:
         print(f"--- bot log (tail) ---\n{log_path.read_text(errors='replace')[-3000:]}")
+    results(args, phases, fresh_ms).write(args.json)
     ok = all(not p.failures and len(p.pinned) == args.incidents for p in phases)
     return 0 if ok else 1
+
+
+def results(args: argparse.Namespace, phases: list[Phase], fresh_ms: float) -> Results:
+    """The floor of ack -> pin: the Slack calls an incident makes up to its pin, each one round
+    trip from this process to the emulator on a new connection (as slack_sdk makes them)."""
+    out = Results("slack_delivery", f"{args.incidents} incidents per mode after {args.warmup} warm-up, bot on "
+                  f"SQLite against the Slack emulator, rate-limit windows / {args.rate_scale:g}")
+    for p in phases:
+        to_pin = [(s.pinned - s.acked) * 1000 for s in p.pinned if s.pinned is not None]
+        before = statistics.fmean([s.calls_before_pin for s in p.pinned]) if p.pinned else float("nan")
+        floor = f"{before:.0f} Slack calls up to the pin x one emulator round trip ({fresh_ms:.2f} ms, new connection)"
+        for label, q in (("p50", 0.5), ("p99", 0.99)):
+            out.add(f"alert -> header pinned, {p.name}, {label}", percentile(to_pin, q), "ms", baseline=floor,
+                    baseline_value=before * fresh_ms)
+        out.notes.append(f"{p.name}: {len(p.pinned)}/{len(p.samples)} pinned in {p.elapsed:.1f}s"
+                         + (f"; stopped after --max-seconds {args.max_seconds:g}" if p.truncated else ""))
+        out.failures.extend(f"{p.name}: {failure}" for failure in p.failures[:5])
+    return out
 
 
 def ms(value: float) -> str:
@@ -555,6 +470,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="stop a mode after this long, so a slow bot cannot stretch the run (default 40)")
     parser.add_argument("--no-pin", action="store_true", help="do not pin the bot and this process to separate CPUs")
     parser.add_argument("--show-logs", action="store_true", help="print the tail of the bot's log")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures to FILE (for run_all.py)")
     args = parser.parse_args(argv)
     if args.incidents < 1 or args.warmup < 0 or any(c < 1 for c in args.concurrency):
         parser.error("--incidents and --concurrency must be >= 1, --warmup >= 0")
@@ -570,8 +486,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"FAILED: {exc}", file=sys.stderr)
             return 1
         finally:  # normally nothing is left; this covers a crash that skipped the async clean-up
-            for proc in list(_RUNNING):
-                stop_process(proc)
+            stop_all()
 
 
 if __name__ == "__main__":

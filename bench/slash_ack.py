@@ -53,32 +53,23 @@ import aiohttp
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.slack_delivery import (  # noqa: E402
-    SIGNING_SECRET, TOKEN, USERS, WEBHOOK_TOKEN, CallLog, Driver, bot_env, run_queue_wait, start_bot, stop_process,
-    wait_healthy, write_playbook,
+from bench.common import (  # noqa: E402
+    HOST, USABLE_CPUS, WEBHOOK_TOKEN, Results, bot_env, code_version, free_port, percentile, process_cpu_seconds,
+    run_queue_wait, start_bot, start_emulator, stop_all, stop_process, wait_healthy, write_playbook,
 )
 from bench.interrupt import interruptible  # noqa: E402
-from bench.webhook_ingest import build_workload, code_version, free_port, process_cpu_seconds  # noqa: E402
+from bench.slack_delivery import CallLog, Driver  # noqa: E402
+from bench.webhook_ingest import build_workload  # noqa: E402
 from tests.slack_emulator import SlackEmulator  # noqa: E402
 
-HOST = "127.0.0.1"
 TARGET_P99_MS = 300.0
 OWN_LIMITS = ": Slack's own limits"
 WORKING_ON_IT = "Working on it"  # the bot's ack when the work outlasts its 2 s budget
 NOTED = "Noted on the timeline."
 MAX_SLASH_IN_FLIGHT = 200
 LOADGEN_MAX_IN_FLIGHT = 1000
-USABLE_CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 _CHILDREN: set[subprocess.Popen[bytes]] = set()
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest rank."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
 # ---------------------------------------------------------------------------------------
@@ -341,24 +332,19 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     db_path = workdir / "bench.db"
     log_path = workdir / "bot.log"
 
-    slack = SlackEmulator(token=TOKEN, signing_secret=SIGNING_SECRET, users=USERS, rate_limit_scale=args.rate_scale,
-                          host=HOST)
     calls = CallLog()
-    slack.calls = calls
-    await slack.start()
+    slack = await start_emulator(args.rate_scale, calls)
     proc: subprocess.Popen[bytes] | None = None
     generator: LoadGenerator | None = None
     driver: Driver | None = None
     phases: list[SlashPhase] = []
     load: dict[str, Any] = {}
     try:
-        slack.seed_channel("alerts-triage", members=["UALICE"])
-        slack.seed_channel("incidents", members=["UALICE"])
         general = slack.channel_by_name("general")
         assert general is not None
         port = free_port()
-        proc = start_bot(bot_env(workdir, f"sqlite+aiosqlite:///{db_path}", playbooks, port, slack, args.rate_scale),
-                         log_path, bot_cpu)
+        proc = start_bot(bot_env(workdir, f"sqlite+aiosqlite:///{db_path}", playbooks, port, slack.api_url,
+                                 args.rate_scale), log_path, bot_cpu)
         bot_url = f"http://{HOST}:{port}"
         await wait_healthy(bot_url, proc, log_path)
         print(f"slash ack benchmark: bot pid {proc.pid} on {bot_url}, emulator at {slack.api_url}, work files in "
@@ -410,7 +396,38 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     met = print_report(args, phases, load, calls, started_at, load_before, (own_cpu, gen_cpu, bot_cpu))
     if args.show_logs:
         print(f"--- bot log (tail) ---\n{log_path.read_text(errors='replace')[-3000:]}")
+    results(args, phases, load).write(args.json)
     return 0 if met else 1
+
+
+def results(args: argparse.Namespace, phases: list[SlashPhase], load: dict[str, Any]) -> Results:
+    out = Results("slash_ack", f"slash commands at {args.slash_rate:g}/s for {args.baseline_seconds:g}s without and "
+                  f"{args.load_seconds:g}s with {args.webhook_rate:g} webhooks/s; Slack rate-limit windows / "
+                  f"{args.rate_scale:g}")
+    if len(phases) != 2:
+        out.failures.append("the run stopped before both phases were measured")
+        return out
+    base, loaded = phases
+    for kind in ("help", "note"):
+        b, lo = getattr(base, kind), getattr(loaded, kind)
+        clean = not lo.failures and not lo.over_budget
+        for label, q in (("p50", 0.5), ("p99", 0.99)):
+            target = {} if label == "p50" else {
+                "target": f"p99 < {TARGET_P99_MS:.0f} ms under {args.webhook_rate:g} webhooks/s, none failed or over "
+                          f"the 2 s budget",
+                "met": clean and percentile(lo.latencies, q) * 1000 < TARGET_P99_MS}
+            out.add(f"/incident {kind} acknowledgement under {args.webhook_rate:g} webhooks/s, {label}",
+                    percentile(lo.latencies, q) * 1000, "ms", baseline="the same command without webhook load",
+                    baseline_value=percentile(b.latencies, q) * 1000, **target)
+        for phase, acks in ((base, b), (loaded, lo)):
+            out.failures.extend(f"{phase.name}: {failure}" for failure in acks.failures[:3])
+            if acks.over_budget:
+                out.failures.append(f"{phase.name}: {len(acks.over_budget)} /incident {kind} over the 2 s budget")
+    if load:
+        out.notes.append(f"webhook load: {load['sent']} of {load['planned']} deliveries sent in {load['seconds']:.1f}s "
+                         f"({load['sent'] / max(load['seconds'], 1e-9):.1f}/s), acks p50 {fmt(load['p50'])} ms, "
+                         f"p99 {fmt(load['p99'])} ms")
+    return out
 
 
 def fmt(seconds: float) -> str:
@@ -520,6 +537,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="webhook workload seed (default 1)")
     parser.add_argument("--no-pin", action="store_true", help="do not pin the processes to CPUs")
     parser.add_argument("--show-logs", action="store_true", help="print the tail of the bot's log")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures to FILE (for run_all.py)")
     parser.add_argument("--loadgen", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--loadgen-url", help=argparse.SUPPRESS)
     parser.add_argument("--loadgen-seconds", type=float, help=argparse.SUPPRESS)
@@ -546,10 +564,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:  # normally nothing is left; this covers a crash that skipped the async clean-up
             for proc in list(_CHILDREN):
                 stop_process(proc)
-            from bench.slack_delivery import _RUNNING
-
-            for proc in list(_RUNNING):
-                stop_process(proc)
+            stop_all()
 
 
 if __name__ == "__main__":

@@ -45,7 +45,6 @@ import platform
 import random
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -60,12 +59,11 @@ import aiohttp
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from bench.common import (  # noqa: E402
+    BARE_SERVER, HOST, USABLE_CPUS, Results, code_version, free_port, pick_cpus, process_cpu_seconds,
+)
 from bench.interrupt import interruptible  # noqa: E402
-BARE_SERVER = Path(__file__).resolve().parent / "bare_server.py"
-HOST = "127.0.0.1"
 DEFAULT_POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-
-USABLE_CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 WARMUP_MAX_SECONDS = 15.0
 
@@ -179,12 +177,6 @@ def build_workload(*, prefix: str, requests: int, groups: int, alerts: int, upda
 # ---------------------------------------------------------------------------------------
 # Servers under test
 # ---------------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
 
 class Server:
     """A server process under test; ``stop()`` always leaves no process behind."""
@@ -438,15 +430,6 @@ async def _phase(session: aiohttp.ClientSession, url: str, headers: dict[str, st
         result.truncated = stopped_early
 
 
-def process_cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of one process (all its threads), from /proc; None if unknown."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 async def drive(target: str, base_url: str, token: str, warmup: list[bytes], measured: list[bytes],
                 concurrency: int, max_seconds: float, server_pid: int | None = None) -> Result:
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -534,16 +517,6 @@ async def _drop_despite_cancel(admin_url: str, name: str) -> None:
 # The run
 # ---------------------------------------------------------------------------------------
 
-def pick_cpus(pin: bool) -> tuple[int | None, int | None]:
-    """(client cpu, server cpu), or (None, None) when not pinning."""
-    if not pin or not hasattr(os, "sched_setaffinity"):
-        return None, None
-    cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) < 2:
-        return None, None
-    return cpus[0], cpus[-1]
-
-
 async def run_target(name: str, server: Server, token: str, args: argparse.Namespace, warmup: Workload,
                      measured: Workload) -> Result:
     print(f"  {name}: starting server ...", flush=True)
@@ -574,20 +547,6 @@ async def run_target(name: str, server: Server, token: str, args: argparse.Names
         result.note = f"server exited with {exited} during the run"
         result.failures = max(result.failures, 1)
     return result
-
-
-def code_version() -> str:
-    """The commit under test, and whether bot/, storage/ or playbooks/ had uncommitted changes."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                              timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "bot", "storage", "playbooks"], cwd=REPO,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown (git not available)"
-    if not head:
-        return "unknown (not a git checkout)"
-    return f"{head}" + (" + uncommitted changes in bot/, storage/ or playbooks/" if dirty else " (clean)")
 
 
 def print_report(results: list[Result], skipped: dict[str, str], args: argparse.Namespace, workload: Workload,
@@ -709,7 +668,40 @@ async def main_async(args: argparse.Namespace) -> int:
                     await _drop_despite_cancel(args.postgres_url, pg_name)
 
     print_report(results, skipped, args, measured, (client_cpu, server_cpu), started, load_before)
+    json_results(results, skipped, args).write(args.json)
     return 1 if any(r.failures for r in results) else 0
+
+
+def json_results(results: list[Result], skipped: dict[str, str], args: argparse.Namespace) -> Results:
+    out = Results("webhook_ingest", f"{args.requests} deliveries after {args.warmup} warm-up, concurrency "
+                  f"{args.concurrency} (closed loop), {args.alerts} alerts per group, {args.groups} groups")
+    bare = next((r for r in results if r.target == "bare aiohttp" and r.latencies), None)
+    baseline = "bare aiohttp, same load" if bare is not None else None
+    for r in results:
+        if r.failures:
+            out.failures.append(f"{r.target}: {r.failures} failed"
+                                + (f" ({r.failure_samples[0]})" if r.failure_samples else "")
+                                + (f"; {r.note}" if r.note else ""))
+        if r.target == "bare aiohttp" or not r.latencies:
+            continue
+        sqlite = r.target == "bot sqlite"
+        rate_target = {"target": f">= {TARGET_RATE:.0f}/s (with p99 < {TARGET_P99_MS:.0f} ms)",
+                       "met": r.rate >= TARGET_RATE and r.failures == 0} if sqlite else {}
+        p99_target = {"target": f"< {TARGET_P99_MS:.0f} ms (with >= {TARGET_RATE:.0f}/s)",
+                      "met": r.percentile_ms(0.99) < TARGET_P99_MS and r.failures == 0} if sqlite else {}
+        out.add(f"{r.target}: deliveries/s", r.rate, "/s", baseline=baseline,
+                baseline_value=bare.rate if bare else None, **rate_target)
+        out.add(f"{r.target}: acknowledgement p50", r.percentile_ms(0.5), "ms", baseline=baseline,
+                baseline_value=bare.percentile_ms(0.5) if bare else None)
+        out.add(f"{r.target}: acknowledgement p99", r.percentile_ms(0.99), "ms", baseline=baseline,
+                baseline_value=bare.percentile_ms(0.99) if bare else None, **p99_target)
+        if r.truncated:
+            out.notes.append(f"{r.target}: stopped after --max-seconds {args.max_seconds:g}; {r.sent} deliveries sent")
+    if bare is not None:
+        out.notes.append(f"bare aiohttp: {bare.rate:.1f} deliveries/s, p50 {bare.percentile_ms(0.5):.1f} ms, "
+                         f"p99 {bare.percentile_ms(0.99):.1f} ms")
+    out.notes.extend(f"{name} skipped: {why}" for name, why in skipped.items())
+    return out
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -738,6 +730,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="attach py-spy to each bot during its load, write DIR/<target>.txt (raw collapsed "
                         "stacks) and print the hotspots; numbers of a profiled run are a little lower")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures to FILE (for run_all.py)")
     args = parser.parse_args(argv)
     if args.requests < 1 or args.concurrency < 1 or args.alerts < 1 or args.warmup < 0:
         parser.error("--requests, --concurrency and --alerts must be >= 1, --warmup >= 0")
