@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 
 async def interruptible(run: Callable[[], Awaitable[int]], cleaned: str) -> int:
@@ -33,3 +35,17 @@ async def interruptible(run: Callable[[], Awaitable[int]], cleaned: str) -> int:
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
+
+
+def run_in_temporary_directory(run: Callable[[Path], Awaitable[int]], prefix: str, cleaned: str,
+                               cleanup: Callable[[], None]) -> int:
+    """A benchmark's ``main``: run it in a fresh temporary directory, interruptibly; a
+    RuntimeError is reported as FAILED (exit 1); ``cleanup`` runs however it ends."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        try:
+            return asyncio.run(interruptible(lambda: run(Path(tmp)), cleaned))
+        except RuntimeError as exc:
+            print(f"FAILED: {exc}", file=sys.stderr)
+            return 1
+        finally:  # normally nothing is left; this covers a crash that skipped the async clean-up
+            cleanup()

@@ -30,7 +30,6 @@ import os
 import platform
 import sqlite3
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -43,7 +42,7 @@ from bench.common import (  # noqa: E402
     HOST, WEBHOOK_TOKEN, Results, bot_env, code_version, free_port, memory_kib, pick_cpus, start_bare_server,
     start_bot, start_emulator, stop_all, stop_process, wait_http_ok, write_playbook,
 )
-from bench.interrupt import interruptible  # noqa: E402
+from bench.interrupt import run_in_temporary_directory  # noqa: E402
 from bench.webhook_ingest import GroupSpec, group_body  # noqa: E402
 
 
@@ -199,15 +198,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="bench-memory-") as tmp:
-        try:
-            return asyncio.run(interruptible(lambda: run(args, Path(tmp)), "processes stopped, temporary files "
-                                             "removed"))
-        except RuntimeError as exc:
-            print(f"FAILED: {exc}", file=sys.stderr)
-            return 1
-        finally:
-            stop_all()
+    return run_in_temporary_directory(lambda tmp: run(args, tmp), "bench-memory-", "processes stopped, temporary files removed", stop_all)
 
 
 if __name__ == "__main__":

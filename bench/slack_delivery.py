@@ -39,7 +39,6 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -57,7 +56,7 @@ from bench.common import (  # noqa: E402
     pick_cpus, process_cpu_seconds, run_queue_wait, start_bot, start_emulator, stop_all, stop_process, wait_healthy,
     write_playbook,
 )
-from bench.interrupt import interruptible  # noqa: E402
+from bench.interrupt import run_in_temporary_directory  # noqa: E402
 from bench.webhook_ingest import GroupSpec, group_body  # noqa: E402
 from tests.slack_emulator import Call, SlackEmulator  # noqa: E402
 
@@ -479,14 +478,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="bench-slack-delivery-") as tmp:
-        try:
-            return asyncio.run(interruptible(lambda: run(args, Path(tmp)), "bot stopped, temporary files removed"))
-        except RuntimeError as exc:
-            print(f"FAILED: {exc}", file=sys.stderr)
-            return 1
-        finally:  # normally nothing is left; this covers a crash that skipped the async clean-up
-            stop_all()
+    return run_in_temporary_directory(lambda tmp: run(args, tmp), "bench-slack-delivery-", "bot stopped, temporary files removed", stop_all)
 
 
 if __name__ == "__main__":

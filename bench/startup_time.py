@@ -22,13 +22,11 @@ Slack token and signing secret) with bench/slack_delivery.py's playbook.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -39,7 +37,7 @@ from bench.common import (  # noqa: E402
     HOST, Results, bot_env, code_version, free_port, pick_cpus, start_bare_server, start_bot, start_emulator,
     stop_all, stop_process, wait_http_ok, write_playbook,
 )
-from bench.interrupt import interruptible  # noqa: E402
+from bench.interrupt import run_in_temporary_directory  # noqa: E402
 
 
 def import_aiohttp_seconds(cpu: int | None) -> float:
@@ -148,15 +146,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
-        try:
-            return asyncio.run(interruptible(lambda: run(args, Path(tmp)), "processes stopped, temporary files "
-                                             "removed"))
-        except RuntimeError as exc:
-            print(f"FAILED: {exc}", file=sys.stderr)
-            return 1
-        finally:
-            stop_all()
+    return run_in_temporary_directory(lambda tmp: run(args, tmp), "bench-startup-", "processes stopped, temporary files removed", stop_all)
 
 
 if __name__ == "__main__":

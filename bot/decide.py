@@ -10,6 +10,7 @@ decided, in one transaction.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from bot.playbook import PlaybookSet, RouteMatch
 from bot.rules import commander_for, declares, severity_for
 
 AlertIdentity = tuple[str, datetime]
+STORM_KEY_MAX = 300  # the width of the column that stores it
 
 
 class Outcome(StrEnum):
@@ -177,7 +179,12 @@ def storm_key(match: RouteMatch, labels: Mapping[str, str]) -> str | None:
     if guard is None:
         return None
     values = ",".join(f"{label}={labels.get(label, '')}" for label in guard.by)
-    return f"{match.playbook.name}/{match.route.name}|{values}"
+    key = f"{match.playbook.name}/{match.route.name}|{values}"
+    if len(key) <= STORM_KEY_MAX:
+        return key
+    # Label values can be any length: keep a readable start and a digest of the whole key.
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return f"{key[:STORM_KEY_MAX - len(digest) - 2]}…#{digest}"
 
 
 def decide(

@@ -20,7 +20,7 @@ from bot.policy import reopen_window
 from bot import timers
 from bot.opening import enqueue_trace_links, event_row, open_incident
 from bot.slack.plan import plan_changes
-from bot.templating import render_title
+from bot.templating import TITLE_MAX, render_title
 from storage import alerting as repo
 from storage.database import Database
 
@@ -169,7 +169,8 @@ def _open(session: Any, notification: AlertGroupNotification, decision: Decision
 
 def storm_title(route: str, key: str | None) -> str:
     scope = (key or "").partition("|")[2].replace(",", ", ")
-    return f"Alert storm on {route}" + (f" ({scope})" if scope.strip("=, ") else "")
+    title = f"Alert storm on {route}" + (f" ({scope})" if scope.strip("=, ") else "")
+    return title if len(title) <= TITLE_MAX else title[:TITLE_MAX - 1] + "…"
 
 
 def _update_incident(session: Any, incident_id: int, decision: Decision, current: IncidentState | None,

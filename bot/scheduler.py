@@ -71,8 +71,12 @@ def scheduler_lifetime(clock: Clock):  # type: ignore[no-untyped-def]
         try:
             yield
         finally:
+            # A job mid-transaction completes before the database closes. APScheduler's
+            # shutdown cancels the jobs in flight, so pause (start none), let them finish, then shut down.
+            scheduler.pause()
+            await asyncio.sleep(0)  # a job submitted just now takes its first step, so it is tracked and waited for
+            await running.finish()
             scheduler.shutdown(wait=False)
-            await running.finish()  # a job mid-transaction completes before the database closes
 
     return lifetime
 

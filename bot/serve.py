@@ -43,4 +43,5 @@ def serve(settings: Settings) -> int:
         print(f"refusing to start: database {describe_url(settings.database_url)} unavailable ({exc})",
               file=sys.stderr)
         return 1
+    log.info("incident-bot stopped")
     return 0

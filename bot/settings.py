@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,6 +47,9 @@ class Settings(BaseSettings):
     # How long a claimed action stays reserved for its worker; after a crash, the work
     # is picked up again at most this long later.
     outbox_lease_seconds: float = Field(default=30.0, gt=0)
+    # On SIGTERM, how long Slack calls in flight may take to finish and be recorded; the
+    # rest are released to the next start. Keep it within the process manager's stop timeout.
+    outbox_shutdown_grace_seconds: float = Field(default=5.0, ge=0)
     # How often due timers (reminders, escalations) are looked for.
     scheduler_tick_seconds: float = Field(default=1.0, gt=0, le=60)
     # How often open incidents' firing alerts are compared with Alertmanager's (needs ALERTMANAGER_URL).
@@ -68,4 +72,6 @@ class Settings(BaseSettings):
         """Every configured secret, so the log pipeline can scrub them from any line."""
         secrets = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token,
                    self.alertmanager_webhook_token, self.alertmanager_webhook_password, self.api_token]
-        return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+        values = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+        password = urlsplit(self.database_url).password  # as written, and as a driver may print it
+        return values + ([password, unquote(password)] if password else [])

@@ -186,7 +186,8 @@ def _web_url(url: str | None) -> str | None:
         return None
     if any(ch.isspace() for ch in url):
         return None
-    return url
+    # Percent-encoded, they mean the same to the server and cannot end a Slack <url|title> early.
+    return url.replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
 
 
 def _alert_context(alert: AlertView) -> dict[str, Any]:

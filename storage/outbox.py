@@ -90,6 +90,17 @@ def retry_later(session: Session, action_id: int, *, at: datetime, error: str,
     session.execute(update(OutboxAction).where(OutboxAction.id == action_id).values(**values))
 
 
+def release(session: Session, *, worker: str) -> int:
+    """Give up the leases ``worker`` still holds on unfinished actions, so they can be
+    claimed again at once. Their attempt stays counted: the next one first looks for
+    what this one may already have done in Slack."""
+    result = session.execute(
+        update(OutboxAction).where(OutboxAction.locked_by == worker, OutboxAction.state == "pending")
+        .values(locked_until=None, locked_by=None)
+    )
+    return int(result.rowcount or 0)
+
+
 def results(session: Session, ordering_key: str, kind: str) -> list[dict[str, Any]]:
     """Results of the finished actions of one kind for one key, oldest first."""
     rows = session.execute(

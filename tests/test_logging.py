@@ -165,3 +165,99 @@ def test_scrubber_redacts_secrets_in_bytes_and_objects_rendered_by_repr() -> Non
     assert SECRET not in repr(cleaned)
     assert "bad dsn" in cleaned["error"]
     assert (cleaned["attempts"], cleaned["ratio"], cleaned["ok"], cleaned["missing"]) == (3, 0.5, True, None)
+
+
+# --- everything at DEBUG, the bot's own loggers and the libraries' ---------------------
+
+THIRD_PARTY = ("aiohttp", "aiohttp.access", "aiohttp.client", "aiohttp.server", "aiohttp.web", "asyncio",
+               "sqlalchemy", "sqlalchemy.engine", "sqlalchemy.pool", "aiosqlite", "asyncpg", "alembic",
+               "alembic.runtime.migration", "slack_sdk", "slack_bolt", "httpx", "httpcore", "apscheduler")
+APP_TOKEN = "xapp-1-A0LOGS-app-tok-Vq2mS8"
+DB_PASSWORD = "db-pass-Wd7hN4cR"
+
+
+@pytest.fixture
+def everything_at_debug(restore_logging: None) -> Iterator[None]:
+    levels = {name: logging.getLogger(name).level for name in THIRD_PARTY}
+    yield
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_no_secret_in_any_line_at_debug_from_start_to_stop_including_library_loggers(
+        everything_at_debug: None, capfd: pytest.CaptureFixture[str], database_url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    from tests.slack_emulator import SlackEmulator
+    from tests.support import rows
+    from tests.support.bot import running_bot
+    from tests.support.slack import RATE_SCALE, SIGNING_SECRET, SLACK_TOKEN, USERS, eventually, slack_settings
+    from storage.database import Database
+
+    with_password = make_url(database_url).set(password=DB_PASSWORD).render_as_string(hide_password=False)
+    async with SlackEmulator(token=SLACK_TOKEN, signing_secret=SIGNING_SECRET, users=USERS,
+                             rate_limit_scale=RATE_SCALE, app_token=APP_TOKEN) as slack:
+        slack.seed_channel("incidents", members=["UALICE"])
+        settings = slack_settings(with_password, slack, slack_app_token=APP_TOKEN,
+                                  alertmanager_webhook_user=WEBHOOK_USER,
+                                  alertmanager_webhook_password=SECRETS["ALERTMANAGER_WEBHOOK_PASSWORD"],
+                                  alertmanager_webhook_token=SECRETS["ALERTMANAGER_WEBHOOK_TOKEN"],
+                                  api_token=SECRETS["API_TOKEN"])
+        configure_logging("DEBUG", "json", settings.secret_values())
+        for name in THIRD_PARTY:
+            logging.getLogger(name).setLevel(logging.DEBUG)
+        slack.faults.fail_next("chat.postMessage", status=500)  # a Slack failure the outbox retries
+        json_body = {"Content-Type": "application/json"}
+
+        async with running_bot(settings) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+            statuses = [(await client.post("/alertmanager", content=captured("1-firing"), headers={
+                "Authorization": authorization, **json_body})).status_code for authorization in (
+                f"Bearer {SECRETS['ALERTMANAGER_WEBHOOK_TOKEN']}", f"Bearer {WRONG_TOKEN}",
+                f"Basic {basic(WEBHOOK_USER, SECRETS['ALERTMANAGER_WEBHOOK_PASSWORD'])}",
+                f"Basic {basic(WEBHOOK_USER, WRONG_PASSWORD)}")]
+            statuses += [(await client.get("/incidents", headers={"Authorization": authorization})).status_code
+                         for authorization in (f"Bearer {SECRETS['API_TOKEN']}", f"Bearer {WRONG_TOKEN}")]
+            db = Database(with_password)
+            try:
+                async def delivered() -> bool:
+                    return all(o.state != "pending" for o in await rows.outbox(db))
+                await eventually(delivered, what="outbox delivered")
+            finally:
+                await db.dispose()
+            help_over_http = await slack.slash_command(f"{url}/slack/events", text="help", user_id="UBOB")
+            help_over_socket = await slack.socket_slash_command(text="help", user_id="UBOB")
+
+    captured_output = capfd.readouterr()
+    output = captured_output.out + captured_output.err
+    assert statuses == [200, 401, 200, 401, 200, 401]
+    assert help_over_http.status_code == 200 and "declare" in help_over_socket["payload"]["text"]
+    assert [c.http_status for c in slack.calls_to("chat.postMessage")][0] == 500  # the failure happened
+    # Lines from the bot and from each library were really written at DEBUG...
+    for logger in ('"bot.', '"slack_sdk.', '"slack_bolt', '"sqlalchemy.engine', '"sqlalchemy.pool', '"httpx'):
+        assert f'"logger": {logger}' in output, f"no line from {logger}"
+    assert '"level": "debug"' in output
+    # ...and none of them holds a secret, a guessed credential or the database password.
+    leaked = {name: value for name, value in {
+        **SECRETS, "SLACK_BOT_TOKEN (emulator)": SLACK_TOKEN, "SLACK_SIGNING_SECRET (emulator)": SIGNING_SECRET,
+        "SLACK_APP_TOKEN": APP_TOKEN, "database password": DB_PASSWORD,
+        "wrong bearer token": WRONG_TOKEN, "wrong basic password": WRONG_PASSWORD,
+        "basic credentials (base64)": basic(WEBHOOK_USER, SECRETS["ALERTMANAGER_WEBHOOK_PASSWORD"]),
+    }.items() if value in output}
+    assert leaked == {}, [line for line in output.splitlines() if any(v in line for v in leaked.values())][:5]
+
+
+def test_the_database_password_is_scrubbed_like_the_other_secrets(
+        restore_logging: None, capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.settings import Settings
+
+    settings = Settings(database_url=f"postgresql+asyncpg://bot:{DB_PASSWORD}%21@db.internal:5432/incidents")
+    configure_logging("DEBUG", "json", settings.secret_values())
+
+    # What a driver's connection error could carry: the URL as configured, or its password decoded.
+    logging.getLogger("asyncpg").error("cannot connect to %s", settings.database_url)
+    structlog.get_logger("bot.test").warning("connect failed", detail=f"for {DB_PASSWORD}!")
+
+    err = capsys.readouterr().err
+    assert "cannot connect to postgresql+asyncpg://bot:" in err and "connect failed" in err
+    assert DB_PASSWORD not in err

@@ -7,7 +7,9 @@ and every error names the field it is about, e.g. ``alerts[3].startsAt``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Annotated, Literal
@@ -16,6 +18,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 # Alertmanager serialises "not resolved yet" as Go's zero time.
 _GO_ZERO_YEAR = 1
+
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# PostgreSQL stores no NUL in text or JSONB; without this check such a body would fail
+# at the database and be answered 503, so Alertmanager would retry it for ever.
+_NUL_ESCAPE = "\\u0000"
+_NUL_MESSAGE = "must not contain NUL characters (\\u0000)"
 
 Fingerprint = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z]+$")]
 LabelSet = dict[str, str]
@@ -48,7 +56,7 @@ class _Webhook(BaseModel):
     groupKey: str = Field(min_length=1, max_length=10_000)
     truncatedAlerts: int = Field(default=0, ge=0)
     status: Literal["firing", "resolved"]
-    receiver: str = ""
+    receiver: str = Field(default="", max_length=200)
     groupLabels: LabelSet = Field(default_factory=dict)
     commonLabels: LabelSet = Field(default_factory=dict)
     commonAnnotations: LabelSet = Field(default_factory=dict)
@@ -96,17 +104,48 @@ class AlertGroupNotification:
         return [a for a in self.alerts if a.firing]
 
 
-def _utc(value: datetime | None) -> datetime | None:
+def _utc(value: datetime | None, field: str) -> datetime | None:
     if value is None or value.year == _GO_ZERO_YEAR:
         return None
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is in year 10000 in UTC
+        raise PayloadError(field, "is out of range: must be between years 1 and 9999 in UTC") from None
 
 
-def _field_path(loc: tuple[int | str, ...]) -> str:
+def _field_path(loc: Sequence[int | str]) -> str:
+    """``("alerts", 3, "labels", "team")`` -> ``alerts[3].labels.team``; odd keys quoted."""
     path = ""
     for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif _PLAIN_KEY.fullmatch(part):
+            path += f".{part}" if path else part
+        else:
+            path += f"[{json.dumps(part, ensure_ascii=False)}]"
     return path
+
+
+def _strings(value: object, loc: tuple[int | str, ...] = ()) -> Iterator[tuple[tuple[int | str, ...], str]]:
+    """Every string in a dumped model, keys included, with where it is."""
+    if isinstance(value, str):
+        yield loc, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield (*loc, key), key
+            yield from _strings(item, (*loc, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*loc, index))
+
+
+def _reject_nul(body: bytes | str, raw: _Webhook) -> None:
+    # Only a body with the escape can hold a NUL (JSON has no raw NUL), so valid bodies pay nothing.
+    if (_NUL_ESCAPE not in body) if isinstance(body, str) else (_NUL_ESCAPE.encode() not in body):
+        return
+    for loc, text in _strings(raw.model_dump()):
+        if "\x00" in text:
+            raise PayloadError(_field_path(loc), _NUL_MESSAGE)
 
 
 def parse_webhook(body: bytes | str) -> AlertGroupNotification:
@@ -115,9 +154,10 @@ def parse_webhook(body: bytes | str) -> AlertGroupNotification:
         raw = _Webhook.model_validate_json(body)
     except ValidationError as exc:
         raise _as_payload_error(exc) from None
+    _reject_nul(body, raw)
     alerts = []
     for index, item in enumerate(raw.alerts):
-        starts_at = _utc(item.startsAt)
+        starts_at = _utc(item.startsAt, f"alerts[{index}].startsAt")
         if starts_at is None:
             raise PayloadError(f"alerts[{index}].startsAt", "must be a real start time, not Go's zero time")
         alerts.append(
@@ -127,7 +167,7 @@ def parse_webhook(body: bytes | str) -> AlertGroupNotification:
                 labels=item.labels,
                 annotations=item.annotations,
                 starts_at=starts_at,
-                ends_at=_utc(item.endsAt),
+                ends_at=_utc(item.endsAt, f"alerts[{index}].endsAt"),
                 generator_url=item.generatorURL or None,
             )
         )

@@ -129,6 +129,18 @@ class SlackActions:
             raise MissingPrerequisite(action.kind, "the incident channel was never created")
         return incident, view, incident.channel_id
 
+    async def _bare_channel(self, action: ClaimedAction) -> tuple[Any, str]:
+        """The incident and its channel, without the view: a storm incident's view reads
+        thousands of alerts, which a plain message, pin or bookmark does not need."""
+        assert action.incident_id is not None
+        async with self._db.reading() as session:
+            incident = await session.run_sync(repo.get_incident, action.incident_id)
+        if incident is None:
+            raise MissingPrerequisite("incident", f"incident {action.incident_id} no longer exists")
+        if not incident.channel_id:
+            raise MissingPrerequisite(action.kind, "the incident channel was never created")
+        return incident, incident.channel_id
+
     # -- channel ---------------------------------------------------------------
 
     async def _create_channel(self, action: ClaimedAction) -> Done:
@@ -186,7 +198,7 @@ class SlackActions:
         return Done()
 
     async def _invite(self, action: ClaimedAction) -> Done:
-        _, _, channel = await self._channel(action)
+        _, channel = await self._bare_channel(action)
         try:
             await self._slack.call("conversations.invite", channel=channel, users=action.payload["user"])
         except SlackPermanentError as exc:
@@ -235,7 +247,7 @@ class SlackActions:
         return Done({"ts": ts}, {"header_ts": ts})
 
     async def _pin_header(self, action: ClaimedAction) -> Done:
-        incident, _, channel = await self._channel(action)
+        incident, channel = await self._bare_channel(action)
         if not incident.header_ts:
             raise MissingPrerequisite(action.kind, "the header message was never posted")
         try:
@@ -247,9 +259,9 @@ class SlackActions:
 
     async def _update_header(self, action: ClaimedAction) -> Done:
         async with self._db.reading() as session:
-            later = await session.run_sync(outbox.pending_after, action.ordering_key, action.id, action.kind, limit=1)
-        if later:  # a later update will show the same state or newer: skip this one
-            return Done({"superseded_by": later[0][0]})
+            later = await session.run_sync(outbox.pending_after, action.ordering_key, action.id, action.kind)
+        if later:  # the last later update will show the same state or newer: skip this one and those between
+            return Done({"superseded_by": later[-1][0]}, absorbed=[action_id for action_id, _ in later[:-1]])
         incident, view, channel = await self._channel(action)
         if not incident.header_ts:
             raise MissingPrerequisite(action.kind, "the header message was never posted")
@@ -258,7 +270,7 @@ class SlackActions:
         return Done()
 
     async def _post(self, action: ClaimedAction) -> Done:
-        _, _, channel = await self._channel(action)
+        _, channel = await self._bare_channel(action)
         text, absorbed = str(action.payload["text"]), []
         if action.payload.get("purpose") == "changes":
             text, absorbed = await self._batched_changes(action, text)
@@ -288,7 +300,7 @@ class SlackActions:
         return text, absorbed
 
     async def _add_bookmark(self, action: ClaimedAction) -> Done:
-        _, _, channel = await self._channel(action)
+        _, channel = await self._bare_channel(action)
         link = str(action.payload["link"])
         if action.attempts > 1:
             existing = await self._slack.call("bookmarks.list", channel_id=channel)
@@ -335,7 +347,7 @@ class SlackActions:
     async def _upload_postmortem(self, action: ClaimedAction) -> Done:
         """Render the draft from the timeline as it is now and upload it as a file
         (Slack's external upload flow: getUploadURLExternal, upload, completeUploadExternal)."""
-        incident, _, channel = await self._channel(action)
+        incident, channel = await self._bare_channel(action)
         name = postmortems.filename(incident.id)
         if action.attempts > 1:  # an interrupted attempt may have shared it already
             history = await self._slack.call("conversations.history", channel=channel, limit=HISTORY_LOOKBACK)
@@ -355,7 +367,7 @@ class SlackActions:
         return Done({"file_id": file_info.get("id")})
 
     async def _archive(self, action: ClaimedAction) -> Done:
-        _, _, channel = await self._channel(action)
+        _, channel = await self._bare_channel(action)
         try:
             await self._slack.call("conversations.archive", channel=channel)
         except SlackPermanentError as exc:
@@ -386,7 +398,7 @@ class SlackActions:
         title = str(group.group_labels.get("alertname") or group.group_key)
         payload_blocks = blocks.triage_blocks(title, severity, group.route or "-", lines, links, group_id,
                                               resolved=not firing)
-        text = f"{title}: {len(firing)} firing (not declared)"
+        text = f"{blocks.escape(title)}: {len(firing)} firing (not declared)"
         if group.triage_ts and group.triage_channel_id:
             await self._slack.call("chat.update", channel=group.triage_channel_id, ts=group.triage_ts,
                                    text=text, blocks=payload_blocks)

@@ -27,9 +27,12 @@ from storage.errors import StorageError
 log = structlog.get_logger(__name__)
 
 Runner = Callable[[outbox.ClaimedAction], Awaitable[Done]]
+# Longest wait between retries of a failing action: after a Slack outage, incident channels
+# and messages must follow within seconds, not a minute (a retry is one cheap call).
+MAX_BACKOFF_SECONDS = 15.0
 
 
-def backoff(attempt: int, *, base: float = 0.5, cap: float = 60.0) -> float:
+def backoff(attempt: int, *, base: float = 0.5, cap: float = MAX_BACKOFF_SECONDS) -> float:
     """Capped exponential backoff with jitter (half fixed, half random)."""
     ceiling = min(cap, base * (2 ** max(attempt - 1, 0)))
     return ceiling / 2 + random.uniform(0, ceiling / 2)
@@ -58,17 +61,33 @@ class OutboxWorker:
     def start(self) -> None:
         self._loop_task = asyncio.create_task(self._loop(), name="outbox-worker")
 
-    async def stop(self, timeout: float = 10.0) -> None:
-        """Stop claiming; let in-flight actions finish (their leases cover any that do not)."""
+    def stop_claiming(self) -> None:
+        """Shutdown has begun: claim nothing more; the actions in flight carry on."""
         self._stopping = True
         self._wake.set()
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop claiming; give the actions in flight ``grace`` seconds to finish and be
+        recorded, then cancel the rest and release their leases, so the next start takes
+        them at once instead of waiting for the leases to expire."""
+        self.stop_claiming()
         if self._loop_task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
         if self._active:
-            _, pending = await asyncio.wait(list(self._active.values()), timeout=timeout)
+            _, pending = await asyncio.wait(list(self._active.values()), timeout=grace)
             for task in pending:
                 task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+        try:
+            async with self._db.transaction() as session:
+                released = await session.run_sync(outbox.release, worker=self.worker_id)
+        except StorageError as exc:
+            log.warning("outbox: could not release unfinished actions; their leases expire instead", error=str(exc))
+            return
+        if released:
+            log.warning("outbox: unfinished actions released for the next start", actions=released, grace=grace)
 
     async def _loop(self) -> None:
         while not self._stopping:
@@ -104,12 +123,18 @@ class OutboxWorker:
                                       limit=limit, ordering_key=key, exclude_keys=exclude)
 
     async def _drive(self, action: outbox.ClaimedAction | None) -> None:
-        """Run one key's actions back to back while they succeed and none waits."""
-        while action is not None:
-            proceed = await self._execute(action)
-            if not proceed or self._stopping:
+        """Run one key's actions back to back while they succeed and none waits; once
+        stopping, start none (one claimed meanwhile is released by :meth:`stop`)."""
+        while action is not None and not self._stopping:
+            try:
+                proceed = await self._execute(action)
+                if not proceed or self._stopping:
+                    return
+                claimed = await self._claim(limit=1, key=action.ordering_key)
+            except StorageError as exc:  # recording the outcome or claiming the next one failed
+                log.warning("outbox: database unavailable, the lease brings the action back", error=str(exc),
+                            action_id=action.id, kind=action.kind, incident_id=action.incident_id)
                 return
-            claimed = await self._claim(limit=1, key=action.ordering_key)
             action = claimed[0] if claimed else None
 
     async def _execute(self, action: outbox.ClaimedAction) -> bool:

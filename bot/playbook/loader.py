@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from bot.playbook.problems import PlaybookError, PlaybookProblem, problem_from_error
+from bot.playbook.problems import PlaybookError, PlaybookProblem, problems_from_errors
 from bot.playbook.schema import Playbook, Route
 from bot.playbook.fieldtypes import quote
 
@@ -69,7 +69,21 @@ class PlaybookSet:
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys instead of silently keeping the last one."""
+    """SafeLoader that refuses duplicate keys instead of silently keeping the last one, and
+    reports a value it cannot convert (``2026-02-30``, ``!!int abc``) at its line instead
+    of letting the converter's exception escape."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            kind = str(node.tag).rpartition(":")[2]
+            value = quote(node.value) if isinstance(node, yaml.ScalarNode) else "this value"
+            detail = f": {exc}" if isinstance(exc, (ValueError, OverflowError)) else ""
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {value} as {kind}{detail} (quote it to keep it as text)",
+                node.start_mark,
+            ) from None
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
@@ -101,18 +115,22 @@ def _yaml_problem(file: str, exc: yaml.YAMLError) -> PlaybookProblem:
 def _read(path: Path) -> tuple[Playbook | None, list[PlaybookProblem]]:
     file = str(path)
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
-    except yaml.YAMLError as exc:
-        return None, [_yaml_problem(file, exc)]
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, [PlaybookProblem(file, "(file)", f"cannot read file: {exc}")]
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)
+    except yaml.YAMLError as exc:
+        return None, [_yaml_problem(file, exc)]
+    except RecursionError:
+        return None, [PlaybookProblem(file, "(file)", "invalid YAML: nested too deeply")]
     if data is None:
         message = "file is empty; expected a playbook with name, severities and routes"
         return None, [PlaybookProblem(file, "(top level)", message)]
     try:
         return Playbook.model_validate(data), []
     except ValidationError as exc:
-        return None, [problem_from_error(file, Playbook, error) for error in exc.errors()]
+        return None, problems_from_errors(file, Playbook, exc.errors())
 
 
 def _set_problems(

@@ -8,12 +8,19 @@ import types
 import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
-__all__ = ["PlaybookError", "PlaybookProblem", "format_loc", "problem_from_error"]
+__all__ = [
+    "PlaybookError",
+    "PlaybookProblem",
+    "format_loc",
+    "problem_from_error",
+    "problems_from_errors",
+]
 
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
@@ -55,7 +62,7 @@ def format_loc(loc: Sequence[int | str]) -> str:
         elif _PLAIN_KEY.fullmatch(part):
             out += f".{part}" if out else part
         else:
-            out += '["' + part.replace("\\", "\\\\").replace('"', '\\"') + '"]'
+            out += f"[{json.dumps(part, ensure_ascii=False)}]"  # escapes quotes and line breaks
     return out or "(top level)"
 
 
@@ -103,12 +110,32 @@ def _describe(value: Any) -> str:
         return f"{str(value).lower()}"
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, date):
+        return "a date"
     names = {int: "a number", float: "a number", dict: "a mapping", list: "a list"}
     return names.get(type(value), type(value).__name__)
 
 
+def _is_key_error(error: ErrorDetails) -> bool:
+    """A mapping key that is not text (``1:``, ``2026-01-01:``, ``~:`` in YAML)."""
+    return error["type"] == "invalid_key" or (bool(error["loc"]) and error["loc"][-1] == "[key]")
+
+
+def _key_text(key: Any) -> str:
+    """A key as YAML spelled it (pydantic's location holds its Python repr)."""
+    if key is None:
+        return "null"
+    if isinstance(key, bool):
+        return str(key).lower()
+    if isinstance(key, date):
+        return key.isoformat()
+    return str(key)
+
+
 def _message(root: type[BaseModel], error: ErrorDetails) -> str:
     kind, loc, message = error["type"], error["loc"], error["msg"]
+    if _is_key_error(error):
+        return f"expected a text key, got {_describe(error['input'])}; put the key in quotes"
     if kind == "extra_forbidden":
         allowed = _allowed_keys(root, loc[:-1])
         return f"unknown key (allowed: {', '.join(allowed)})" if allowed else "unknown key"
@@ -129,7 +156,32 @@ def _message(root: type[BaseModel], error: ErrorDetails) -> str:
     return message
 
 
-def problem_from_error(file: str, root: type[BaseModel], error: ErrorDetails) -> PlaybookProblem:
-    """Turn one pydantic error on ``root`` into a one-line problem."""
+def problem_from_error(
+    file: str, root: type[BaseModel], error: ErrorDetails, loc: Sequence[int | str] | None = None
+) -> PlaybookProblem:
+    """Turn one pydantic error on ``root`` into a one-line problem (at ``loc`` if given)."""
     message = " ".join(_message(root, error).split())
-    return PlaybookProblem(file, format_loc(error["loc"]), message)
+    return PlaybookProblem(file, format_loc(error["loc"] if loc is None else loc), message)
+
+
+def problems_from_errors(
+    file: str, root: type[BaseModel], errors: Sequence[ErrorDetails]
+) -> list[PlaybookProblem]:
+    """One problem per error; a key that is not text is named as YAML spelled it
+    (``rotations["2026-01-01"]``), also in the problems of the value under it."""
+    renamed: dict[tuple[int | str, ...], tuple[int | str, ...]] = {}
+    for error in errors:
+        if _is_key_error(error):
+            loc = tuple(error["loc"][:-1] if error["loc"][-1] == "[key]" else error["loc"])
+            renamed[loc] = (*loc[:-1], _key_text(error["input"]))
+    problems = []
+    for error in errors:
+        loc = tuple(error["loc"])
+        if loc and loc[-1] == "[key]":
+            loc = loc[:-1]
+        for old, new in renamed.items():
+            if loc[: len(old)] == old:
+                loc = (*new, *loc[len(old):])
+                break
+        problems.append(problem_from_error(file, root, error, loc))
+    return problems

@@ -6,6 +6,7 @@ so an alert cannot inject ``<!channel>`` or a fake link.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,13 +27,28 @@ ACTION_RESOLVE = "incident_resolve"
 ACTION_DECLARE = "triage_declare"
 
 
+# A cut-off escape (``&am``) or bot link (``<https://x|Run``) at the end of clipped mrkdwn.
+_CUT_MARKUP = re.compile(r"&[a-z]{0,3}$|<[^>]*$")
+_URL_CONTROL = {ord("<"): "%3C", ord(">"): "%3E", ord("|"): "%7C"}
+
+
 def escape(text: str) -> str:
     """Escape the three characters Slack's mrkdwn treats as control characters."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def link(url: str, title: str) -> str:
+    """``<url|title>``: a URL cannot end the link early (``>``, ``|``) and the title is escaped."""
+    return f"<{url.translate(_URL_CONTROL)}|{escape(title).replace('|', '¦')}>"
+
+
 def _plain(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _clip(mrkdwn: str, limit: int) -> str:
+    """Like _plain, for escaped mrkdwn: never leaves half an escape or half a link."""
+    return mrkdwn if len(mrkdwn) <= limit else _CUT_MARKUP.sub("", mrkdwn[: limit - 1]) + "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +99,8 @@ def _alert_text(line: AlertLine) -> str:
 
 
 def header_text(view: IncidentView) -> str:
-    return f"{view.severity.upper()} · {view.title} · {STATUS_LABELS.get(view.status, view.status)}"
+    """The message's ``text``: what notifications show, and mrkdwn like the blocks."""
+    return f"{escape(view.severity.upper())} · {escape(view.title)} · {STATUS_LABELS.get(view.status, view.status)}"
 
 
 def header_blocks(view: IncidentView) -> list[dict[str, Any]]:
@@ -106,7 +123,7 @@ def header_blocks(view: IncidentView) -> list[dict[str, Any]]:
         if rest > 0:
             shown.append(f"…and {rest} more")
         text = f"*Firing alerts ({len(view.firing)})*\n" + "\n".join(shown)
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _plain(text, 3000)}})
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, 3000)}})
     elif view.all_alerts_resolved:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": ":white_check_mark: All alerts have resolved."}})
     source = "declared by Alertmanager" if view.source == "alertmanager" else "declared by hand"
@@ -139,8 +156,8 @@ def links_text(links: Sequence[Link]) -> str:
         return "No runbook, dashboard or trace links were found for these alerts."
     order = ["runbook", "dashboard", "traces", "logs", "prometheus", "link"]
     lines = ["*Links*"]
-    for link in sorted(links, key=lambda l: order.index(l.kind) if l.kind in order else len(order)):
-        lines.append(f"• <{link.url}|{escape(_plain(link.title, 80)).replace('|', '¦')}> ({link.kind})")
+    for item in sorted(links, key=lambda l: order.index(l.kind) if l.kind in order else len(order)):
+        lines.append(f"• {link(item.url, _plain(item.title, 80))} ({item.kind})")
     return "\n".join(lines)
 
 
@@ -161,12 +178,12 @@ def triage_blocks(title: str, severity: str, route: str, firing: Sequence[AlertL
     if len(firing) > MAX_HEADER_ALERTS:
         lines.append(f"…and {len(firing) - MAX_HEADER_ALERTS} more")
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": _plain(
+        {"type": "section", "text": {"type": "mrkdwn", "text": _clip(
             f"*{escape(title)}* ({escape(severity.upper())}, {state}; not declared)\n" + "\n".join(lines), 3000)}},
     ]
     if links:
         blocks.append({"type": "context", "elements": [
-            {"type": "mrkdwn", "text": _plain(" · ".join(f"<{l.url}|{escape(l.title).replace('|', '¦')}>" for l in links[:8]), 3000)}]})
+            {"type": "mrkdwn", "text": _clip(" · ".join(link(item.url, item.title) for item in links[:8]), 3000)}]})
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"route {escape(route)}"}]})
     if not resolved:
         blocks.append({"type": "actions", "block_id": f"triage:{group_id}", "elements": [

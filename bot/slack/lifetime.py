@@ -3,14 +3,16 @@ serves slash commands, buttons, modals and events at ``POST /slack/events``."""
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
 import structlog
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alertmanager.client import AlertmanagerClient
@@ -22,11 +24,12 @@ from bot.http.keys import BOLT, DATABASE, METRICS, SETTINGS, WAKE_OUTBOX
 from bot.outbox.slack_actions import SlackActions
 from bot.outbox.worker import OutboxWorker
 from bot.playbook import PlaybookSet
-from bot.slack.client import SlackGateway
+from bot.slack.client import SlackError, SlackGateway
 from bot.slack.listeners import register
 
 log = structlog.get_logger(__name__)
 GROUP_CACHE_SECONDS = 60.0
+WHO_AM_I_WAIT = 0.5  # seconds of the 3-second acknowledgement budget spent asking Slack who the bot is
 
 
 async def handle_slack_events(request: web.Request) -> web.StreamResponse:
@@ -59,6 +62,12 @@ def slack_lifetime(playbooks: PlaybookSet, clock: Clock):  # type: ignore[no-unt
         wake.append(worker.notify)
         worker.start()
 
+        async def stop_claiming(_app: web.Application) -> None:
+            worker.stop_claiming()
+        # on_shutdown runs as soon as the server stops listening (SIGTERM), before the
+        # requests in flight are awaited and long before this lifetime's cleanup.
+        app.on_shutdown.append(stop_claiming)
+
         members_cache: dict[str, tuple[float, frozenset[str]]] = {}
 
         async def group_members(group: str) -> frozenset[str]:
@@ -83,9 +92,9 @@ def slack_lifetime(playbooks: PlaybookSet, clock: Clock):  # type: ignore[no-unt
             service = CommandService(db, lambda: playbooks, clock, on_commit, settings.slash_command, group_members,
                                      alertmanager)
             capture = TimelineCapture(db, lambda: playbooks, clock, fetch_message, on_commit)
-            bolt = AsyncApp(client=AsyncWebClient(token=token, base_url=settings.slack_api_url),
+            bolt = AsyncApp(client=AsyncWebClient(base_url=settings.slack_api_url),
                             signing_secret=settings.slack_signing_secret.get_secret_value(),
-                            process_before_response=False)
+                            authorize=_authorize_without_slack(token, gateway), process_before_response=False)
             register(bolt, service, capture, settings.slash_command)
             app[BOLT] = bolt
             if settings.slack_app_token is not None:
@@ -100,7 +109,25 @@ def slack_lifetime(playbooks: PlaybookSet, clock: Clock):  # type: ignore[no-unt
         finally:
             if socket_handler is not None:
                 await socket_handler.close_async()
-            await worker.stop()
+            await worker.stop(grace=settings.outbox_shutdown_grace_seconds)
             await gateway.close()
 
     return lifetime
+
+
+def _authorize_without_slack(token: str, gateway: SlackGateway) -> Callable[..., Awaitable[AuthorizeResult]]:
+    """Bolt's default authorization asks Slack (``auth.test``) before serving a request, so
+    while Slack is down every slash command would be answered "reinstall this app" and
+    nothing done. The token is known; the bot's own user id (to ignore its own events) is
+    asked once and remembered, and is simply unknown while Slack does not answer."""
+
+    async def authorize(enterprise_id: str | None, team_id: str | None, user_id: str | None) -> AuthorizeResult:
+        try:
+            bot_user: str | None = await asyncio.wait_for(gateway.bot_user_id(), WHO_AM_I_WAIT)
+        except (SlackError, asyncio.TimeoutError) as exc:
+            log.warning("Slack did not say who the bot is; serving the request anyway", error=str(exc))
+            bot_user = None
+        return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, user_id=user_id, bot_token=token,
+                               bot_user_id=bot_user)
+
+    return authorize

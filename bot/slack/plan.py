@@ -73,7 +73,7 @@ def change_text(events: Sequence[Event], commander: str | None) -> str | None:
                      f"{escape(str(event.data['to'])).upper()} ({escape(str(event.data.get('reason', '')))}).")
     if joined := by_kind.get("storm.group_joined"):
         lines.append(f":rotating_light: {len(joined)} alert group{'s' if len(joined) != 1 else ''} joined the storm: "
-                     + ", ".join(f"`{escape(str(e.data.get('group_key', '?')))[:120]}`" for e in joined[:MAX_LISTED])
+                     + ", ".join(f"`{escape(str(e.data.get('group_key', '?'))[:120])}`" for e in joined[:MAX_LISTED])
                      + (f" and {len(joined) - MAX_LISTED} more" if len(joined) > MAX_LISTED else ""))
     if fired := by_kind.get("alert.fired"):
         lines.append(f":fire: {len(fired)} new alert{'s' if len(fired) != 1 else ''}: {_listed(fired)}")
