@@ -95,7 +95,7 @@ class Ingestor:
 
 
 def _incident_state(session: Any, incident_id: int) -> IncidentState:
-    row = repo.get_incident(session, incident_id)
+    row = repo.incident_row(session, incident_id)
     assert row is not None, "foreign keys guarantee the incident exists"
     firing = repo.firing_alerts(session, row.id) if row.status != "resolved" else []
     return IncidentState(
@@ -191,7 +191,7 @@ def _update_incident(session: Any, incident_id: int, decision: Decision, current
 
 
 def _keep_timers(session: Any, incident_id: int, decision: Decision, now: datetime) -> None:
-    incident = repo.get_incident(session, incident_id)
+    incident = repo.incident_row(session, incident_id)  # as just updated
     assert incident is not None
     kinds = {e.kind for e in decision.events}
     if decision.outcome is Outcome.REOPEN:

@@ -85,10 +85,12 @@ def on_reopened(session: Any, incident: Any, now: datetime) -> None:
 
 
 def on_alerts_changed(session: Any, incident: Any, all_resolved: bool, fired_again: bool, now: datetime) -> None:
+    quiet = pol.auto_resolve_after(incident.policy)
+    if quiet is None:  # the policy is fixed at open: without auto_resolve there is no such timer to keep
+        return
     if fired_again:
         timers.cancel(session, incident.id, [AUTO_RESOLVE])
-    quiet = pol.auto_resolve_after(incident.policy)
-    if all_resolved and quiet is not None and incident.source in ("alertmanager", "storm"):
+    if all_resolved and incident.source in ("alertmanager", "storm"):
         timers.schedule(session, incident.id, AUTO_RESOLVE, now + quiet, now)
 
 

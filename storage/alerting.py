@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage.dialect import insert_ignoring_conflicts, locked
@@ -29,6 +29,7 @@ _INSERT_OUTBOX = insert(OutboxAction.__table__)
 _INSERT_DELIVERY = insert(WebhookDelivery.__table__)
 _ALERTS_BY_FINGERPRINT = select(_ALERTS.c.fingerprint, _ALERTS.c.starts_at, _ALERTS.c.status).where(
     _ALERTS.c.fingerprint.in_(bindparam("fingerprints", expanding=True)))
+_INCIDENT_BY_ID = select(_INCIDENTS).where(_INCIDENTS.c.id == bindparam("incident_id"))
 _FIRING_ALERTS = select(_ALERTS.c.fingerprint, _ALERTS.c.starts_at).where(
     _ALERTS.c.incident_id == bindparam("incident_id"), _ALERTS.c.status == "firing")
 _RESOLVE_ALERTS = update(_ALERTS).where(
@@ -90,6 +91,12 @@ def alerts_by_fingerprint(session: Session, fingerprints: Iterable[str]) -> dict
 
 def get_incident(session: Session, incident_id: int) -> Incident | None:
     return session.get(Incident, incident_id)
+
+
+def incident_row(session: Session, incident_id: int) -> Row[Any] | None:
+    """The incident's columns as they are now. A plain row: cheaper than the ORM object, and
+    never a stale copy from the session's identity map after a Core UPDATE."""
+    return session.execute(_INCIDENT_BY_ID, {"incident_id": incident_id}).one_or_none()
 
 
 def firing_alerts(session: Session, incident_id: int) -> list[tuple[str, datetime]]:

@@ -3,8 +3,9 @@
 SQLite allows one writer at a time anyway. Running writes as synchronous units on one
 thread costs a single thread hand-off per write (instead of several per statement
 through aiosqlite), and committing the writes that queued up meanwhile together
-(group commit) amortises BEGIN/COMMIT under load. Each write runs in its own
-SAVEPOINT, so one write's error rolls back that write only.
+(group commit) amortises BEGIN/COMMIT under load. If one write of a batch fails, the
+batch is rolled back and its writes run again one transaction each, so that write's
+error rolls back that write only.
 
 Writers that still use an async session (``Database.transaction()``) hold ``mutex``,
 the same lock the writer thread holds around each batch, so they never meet in
@@ -69,20 +70,29 @@ class SqliteWriter:
             self._commit(batch)
 
     def _commit(self, batch: list[_Job]) -> None:
-        outcomes: list[tuple[bool, Any]] = []
         with self.mutex:
-            try:
-                with self._sessions() as session, session.begin():
-                    for job in batch:
-                        try:
-                            with session.begin_nested():
-                                outcomes.append((True, job.fn(session, *job.args)))
-                        except Exception as exc:  # handed to that write's caller, not swallowed
-                            outcomes.append((False, exc))
-            except Exception as exc:  # the commit itself failed: no write of the batch happened
-                outcomes = [(False, exc)] * len(batch)
+            outcomes = self._together(batch) if len(batch) > 1 else None
+            if outcomes is None:  # one write failed and took the batch with it: each alone, so only it fails
+                outcomes = [self._alone(job) for job in batch]
         for job, (ok, value) in zip(batch, outcomes, strict=True):
             job.loop.call_soon_threadsafe(_settle, job.future, ok, value)
+
+    def _together(self, batch: list[_Job]) -> list[tuple[bool, Any]] | None:
+        """All writes in one transaction, or None (and nothing written) if any failed.
+        Failures are rare, so this beats a SAVEPOINT per write; writes touch only the
+        database, so running one again after a rollback is safe."""
+        try:
+            with self._sessions() as session, session.begin():
+                return [(True, job.fn(session, *job.args)) for job in batch]
+        except Exception:
+            return None
+
+    def _alone(self, job: _Job) -> tuple[bool, Any]:
+        try:
+            with self._sessions() as session, session.begin():
+                return True, job.fn(session, *job.args)
+        except Exception as exc:  # handed to that write's caller, not swallowed
+            return False, exc
 
 
 def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:

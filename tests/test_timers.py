@@ -325,6 +325,31 @@ async def test_lowering_the_severity_before_the_reminder_reschedules_it_to_the_n
     assert "SEV3 · Investigating · open for 4h00m" in reminder.text
 
 
+async def test_an_alert_that_raises_the_severity_brings_the_reminder_forward_to_the_new_cadence(
+        database_url: str, slack: SlackEmulator, db: Database, tmp_path: Path) -> None:
+    playbooks = write_playbook(tmp_path / "playbooks")
+    text = (playbooks / "incidents.yml").read_text()
+    (playbooks / "incidents.yml").write_text(
+        text.replace("""matchers: ['severity=~"critical|page"']""", """matchers: ['service="checkout"']""")
+            .replace("map: {critical: sev1, page: sev1}", "map: {critical: sev1, page: sev1, warning: sev2}"))
+    async with timed_bot(database_url, slack, db, playbooks, ManualClock(START)) as t:
+        payload = group(alerts=1, severity="warning", start=START)
+        opened = await t.open(body(payload))
+        assert opened.severity == "sev2"
+        assert await pending_timers(t.db, opened.id) == {"update_due": START + timedelta(hours=1),
+                                                        "ack_timeout": START + 15 * MINUTE}
+
+        await t.advance(10 * MINUTE)
+        worse = group(alerts=2, severity="warning", start=START)
+        worse["alerts"][1]["labels"]["severity"] = "critical"
+        del worse["commonLabels"]["severity"]
+        assert (await t.webhook(body(worse)))["outcome"] == "join"
+
+        assert (await incident(t.db, opened.id)).severity == "sev1"
+        assert (await pending_timers(t.db, opened.id))["update_due"] == START + 30 * MINUTE, \
+            "the next update is due at SEV1's cadence from the opening, not SEV2's"
+
+
 async def test_lowering_the_severity_after_a_reminder_does_not_escalate_at_the_old_cadence(timed: Timed) -> None:
     t = timed
     opened = await t.open()

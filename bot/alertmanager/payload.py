@@ -7,6 +7,7 @@ and every error names the field it is about, e.g. ``alerts[3].startsAt``.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -180,8 +181,17 @@ def parse_webhook(body: bytes | str) -> AlertGroupNotification:
         common_annotations=raw.commonAnnotations,
         external_url=raw.externalURL,
         truncated_alerts=raw.truncatedAlerts,
-        alerts=alerts,
+        alerts=tuple(alerts),
     )
+
+
+@functools.lru_cache(maxsize=256)
+def parse_webhook_cached(body: bytes) -> AlertGroupNotification:
+    """:func:`parse_webhook`, remembering recent bodies: Alertmanager re-sends a group's
+    unchanged notification (retries, repeat_interval), and validation is a good part of
+    what a delivery costs. Nothing in the bot changes a parsed notification, so sharing
+    one is safe; errors are not remembered."""
+    return parse_webhook(body)
 
 
 def _as_payload_error(exc: ValidationError) -> PayloadError:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import structlog
 from aiohttp import web
 
-from bot.alertmanager.payload import PayloadError, parse_webhook
+from bot.alertmanager.payload import PayloadError, parse_webhook_cached
 from bot.http.errors import json_error
 from bot.http.keys import INGESTOR, METRICS, SETTINGS, WEBHOOK_AUTH
 from storage.errors import StorageError
@@ -30,7 +30,7 @@ async def handle_alertmanager(request: web.Request) -> web.Response:
         metrics.webhook_deliveries.labels(outcome="rejected").inc()
         return json_error(413, f"body exceeds the limit of {request.app[SETTINGS].webhook_max_bytes} bytes")
     try:
-        notification = parse_webhook(body)
+        notification = parse_webhook_cached(body)
     except PayloadError as exc:
         metrics.webhook_deliveries.labels(outcome="rejected").inc()
         log.warning("webhook rejected", reason=str(exc))
