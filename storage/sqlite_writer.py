@@ -74,8 +74,11 @@ class SqliteWriter:
             outcomes = self._together(batch) if len(batch) > 1 else None
             if outcomes is None:  # one write failed and took the batch with it: each alone, so only it fails
                 outcomes = [self._alone(job) for job in batch]
+        settled: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
         for job, (ok, value) in zip(batch, outcomes, strict=True):
-            job.loop.call_soon_threadsafe(_settle, job.future, ok, value)
+            settled.setdefault(job.loop, []).append((job.future, ok, value))
+        for loop, results in settled.items():  # one wake-up of each waiting loop per batch
+            loop.call_soon_threadsafe(_settle, results)
 
     def _together(self, batch: list[_Job]) -> list[tuple[bool, Any]] | None:
         """All writes in one transaction, or None (and nothing written) if any failed.
@@ -95,10 +98,11 @@ class SqliteWriter:
             return False, exc
 
 
-def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
-    if future.cancelled():
-        return
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)
+def _settle(results: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for future, ok, value in results:
+        if future.cancelled():
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
