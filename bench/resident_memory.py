@@ -198,7 +198,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    return run_in_temporary_directory(lambda tmp: run(args, tmp), "bench-memory-", "processes stopped, temporary files removed", stop_all)
+    return run_in_temporary_directory(lambda tmp: run(args, tmp), "bench-memory-",
+                                      "processes stopped, temporary files removed", stop_all)
 
 
 if __name__ == "__main__":
