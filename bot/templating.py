@@ -184,7 +184,7 @@ def _web_url(url: str | None) -> str | None:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
-    if any(ch.isspace() for ch in url):
+    if _WHITESPACE.search(url):
         return None
     # Percent-encoded, they mean the same to the server and cannot end a Slack <url|title> early.
     return url.replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")

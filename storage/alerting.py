@@ -120,7 +120,10 @@ def insert_alerts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Insert new alerts; an identity another transaction stored first is left alone."""
     if not rows:
         return
-    stmt = insert_ignoring_conflicts(session, Alert).on_conflict_do_nothing(index_elements=["fingerprint", "starts_at"])
+    stmt = _upserts.get(("alerts", session.bind.dialect.name))
+    if stmt is None:
+        stmt = _upserts[("alerts", session.bind.dialect.name)] = insert_ignoring_conflicts(
+            session, Alert).on_conflict_do_nothing(index_elements=["fingerprint", "starts_at"])
     session.execute(stmt, list(rows))
 
 
