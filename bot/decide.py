@@ -46,6 +46,9 @@ class IncidentState:
     reopen_window: timedelta
     firing: frozenset[AlertIdentity] = frozenset()
     commander: str | None = None
+    # True when the incident has more firing alerts than one delivery could resolve; then
+    # ``firing`` is left empty instead of loading them all (a storm incident holds thousands).
+    more_firing: bool = False
 
     @property
     def is_open(self) -> bool:
@@ -332,6 +335,8 @@ def _severity_event(old: str, new: str, alerts: Sequence[Alert], match: RouteMat
 
 def _all_resolved_events(incident: IncidentState, new: Sequence[Alert], resolved: Sequence[Alert],
                          now: datetime) -> list[Event]:
+    if incident.more_firing:
+        return []
     had_firing = bool(incident.firing) or any(a.firing for a in new)
     firing = (set(incident.firing) - {a.identity for a in resolved}) | {a.identity for a in new if a.firing}
     if firing or not had_firing:

@@ -22,6 +22,7 @@ from bot.opening import enqueue_trace_links, event_row, open_incident
 from bot.slack.plan import plan_changes
 from bot.templating import TITLE_MAX, render_title
 from storage import alerting as repo
+from storage import incidents as store
 from storage.database import Database
 
 
@@ -62,7 +63,8 @@ class Ingestor:
         playbooks = self._playbooks()
         decision = decide(notification, state, playbooks, now)
         if decision.outcome is Outcome.OPEN and decision.storm_key is not None:
-            decision = decide(notification, state, playbooks, now, self._storm_state(session, decision, now))
+            storm = self._storm_state(session, decision, now, len(notification.alerts))
+            decision = decide(notification, state, playbooks, now, storm)
         incident_id = _apply(session, group, notification, decision, state, now, body_sha256)
         self._record(session, body, body_sha256, notification, decision.outcome, incident_id, now)
         return IngestResult(decision.outcome, incident_id, decision.reason)
@@ -81,27 +83,37 @@ class Ingestor:
         known = {fp: [StoredAlert(fp, starts_at, status) for starts_at, status in rows] for fp, rows in stored.items()}
         if group.incident_id is None:
             return GroupState(known=known)
-        return GroupState(incident=_incident_state(session, group.incident_id), known=known)
+        incident = _incident_state(session, group.incident_id, len(notification.alerts))
+        return GroupState(incident=incident, known=known)
 
-    def _storm_state(self, session: Any, decision: Decision, now: datetime) -> StormState:
+    def _storm_state(self, session: Any, decision: Decision, now: datetime, delivery_size: int) -> StormState:
         """Lock the storm-guard key, so concurrent opens on it count each other."""
         assert decision.storm_key is not None and decision.route is not None
         guard = decision.route.route.storm_guard
         assert guard is not None
         storm_incident_id = repo.lock_storm_window(session, decision.storm_key)
         recent = repo.recent_opens(session, decision.storm_key, now - guard.window)
-        incident = _incident_state(session, storm_incident_id) if storm_incident_id is not None else None
+        incident = _incident_state(session, storm_incident_id, delivery_size) if storm_incident_id is not None else None
         return StormState(decision.storm_key, recent, incident)
 
 
-def _incident_state(session: Any, incident_id: int) -> IncidentState:
+def _incident_state(session: Any, incident_id: int, delivery_size: int) -> IncidentState:
+    """The incident as decide() needs it. Its firing alerts are loaded only when a delivery
+    of ``delivery_size`` alerts could resolve them all; otherwise counting them is enough,
+    which keeps each delivery joining a storm incident from costing more than the last."""
     row = repo.incident_row(session, incident_id)
     assert row is not None, "foreign keys guarantee the incident exists"
-    firing = repo.firing_alerts(session, row.id) if row.status != "resolved" else []
+    firing: list[tuple[str, datetime]] = []
+    more_firing = False
+    if row.status != "resolved":
+        if store.firing_count(session, row.id) > delivery_size:
+            more_firing = True
+        else:
+            firing = repo.firing_alerts(session, row.id)
     return IncidentState(
         id=row.id, status=row.status, severity=row.severity, playbook=row.playbook, route=row.route,
         resolved_at=row.resolved_at, reopen_window=reopen_window(row.policy), firing=frozenset(firing),
-        commander=row.commander,
+        commander=row.commander, more_firing=more_firing,
     )
 
 

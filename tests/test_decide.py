@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -127,6 +129,17 @@ def test_one_of_two_alerts_resolving_does_not_flag_all_resolved(playbooks: Playb
     state = GroupState(incident=open_incident(a1, a2), known=stored(a1, a2))
 
     decision = decide(notification(alert("a1", status="resolved", end=NOW), a2), state, playbooks, NOW)
+
+    assert [e.kind for e in decision.events] == ["alert.resolved"]
+
+
+def test_an_incident_with_more_firing_alerts_than_the_delivery_is_not_all_resolved(playbooks: PlaybookSet) -> None:
+    # The caller counted more firing alerts than this delivery carries and did not load them.
+    a1 = alert("a1")
+    incident = replace(open_incident(), more_firing=True)
+    state = GroupState(incident=incident, known=stored(a1))
+
+    decision = decide(notification(alert("a1", status="resolved", end=NOW)), state, playbooks, NOW)
 
     assert [e.kind for e in decision.events] == ["alert.resolved"]
 
