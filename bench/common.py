@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,18 @@ def pick_cpus(pin: bool) -> tuple[int | None, int | None]:
     return (cpus[0], cpus[-1]) if len(cpus) >= 2 else (None, None)
 
 
+def pin_to(cpu: int | None) -> None:
+    """Pin the calling process to ``cpu`` (no-op for None). Also a ``preexec_fn``, via
+    :func:`pinned`, to pin a child before it runs."""
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
+
+
+def pinned(cpu: int | None) -> Callable[[], None] | None:
+    """A ``preexec_fn`` pinning the child to ``cpu``, or None when not pinning."""
+    return (lambda: pin_to(cpu)) if cpu is not None else None
+
+
 # ---------------------------------------------------------------------------------------
 # Readings from /proc
 # ---------------------------------------------------------------------------------------
@@ -120,10 +133,9 @@ def percentile(values: list[float], q: float) -> float:
 
 def start_process(argv: list[str], env: dict[str, str], log: Path, cpu: int | None) -> subprocess.Popen[bytes]:
     """Start ``argv`` in its own session with its output in ``log``, pinned to ``cpu`` if given."""
-    preexec = (lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None
     with log.open("wb") as out:
         proc = subprocess.Popen(argv, env=env, cwd=REPO, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, preexec_fn=preexec, start_new_session=True)
+                                stderr=subprocess.STDOUT, preexec_fn=pinned(cpu), start_new_session=True)
     _RUNNING.add(proc)
     return proc
 
@@ -195,14 +207,15 @@ async def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeo
 # The bot against the Slack emulator
 # ---------------------------------------------------------------------------------------
 
-def write_playbook(directory: Path) -> None:
-    """The Slack fixture playbook, storm guard removed, responders that exist."""
+def write_playbook(directory: Path) -> Path:
+    """The Slack fixture playbook, storm guard removed, responders that exist; returns ``directory``."""
     document = yaml.safe_load(PLAYBOOK_SOURCE.read_text())
     critical = next(r for r in document["routes"] if r["name"] == "critical")
     critical.pop("storm_guard", None)
     critical["responders"] = ["UDAVE"]
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "incidents.yml").write_text(yaml.safe_dump(document, sort_keys=False))
+    return directory
 
 
 def bot_env(workdir: Path, database_url: str, playbooks: Path, port: int, slack_api_url: str,

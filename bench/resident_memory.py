@@ -39,8 +39,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.common import (  # noqa: E402
-    HOST, WEBHOOK_TOKEN, Results, bot_env, code_version, free_port, memory_kib, pick_cpus, start_bare_server,
-    start_bot, start_emulator, stop_all, stop_process, wait_http_ok, write_playbook,
+    HOST, WEBHOOK_TOKEN, Results, bot_env, code_version, free_port, memory_kib, pick_cpus, pin_to,
+    start_bare_server, start_bot, start_emulator, stop_all, stop_process, wait_http_ok, write_playbook,
 )
 from bench.interrupt import run_in_temporary_directory  # noqa: E402
 from bench.webhook_ingest import GroupSpec, group_body  # noqa: E402
@@ -109,10 +109,8 @@ async def bare_rss(workdir: Path, cpu: int | None, settle: float) -> int:
 
 async def run(args: argparse.Namespace, workdir: Path) -> int:
     own_cpu, bot_cpu = pick_cpus(not args.no_pin)
-    if own_cpu is not None:
-        os.sched_setaffinity(0, {own_cpu})
-    playbooks = workdir / "playbooks"
-    write_playbook(playbooks)
+    pin_to(own_cpu)
+    playbooks = write_playbook(workdir / "playbooks")
     db_path = workdir / "bench.db"
     log = workdir / "bot.log"
     print(f"resident memory benchmark: work files in {workdir} (removed at the end)", flush=True)

@@ -52,9 +52,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.common import (  # noqa: E402
-    HOST, PLAYBOOK_SOURCE, TOKEN, USABLE_CPUS, WEBHOOK_TOKEN, Results, bot_env, code_version, free_port, percentile,
-    pick_cpus, process_cpu_seconds, run_queue_wait, start_bot, start_emulator, stop_all, stop_process, wait_healthy,
-    write_playbook,
+    HOST, PLAYBOOK_SOURCE, TOKEN, USABLE_CPUS, WEBHOOK_TOKEN, Results, bot_env, code_version, free_port,
+    percentile, pick_cpus, pin_to, process_cpu_seconds, run_queue_wait, start_bot, start_emulator, stop_all,
+    stop_process, wait_healthy, write_playbook,
 )
 from bench.interrupt import run_in_temporary_directory  # noqa: E402
 from bench.webhook_ingest import GroupSpec, group_body  # noqa: E402
@@ -312,10 +312,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     started_at = datetime.now(timezone.utc)
     load_before = os.getloadavg()
     own_cpu, bot_cpu = pick_cpus(not args.no_pin)
-    if own_cpu is not None:
-        os.sched_setaffinity(0, {own_cpu})
-    playbooks = workdir / "playbooks"
-    write_playbook(playbooks)
+    pin_to(own_cpu)
+    playbooks = write_playbook(workdir / "playbooks")
     db_path = workdir / "bench.db"
     log_path = workdir / "bot.log"
 

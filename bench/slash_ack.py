@@ -54,8 +54,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.common import (  # noqa: E402
-    HOST, USABLE_CPUS, WEBHOOK_TOKEN, Results, bot_env, code_version, free_port, percentile, process_cpu_seconds,
-    run_queue_wait, start_bot, start_emulator, stop_all, stop_process, wait_healthy, write_playbook,
+    HOST, USABLE_CPUS, WEBHOOK_TOKEN, Results, bot_env, code_version, free_port, percentile, pin_to, pinned,
+    process_cpu_seconds, run_queue_wait, start_bot, start_emulator, stop_all, stop_process, wait_healthy,
+    write_playbook,
 )
 from bench.interrupt import interruptible  # noqa: E402
 from bench.slack_delivery import CallLog, Driver  # noqa: E402
@@ -155,11 +156,9 @@ class LoadGenerator:
         self.proc: subprocess.Popen[bytes] | None = None
 
     async def start(self) -> None:
-        cpu = self.cpu
-        preexec = (lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None
         with self.log.open("wb") as err:
             self.proc = subprocess.Popen(self.argv, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=err, preexec_fn=preexec, start_new_session=True)
+                                         stderr=err, preexec_fn=pinned(self.cpu), start_new_session=True)
         _CHILDREN.add(self.proc)
         line = await self._readline(60)
         if line.strip() != b"ready":
@@ -325,10 +324,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     started_at = datetime.now(timezone.utc)
     load_before = os.getloadavg()
     own_cpu, gen_cpu, bot_cpu = pick_cpus(not args.no_pin)
-    if own_cpu is not None:
-        os.sched_setaffinity(0, {own_cpu})
-    playbooks = workdir / "playbooks"
-    write_playbook(playbooks)
+    pin_to(own_cpu)
+    playbooks = write_playbook(workdir / "playbooks")
     db_path = workdir / "bench.db"
     log_path = workdir / "bot.log"
 

@@ -34,17 +34,16 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.common import (  # noqa: E402
-    HOST, Results, bot_env, code_version, free_port, pick_cpus, start_bare_server, start_bot, start_emulator,
-    stop_all, stop_process, wait_http_ok, write_playbook,
+    HOST, Results, bot_env, code_version, free_port, pick_cpus, pin_to, pinned, start_bare_server, start_bot,
+    start_emulator, stop_all, stop_process, wait_http_ok, write_playbook,
 )
 from bench.interrupt import run_in_temporary_directory  # noqa: E402
 
 
 def import_aiohttp_seconds(cpu: int | None) -> float:
     """Exec to exit of ``python -c "import aiohttp"``."""
-    preexec = (lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None
     started = time.monotonic()
-    subprocess.run([sys.executable, "-c", "import aiohttp"], check=True, preexec_fn=preexec, timeout=60)
+    subprocess.run([sys.executable, "-c", "import aiohttp"], check=True, preexec_fn=pinned(cpu), timeout=60)
     return time.monotonic() - started
 
 
@@ -74,10 +73,8 @@ async def bot_seconds(env: dict[str, str], log: Path, cpu: int | None, poll: flo
 
 async def run(args: argparse.Namespace, workdir: Path) -> int:
     own_cpu, bot_cpu = pick_cpus(not args.no_pin)
-    if own_cpu is not None:
-        os.sched_setaffinity(0, {own_cpu})
-    playbooks = workdir / "playbooks"
-    write_playbook(playbooks)
+    pin_to(own_cpu)
+    playbooks = write_playbook(workdir / "playbooks")
     log = workdir / "bot.log"
     print(f"start-up time benchmark: {args.runs} runs each, work files in {workdir} (removed at the end)", flush=True)
 

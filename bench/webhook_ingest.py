@@ -60,7 +60,8 @@ import aiohttp
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from bench.common import (  # noqa: E402
-    BARE_SERVER, HOST, USABLE_CPUS, Results, code_version, free_port, pick_cpus, process_cpu_seconds,
+    BARE_SERVER, HOST, USABLE_CPUS, Results, code_version, free_port, pick_cpus, pin_to,
+    process_cpu_seconds, start_process, stop_process,
 )
 from bench.interrupt import interruptible  # noqa: E402
 DEFAULT_POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -195,11 +196,7 @@ class Server:
         return f"http://{HOST}:{self.port}"
 
     def start(self) -> None:
-        cpu = self.cpu
-        preexec = (lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(self.argv, env=self.env, cwd=REPO, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, preexec_fn=preexec, start_new_session=True)
+        self.proc = start_process(self.argv, self.env, self.log_path, self.cpu)
         _RUNNING_SERVERS.add(self)
 
     async def wait_healthy(self, timeout: float = 30.0) -> None:
@@ -221,15 +218,9 @@ class Server:
                 await asyncio.sleep(0.1)
 
     def stop(self) -> None:
-        """SIGTERM, up to 10 s for a graceful exit, then SIGKILL."""
-        proc = self.proc
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+        """SIGTERM, a while for a graceful exit, then SIGKILL (:func:`bench.common.stop_process`)."""
+        if self.proc is not None:
+            stop_process(self.proc)
         self.proc = None
         _RUNNING_SERVERS.discard(self)
 
@@ -611,8 +602,7 @@ async def main_async(args: argparse.Namespace) -> int:
     started = datetime.now(timezone.utc)
     load_before = os.getloadavg()
     client_cpu, server_cpu = pick_cpus(not args.no_pin)
-    if client_cpu is not None:
-        os.sched_setaffinity(0, {client_cpu})
+    pin_to(client_cpu)
 
     # Every body is built before anything is timed.
     measured = build_workload(prefix="svc", requests=args.requests, groups=args.groups, alerts=args.alerts,
