@@ -13,7 +13,7 @@ import pytest
 from storage.database import Database
 from storage.models import Incident, OutboxAction
 from tests.chaos.storm import assert_each_slack_effect_once, bot_process, terminate
-from tests.slack.test_restart_safety import RESPONDERS, assert_delivered_once, many_responders_playbook
+from tests.support.delivery import RESPONDERS, assert_delivered_once, many_responders_playbook
 from tests.slack_emulator import SlackEmulator
 from tests.support import rows
 from tests.support.bot import WEBHOOK_TOKEN

@@ -3,13 +3,13 @@ delivering a 20-action incident: after a restart there is one channel and no mes
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import httpx
 
 from storage.database import Database
-from tests.support.slack import RATE_SCALE, SLACK_PLAYBOOKS, SLACK_TOKEN, eventually
+from tests.support.delivery import RESPONDERS, assert_delivered_once, many_responders_playbook
+from tests.support.slack import RATE_SCALE, SLACK_TOKEN, eventually
 from tests.slack_emulator import SlackEmulator
 from tests.support import rows
 from tests.support.bot import WEBHOOK_TOKEN
@@ -17,29 +17,6 @@ from tests.support.payloads import body, group
 from tests.support.process import BotProcess
 
 JSON = {"Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": "application/json"}
-RESPONDERS = [f"UR{i:02d}" for i in range(12)]
-
-
-def many_responders_playbook(tmp_path: Path) -> Path:
-    text = (SLACK_PLAYBOOKS / "incidents.yml").read_text().replace(
-        "responders: [UDAVE, UGHOST]", f"responders: [{', '.join(RESPONDERS)}]")
-    directory = tmp_path / "playbooks"
-    directory.mkdir()
-    (directory / "incidents.yml").write_text(text)
-    return directory
-
-
-def assert_delivered_once(slack: SlackEmulator, channel_id: str, header_ts: str | None) -> None:
-    messages = slack.messages(channel_id)
-    action_ids = [m.metadata["event_payload"]["action"] for m in messages if m.metadata]
-    assert len(action_ids) == len(set(action_ids)), f"a message was posted twice: {[m.text for m in messages]}"
-    assert sum(1 for m in messages if m.blocks and m.blocks[0].get("type") == "header") == 1
-    assert sum(1 for m in messages if m.text.startswith("*Links*")) == 1
-    assert [p.ts for p in slack.pins(channel_id)] == [header_ts]
-    assert Counter(b.link for b in slack.bookmarks(channel_id)).most_common(1)[0][1] == 1
-    assert set(RESPONDERS) <= slack.channel(channel_id).members
-
-
 async def test_crash_after_ack_and_mid_delivery_leaves_one_channel_and_no_duplicates(
         database_url: str, slack: SlackEmulator, db: Database, tmp_path: Path) -> None:
     for user in RESPONDERS:
