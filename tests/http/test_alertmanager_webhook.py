@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from bot.playbook import load_playbooks
+from bot.rotation import commander_at
 from storage.database import Database
 from tests.conftest import REPO
 from tests.support import rows
@@ -45,7 +47,9 @@ async def test_firing_group_opens_an_incident_with_its_alerts_events_and_outbox(
     assert response.status_code == 200
     assert response.json() == {"outcome": "open", "incident": 1}
     [incident] = await rows.incidents(db)
-    assert (incident.severity, incident.status, incident.commander) == ("sev1", "investigating", "U0000000001")
+    assert (incident.severity, incident.status) == ("sev1", "investigating")
+    rotation = load_playbooks(PLAYBOOKS).playbooks[0].rotations["primary"]
+    assert incident.commander == commander_at(rotation, incident.opened_at)  # on call when it opened
     assert incident.title == "HighErrorRate in checkout"
     assert incident.channel_name == f"inc-{incident.opened_at:%Y%m%d}-1-high-error-rate-in-checkout"
     assert incident.policy["rotation"]["users"] == ["U0000000001", "U0000000002", "U0000000003"]

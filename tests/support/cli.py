@@ -15,6 +15,7 @@ import httpx
 
 from tests.conftest import REPO
 from tests.support.bot import free_port
+from tests.support.moved_date import moved_date_env
 
 COMMAND = [sys.executable, "-m", "bot.cli"]
 PLAYBOOKS = REPO / "playbooks"
@@ -27,6 +28,7 @@ def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         "HOME": str(tmp_path),
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'incident-bot.db'}",
         "PLAYBOOKS_DIR": str(PLAYBOOKS),
+        **moved_date_env(),
     }
     env.update(extra)
     return env

@@ -13,12 +13,13 @@ from pathlib import Path
 import httpx
 
 from tests.support.bot import free_port
+from tests.support.moved_date import moved_date_env
 
 
 class BotProcess:
     def __init__(self, env: dict[str, str], workdir: Path) -> None:
         self.port = free_port()
-        self.env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir), **env,
+        self.env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir), **moved_date_env(), **env,
                     "HOST": "127.0.0.1", "PORT": str(self.port)}
         self.workdir = workdir
         self.url = f"http://127.0.0.1:{self.port}"
