@@ -192,7 +192,7 @@ async def wait_http_ok(url: str, proc: subprocess.Popen[bytes], log: Path, timeo
                     await resp.read()
                     if resp.status == 200:
                         return time.monotonic()
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+            except (TimeoutError, aiohttp.ClientError, OSError):
                 pass
             await asyncio.sleep(interval)
     raise RuntimeError(f"{url}: no 200 within {timeout:.0f}s:\n{log_tail(log)}")

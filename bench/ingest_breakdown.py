@@ -34,9 +34,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.webhook_ingest import build_workload  # noqa: E402
-from bot.alertmanager.payload import parse_webhook  # noqa: E402
 from bot.clock import utcnow  # noqa: E402
-from bot.ingest import Ingestor  # noqa: E402
+from bot.domain.notification import parse_webhook  # noqa: E402
+from bot.incident.ingest import Ingestor  # noqa: E402
 from bot.playbook import load_playbooks  # noqa: E402
 from storage.database import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402

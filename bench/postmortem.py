@@ -34,15 +34,14 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Results  # noqa: E402
-from bot.postmortem import AlertRecord, EventRecord, IncidentRecord, render_postmortem  # noqa: E402
+from bench.common import Results
+from bot.postmortem import AlertRecord, EventRecord, IncidentRecord, render_postmortem
 
-UTC = timezone.utc
 START = datetime(2026, 3, 28, 22, 0, tzinfo=UTC)  # runs across midnight and the Berlin DST change
 NAMES = ("NodeDown", "KubeletNotReady", "HighErrorRate", "HighLatency", "DiskPressure", "PodCrashLooping",
          "TargetDown", "CPUThrottlingHigh", "MemoryPressure", "ProbeFailed", "QueueBacklog", "CertExpiring")

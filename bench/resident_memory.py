@@ -39,8 +39,22 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.common import (  # noqa: E402
-    HOST, WEBHOOK_TOKEN, Results, bot_env, code_version, free_port, memory_kib, pick_cpus, pin_to,
-    start_bare_server, start_bot, start_emulator, stop_all, stop_process, wait_http_ok, write_playbook,
+    HOST,
+    WEBHOOK_TOKEN,
+    Results,
+    bot_env,
+    code_version,
+    free_port,
+    memory_kib,
+    pick_cpus,
+    pin_to,
+    start_bare_server,
+    start_bot,
+    start_emulator,
+    stop_all,
+    stop_process,
+    wait_http_ok,
+    write_playbook,
 )
 from bench.interrupt import run_in_temporary_directory  # noqa: E402
 from bench.webhook_ingest import GroupSpec, group_body  # noqa: E402
@@ -65,7 +79,7 @@ async def open_incidents(bot_url: str, count: int, concurrency: int) -> tuple[in
                 async with session.post(f"{bot_url}/alertmanager", data=body, headers=headers) as resp:
                     text = await resp.text()
                     status = resp.status
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 problems.append(f"{type(exc).__name__}: {exc}")
                 continue
             try:

@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -306,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
     run = Run(shown_command(sys.argv if argv is None else ["bench/run_all.py", *argv]), args.quick,
-              datetime.now(timezone.utc), git_state(), machine(), os.getloadavg())
+              datetime.now(UTC), git_state(), machine(), os.getloadavg())
     started = time.monotonic()
     print(f"running {len(args.selected)} benchmark(s){' (quick)' if args.quick else ''}; "
           f"writing {args.output}", flush=True)

@@ -37,7 +37,7 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -46,11 +46,18 @@ sys.path.insert(0, str(REPO))
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench.common import (  # noqa: E402
-    HOST, Results, free_port, memory_kib, start_bot, stop_all, stop_process, wait_healthy,
+    HOST,
+    Results,
+    free_port,
+    memory_kib,
+    start_bot,
+    stop_all,
+    stop_process,
+    wait_healthy,
 )
 from bench.interrupt import interruptible  # noqa: E402
-from bot.alertmanager.payload import parse_webhook  # noqa: E402
-from bot.ingest import Ingestor  # noqa: E402
+from bot.domain.notification import parse_webhook  # noqa: E402
+from bot.incident.ingest import Ingestor  # noqa: E402
 from bot.playbook import load_playbooks  # noqa: E402
 from storage.database import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
@@ -62,7 +69,7 @@ WEBHOOK_TOKEN = "bench-webhook-token"
 BOT_USER = "UBOT"
 USERS = {"UALICE": "alice", "UBOB": "bob", "UCAROL": "carol"}
 REMINDER = "a stakeholder update is due"
-FAR = datetime(2100, 1, 1, tzinfo=timezone.utc)
+FAR = datetime(2100, 1, 1, tzinfo=UTC)
 
 PLAYBOOK = """\
 name: bench
@@ -100,7 +107,7 @@ def group_body(i: int, now: datetime) -> bytes:
 
 def sqlite_time(moment: datetime) -> str:
     """How the bot's UTC column stores a time on SQLite."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -120,8 +127,8 @@ async def open_incidents(database_url: str, playbooks_dir: Path, count: int) -> 
     try:
         await upgrade(db)
         playbooks = load_playbooks(playbooks_dir)
-        ingestor = Ingestor(db, lambda: playbooks, lambda: datetime.now(timezone.utc))
-        now = datetime.now(timezone.utc)
+        ingestor = Ingestor(db, lambda: playbooks, lambda: datetime.now(UTC))
+        now = datetime.now(UTC)
         for start in range(0, count, 50):
             bodies = [group_body(i, now) for i in range(start, min(start + 50, count))]
             results = await asyncio.gather(*(ingestor.ingest(b, parse_webhook(b)) for b in bodies))
@@ -164,7 +171,7 @@ def fired_lags(db_path: Path, due: datetime) -> list[float]:
             rows = conn.execute(text("SELECT fired_at FROM timers WHERE kind = 'update_due' AND state = 'fired'")).all()
     finally:
         engine.dispose()
-    naive_due = due.astimezone(timezone.utc).replace(tzinfo=None)
+    naive_due = due.astimezone(UTC).replace(tzinfo=None)
     return [(datetime.fromisoformat(str(fired)) - naive_due).total_seconds() for (fired,) in rows]
 
 
@@ -199,7 +206,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
             await wait_healthy(f"http://{HOST}:{port}", proc, log)
             await asyncio.sleep(2.0)  # idle: the scheduler has ticked, nothing is due
             idle = memory_kib(proc.pid)
-            due = datetime.now(timezone.utc) + timedelta(seconds=args.lead)
+            due = datetime.now(UTC) + timedelta(seconds=args.lead)
             released = release(db_path, due)
             deadline = time.monotonic() + args.lead + args.max_seconds
             posted: list[float] = []

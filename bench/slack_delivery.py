@@ -42,7 +42,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +52,26 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.common import (  # noqa: E402
-    HOST, PLAYBOOK_SOURCE, TOKEN, USABLE_CPUS, WEBHOOK_TOKEN, Results, bot_env, code_version, free_port,
-    percentile, pick_cpus, pin_to, process_cpu_seconds, run_queue_wait, start_bot, start_emulator, stop_all,
-    stop_process, wait_healthy, write_playbook,
+    HOST,
+    PLAYBOOK_SOURCE,
+    TOKEN,
+    USABLE_CPUS,
+    WEBHOOK_TOKEN,
+    Results,
+    bot_env,
+    code_version,
+    free_port,
+    percentile,
+    pick_cpus,
+    pin_to,
+    process_cpu_seconds,
+    run_queue_wait,
+    start_bot,
+    start_emulator,
+    stop_all,
+    stop_process,
+    wait_healthy,
+    write_playbook,
 )
 from bench.interrupt import run_in_temporary_directory  # noqa: E402
 from bench.webhook_ingest import GroupSpec, group_body  # noqa: E402
@@ -94,7 +111,7 @@ class CallLog(list):  # type: ignore[type-arg]
                 return False
             try:
                 await asyncio.wait_for(self.changed.wait(), remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
 
@@ -189,7 +206,7 @@ class Driver:
                 text = await resp.text()
                 acked = time.monotonic()
                 status = resp.status
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             text, status, acked = f"{type(exc).__name__}: {exc}", 0, time.monotonic()
         answer: dict[str, Any] = {}
         if status == 200:
@@ -290,9 +307,8 @@ async def emulator_round_trip(slack: SlackEmulator, calls: int = 50) -> tuple[fl
     fresh: list[float] = []
     for _ in range(calls):
         started = time.perf_counter()
-        async with aiohttp.ClientSession() as session:
-            async with session.post(url, data=data) as resp:
-                await resp.read()
+        async with aiohttp.ClientSession() as session, session.post(url, data=data) as resp:
+            await resp.read()
         fresh.append(time.perf_counter() - started)
     reused: list[float] = []
     async with aiohttp.ClientSession() as session:
@@ -309,7 +325,7 @@ async def emulator_round_trip(slack: SlackEmulator, calls: int = 50) -> tuple[fl
 # ---------------------------------------------------------------------------------------
 
 async def run(args: argparse.Namespace, workdir: Path) -> int:
-    started_at = datetime.now(timezone.utc)
+    started_at = datetime.now(UTC)
     load_before = os.getloadavg()
     own_cpu, bot_cpu = pick_cpus(not args.no_pin)
     pin_to(own_cpu)

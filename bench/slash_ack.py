@@ -44,7 +44,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +54,23 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.common import (  # noqa: E402
-    HOST, USABLE_CPUS, WEBHOOK_TOKEN, Results, bot_env, code_version, free_port, percentile, pin_to, pinned,
-    process_cpu_seconds, run_queue_wait, start_bot, start_emulator, stop_all, stop_process, wait_healthy,
+    HOST,
+    USABLE_CPUS,
+    WEBHOOK_TOKEN,
+    Results,
+    bot_env,
+    code_version,
+    free_port,
+    percentile,
+    pin_to,
+    pinned,
+    process_cpu_seconds,
+    run_queue_wait,
+    start_bot,
+    start_emulator,
+    stop_all,
+    stop_process,
+    wait_healthy,
     write_playbook,
 )
 from bench.interrupt import interruptible  # noqa: E402
@@ -99,7 +114,7 @@ async def loadgen(url: str, token: str, rate: float, seconds: float, seed: int) 
             async with session.post(url, data=body, headers=headers) as resp:
                 answer = await resp.read()
                 status = resp.status
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             statuses[type(exc).__name__] += 1
             if len(samples) < 3:
                 samples.append(f"{type(exc).__name__}: {exc}")
@@ -256,7 +271,7 @@ class Slasher:
                 reply = response.text
         if response.status_code == 200 and reply.startswith(WORKING_ON_IT):
             acks.over_budget.append(elapsed)
-        elif response.status_code == 200 and (NOTED == reply if kind == "note" else "/incident declare" in reply):
+        elif response.status_code == 200 and (reply == NOTED if kind == "note" else "/incident declare" in reply):
             acks.latencies.append(elapsed)
         else:
             acks.failures.append(f"{kind}: HTTP {response.status_code}: {response.text[:200]}")
@@ -321,7 +336,7 @@ def pick_cpus(pin: bool) -> tuple[int | None, int | None, int | None]:
 
 
 async def run(args: argparse.Namespace, workdir: Path) -> int:
-    started_at = datetime.now(timezone.utc)
+    started_at = datetime.now(UTC)
     load_before = os.getloadavg()
     own_cpu, gen_cpu, bot_cpu = pick_cpus(not args.no_pin)
     pin_to(own_cpu)

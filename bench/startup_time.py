@@ -34,8 +34,21 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.common import (  # noqa: E402
-    HOST, Results, bot_env, code_version, free_port, pick_cpus, pin_to, pinned, start_bare_server, start_bot,
-    start_emulator, stop_all, stop_process, wait_http_ok, write_playbook,
+    HOST,
+    Results,
+    bot_env,
+    code_version,
+    free_port,
+    pick_cpus,
+    pin_to,
+    pinned,
+    start_bare_server,
+    start_bot,
+    start_emulator,
+    stop_all,
+    stop_process,
+    wait_http_ok,
+    write_playbook,
 )
 from bench.interrupt import run_in_temporary_directory  # noqa: E402
 

@@ -52,7 +52,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -60,10 +60,20 @@ import aiohttp
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from bench.common import (  # noqa: E402
-    BARE_SERVER, HOST, USABLE_CPUS, Results, code_version, free_port, pick_cpus, pin_to,
-    process_cpu_seconds, start_process, stop_process,
+    BARE_SERVER,
+    HOST,
+    USABLE_CPUS,
+    Results,
+    code_version,
+    free_port,
+    pick_cpus,
+    pin_to,
+    process_cpu_seconds,
+    start_process,
+    stop_process,
 )
 from bench.interrupt import interruptible  # noqa: E402
+
 DEFAULT_POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
 WARMUP_MAX_SECONDS = 15.0
@@ -76,7 +86,7 @@ TARGET_P99_MS = 100.0
 # ---------------------------------------------------------------------------------------
 
 GO_ZERO = "0001-01-01T00:00:00Z"
-BASE_TIME = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
+BASE_TIME = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 ALERTNAMES = (
     "HighErrorRate", "HighLatencyP99", "PodCrashLooping", "DiskWillFillIn4Hours", "TargetDown",
     "KafkaConsumerLag", "CertificateExpiresSoon", "NodeMemoryPressure", "SLOBurnRateFast", "QueueBacklogGrowing",
@@ -211,7 +221,7 @@ class Server:
                     async with session.get(f"{self.base_url}/healthz") as resp:
                         if resp.status == 200:
                             return
-                except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+                except (TimeoutError, aiohttp.ClientError, OSError):
                     pass
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{self.name} not healthy after {timeout:.0f}s:\n{self.log_tail()}")
@@ -390,7 +400,7 @@ async def _phase(session: aiohttp.ClientSession, url: str, headers: dict[str, st
                     answer = await resp.read()
                     done_at = time.perf_counter()
                     status = resp.status
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 if result is not None:
                     result.sent += 1
                     result.failures += 1
@@ -462,7 +472,7 @@ async def create_postgres_database(admin_url: str, name: str) -> tuple[str | Non
 
     try:
         conn = await asyncpg.connect(_asyncpg_dsn(admin_url), timeout=3)
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         return None, f"{type(exc).__name__}: {exc}"
     try:
         _CREATED_DATABASES[name] = admin_url  # before CREATE: an interruption mid-way still drops it
@@ -483,7 +493,7 @@ async def drop_postgres_database(admin_url: str, name: str) -> None:
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await conn.close()
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         print(f"warning: could not drop PostgreSQL database {name} ({type(exc).__name__}: {exc}); "
               f"drop it by hand", file=sys.stderr)
         return
@@ -599,7 +609,7 @@ def print_report(results: list[Result], skipped: dict[str, str], args: argparse.
 
 
 async def main_async(args: argparse.Namespace) -> int:
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     load_before = os.getloadavg()
     client_cpu, server_cpu = pick_cpus(not args.no_pin)
     pin_to(client_cpu)

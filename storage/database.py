@@ -10,10 +10,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.orm import sessionmaker
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import sessionmaker
 
 from storage.errors import Conflict, StorageUnavailable
 from storage.sqlite_writer import SqliteWriter
@@ -138,7 +138,7 @@ class Database:
                 yield session
         except IntegrityError as exc:
             raise Conflict(str(exc.orig)) from exc
-        except (DBAPIError, OSError, asyncio.TimeoutError, PoolTimeout) as exc:  # PoolTimeout: every connection busy
+        except (TimeoutError, DBAPIError, OSError, PoolTimeout) as exc:  # PoolTimeout: every connection busy
             raise StorageUnavailable(type(exc).__name__) from exc
 
     @asynccontextmanager
@@ -147,7 +147,7 @@ class Database:
         try:
             async with self.engine.connect() as conn:
                 yield conn
-        except (DBAPIError, OSError, asyncio.TimeoutError, PoolTimeout) as exc:
+        except (TimeoutError, DBAPIError, OSError, PoolTimeout) as exc:
             raise StorageUnavailable(type(exc).__name__) from exc
 
     async def ping(self) -> None:

@@ -18,7 +18,7 @@ pytest_plugins = ["tests.support.slack"]
 @pytest.fixture(scope="session", autouse=True)
 def _logging() -> None:
     """The bot's real logging pipeline, so caplog sees structlog lines too."""
-    from bot.logs import configure_logging
+    from bot.observability.logs import configure_logging
     from tests.support.bot import API_TOKEN, WEBHOOK_TOKEN
 
     configure_logging("INFO", "console", secrets=[WEBHOOK_TOKEN, API_TOKEN])

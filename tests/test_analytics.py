@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.analytics import histogram, human, percentile, report_text
+from bot.domain.analytics import histogram, human, percentile, report_text
 from storage.alerting import update_incident
 from storage.database import Database
-from tests.support import rows
 from tests.conftest import REPO
+from tests.support import rows
 from tests.support.bot import WEBHOOK_TOKEN, bot_settings, running_bot
 from tests.support.cli import cli_env, run_cli
 from tests.support.payloads import captured
 
-T0 = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
 def test_percentiles_and_histogram_buckets() -> None:

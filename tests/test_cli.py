@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bot import __version__
-from bot.rotation import commander_at
+from bot.domain.rotation import commander_at
 from bot.playbook import load_playbooks
 from storage.migrate import head_revision
 from tests.conftest import FIXTURES

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import replace
-
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.alertmanager.payload import Alert, AlertGroupNotification
-from bot.decide import GroupState, IncidentState, Outcome, StormState, StoredAlert, decide
+from bot.domain.decide import GroupState, IncidentState, Outcome, StoredAlert, StormState, decide
+from bot.domain.notification import Alert, AlertGroupNotification
 from bot.playbook import PlaybookSet, load_playbooks
 from tests.conftest import FIXTURES
 
-NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 Alertmanager's configuration goes through ``amtool``, the alert rules and the Prometheus
 configuration through ``promtool`` (including the rules' unit tests), the systemd unit
 through ``systemd-analyze verify``. Every metric the rules and the Grafana dashboard query
-must be one the bot exports (bot/metrics.py), with labels it really has.
+must be one the bot exports (bot/observability/metrics.py), with labels it really has.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import yaml
 from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.analytics import histogram
-from bot.cli import build_parser
-from bot.metrics import Metrics
+from bot.cli.main import build_parser
+from bot.domain.analytics import histogram
+from bot.observability.metrics import Metrics
 from bot.settings import Settings
 from tests.support.integration import unavailable
 
@@ -92,13 +92,13 @@ def check_query(expr: str, where: str, recorded: set[str] = frozenset()) -> list
     """Problems with one PromQL expression: unknown metrics, unknown labels."""
     problems = []
     series = exported_series()
-    source = (REPO / "bot" / "metrics.py").read_text(encoding="utf-8")
+    source = (REPO / "bot" / "observability" / "metrics.py").read_text(encoding="utf-8")
     for name in BOT_METRIC.findall(expr):
         if name not in series:
-            problems.append(f"{where}: {name} is not exported by bot/metrics.py")
+            problems.append(f"{where}: {name} is not exported by bot/observability/metrics.py")
         elif not any(name.startswith(base) and name[len(base):] in ("", "_total", "_created", "_bucket", "_count", "_sum")
                      for base in re.findall(r'"(incident_bot_[a-z0-9_]+)"', source)):
-            problems.append(f"{where}: {name} is not named in bot/metrics.py")
+            problems.append(f"{where}: {name} is not named in bot/observability/metrics.py")
     for name, matchers in SELECTOR.findall(expr):
         known = series.get(name)
         if known is None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from bot.alertmanager.payload import parse_webhook
 from bot.clock import ManualClock
-from bot.housekeeping import purge_closed_incidents_older_than, purge_old_deliveries
-from storage.alerting import update_incident
-from bot.ingest import Ingestor
+from bot.domain.notification import parse_webhook
+from bot.incident.housekeeping import purge_closed_incidents_older_than, purge_old_deliveries
+from bot.incident.ingest import Ingestor
 from bot.playbook import load_playbooks
+from storage.alerting import update_incident
 from storage.database import Database
 from tests.conftest import REPO
 from tests.support import rows
@@ -17,7 +17,7 @@ from tests.support.payloads import body, group
 
 
 async def test_deliveries_older_than_the_retention_are_purged_and_newer_ones_kept(db: Database) -> None:
-    clock = ManualClock(datetime(2026, 10, 1, tzinfo=timezone.utc))
+    clock = ManualClock(datetime(2026, 10, 1, tzinfo=UTC))
     playbooks = load_playbooks(REPO / "playbooks")
     ingestor = Ingestor(db, lambda: playbooks, clock)
     for day in range(10):
@@ -33,7 +33,7 @@ async def test_deliveries_older_than_the_retention_are_purged_and_newer_ones_kep
 
 
 async def test_resolved_incidents_past_retention_are_purged_with_their_data_and_open_ones_never(db: Database) -> None:
-    clock = ManualClock(datetime(2026, 1, 1, tzinfo=timezone.utc))
+    clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
     playbooks = load_playbooks(REPO / "playbooks")
     ingestor = Ingestor(db, lambda: playbooks, clock)
     for name in ("OldResolved", "OldOpen", "RecentResolved"):

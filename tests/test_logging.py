@@ -12,7 +12,7 @@ import httpx
 import pytest
 import structlog
 
-from bot.logs import REDACTED, SecretScrubber, configure_logging
+from bot.observability.logs import REDACTED, SecretScrubber, configure_logging
 from tests.support.cli import cli_env, serving
 from tests.support.payloads import captured
 
@@ -189,11 +189,11 @@ async def test_no_secret_in_any_line_at_debug_from_start_to_stop_including_libra
         everything_at_debug: None, capfd: pytest.CaptureFixture[str], database_url: str) -> None:
     from sqlalchemy.engine import make_url
 
+    from storage.database import Database
     from tests.slack_emulator import SlackEmulator
     from tests.support import rows
     from tests.support.bot import running_bot
     from tests.support.slack import RATE_SCALE, SIGNING_SECRET, SLACK_TOKEN, USERS, eventually, slack_settings
-    from storage.database import Database
 
     with_password = make_url(database_url).set(password=DB_PASSWORD).render_as_string(hide_password=False)
     async with SlackEmulator(token=SLACK_TOKEN, signing_secret=SIGNING_SECRET, users=USERS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.redaction import redactor
+from bot.domain.redaction import redactor
 
 
 @pytest.mark.parametrize(("text", "expected"), [

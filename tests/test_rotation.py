@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.domain.rotation import commander_at, handoff_at, next_handoff, next_in_rotation
 from bot.playbook import Rotation
-from bot.rotation import commander_at, handoff_at, next_handoff, next_in_rotation
 
 USERS = ["U0000000001", "U0000000002", "U0000000003"]
 

@@ -7,16 +7,10 @@ from datetime import date
 
 import pytest
 
+from bot.domain.links import Link, render_links, render_trace_link
+from bot.domain.naming import channel_name, render_title
 from bot.playbook import LinkTemplate, Route, SeverityRule
-from bot.templating import (
-    Link,
-    channel_name,
-    compile_template,
-    render_links,
-    render_title,
-    render_trace_link,
-    slugify,
-)
+from bot.playbook.templates import compile_template, slugify
 
 DEFAULT_CHANNEL = "inc-{{ date }}-{{ number }}-{{ slug }}"
 SLACK_NAME = re.compile(r"[a-z0-9_-]{1,80}")

@@ -8,8 +8,8 @@ from datetime import date
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from bot.domain.naming import TITLE_MAX, UNTITLED, channel_name, render_title
 from bot.playbook import DEFAULT_CHANNEL_TEMPLATE, DEFAULT_TITLE_TEMPLATE
-from bot.templating import TITLE_MAX, UNTITLED, channel_name, render_title
 
 # Slack: lowercase letters, digits, hyphens and underscores, 1 to 80 characters.
 SLACK_CHANNEL_NAME = re.compile(r"[a-z0-9_-]{1,80}")

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.domain.links import render_links, render_trace_link
+from bot.domain.naming import channel_name, render_title
 from bot.playbook import load_playbooks
-from bot.templating import channel_name, render_links, render_title, render_trace_link
 
 ESCAPES = [
     "{{ cycler.__init__.__globals__.os.popen('touch MARKER').read() }}",

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +26,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot import timers as bot_timers
 from bot.clock import ManualClock
+from bot.incident import due_timers as bot_timers
 from storage import incidents as store
 from storage import timers as timer_store
 from storage.database import Database
 from storage.models import Incident, OutboxAction, Timer
-from tests.support.slack import (
-    RATE_SCALE, SIGNING_SECRET, SLACK_TOKEN, USERS, eventually, slack_settings,
-)
 from tests.slack_emulator import SlackEmulator
 from tests.slack_emulator.state import Message
 from tests.support import databases, rows
@@ -42,11 +39,19 @@ from tests.support.bot import WEBHOOK_TOKEN, running_bot
 from tests.support.integration import unavailable
 from tests.support.payloads import body, captured, group
 from tests.support.process import BotProcess
+from tests.support.slack import (
+    RATE_SCALE,
+    SIGNING_SECRET,
+    SLACK_TOKEN,
+    USERS,
+    eventually,
+    slack_settings,
+)
 
 JSON = {"Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": "application/json"}
 # The captured alerts started at 22:57:48 on 2026-11-22, in week 45 of the test rotation
 # (weekly from Monday 2026-01-05 09:00 UTC): UALICE is on call, then UBOB, then UCAROL.
-START = datetime(2026, 11, 22, 23, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
 MINUTE = timedelta(minutes=1)
 TICK = 0.05
@@ -653,7 +658,7 @@ async def test_timers_due_while_the_bot_is_down_fire_exactly_once_after_a_restar
         [opened] = await rows.incidents(db)
         due = await pending_timers(db, opened.id)
         assert set(due) == {"update_due", "ack_timeout"} and opened.commander == "UALICE"  # both still pending
-        while datetime.now(timezone.utc) < max(due.values()) + timedelta(milliseconds=200):
+        while datetime.now(UTC) < max(due.values()) + timedelta(milliseconds=200):
             await asyncio.sleep(0.05)  # both fall due while the bot is down
 
         await bot.start()
@@ -718,5 +723,5 @@ async def test_two_bot_processes_on_one_postgresql_post_each_reminder_once(
             for bot in bots:
                 bot.kill()
             await db.dispose()
-    assert per_channel == {name: (1, 1) for name in per_channel} and len(per_channel) == 20, per_channel
+    assert per_channel == dict.fromkeys(per_channel, (1, 1)) and len(per_channel) == 20, per_channel
     assert sorted(reminded.values()) == [1] * 20

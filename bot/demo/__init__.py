@@ -19,7 +19,7 @@ from bot.clock import SkippingClock, utcnow
 from bot.demo.story import STAKEHOLDERS, USERS, tell
 from bot.demo.transcript import Transcript
 from bot.demo.world import BOT_TOKEN, SIGNING_SECRET, WEBHOOK_TOKEN, DemoFailed, running_world
-from bot.logs import configure_logging
+from bot.observability.logs import configure_logging
 from bot.playbook import PlaybookError
 
 DEMO_PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks" / "demo"
@@ -49,7 +49,7 @@ def run_demo(out: TextIO, *, directory: Path | None = None, playbooks_dir: Path 
     except DemoFailed as exc:
         transcript.problem(f"demo failed: {exc}")
         return 1
-    except asyncio.TimeoutError:
+    except TimeoutError:
         transcript.problem(f"demo failed: not finished within {TIME_LIMIT:g} s")
         return 1
     if transcript.problems:

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.demo.render import message_lines, mrkdwn_to_text
+from bot.demo.mrkdwn_text import message_lines, mrkdwn_to_text
 from bot.demo.transcript import Transcript
 
 BOT_USER = "UINCIDENTBOT"

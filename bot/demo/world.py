@@ -16,13 +16,13 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.app import create_app
 from bot.clock import SkippingClock
 from bot.demo import slack_requests
 from bot.demo.console_slack import TEAM, Channel, ConsoleSlack
-from bot.demo.render import mrkdwn_to_text
+from bot.demo.mrkdwn_text import mrkdwn_to_text
 from bot.demo.transcript import Transcript
 from bot.http.keys import DATABASE
+from bot.runtime.app import create_app
 from bot.settings import Settings
 from storage import alerting, outbox, queries, timers
 from storage.database import Database

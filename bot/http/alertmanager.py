@@ -10,7 +10,7 @@ from __future__ import annotations
 import structlog
 from aiohttp import web
 
-from bot.alertmanager.payload import PayloadError, parse_webhook_cached
+from bot.domain.notification import PayloadError, parse_webhook_cached
 from bot.http.errors import json_error
 from bot.http.keys import INGESTOR, METRICS, SETTINGS, WEBHOOK_AUTH
 from storage.errors import StorageError

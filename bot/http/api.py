@@ -13,7 +13,7 @@ from aiohttp import web
 from bot.http.auth import api_token_ok
 from bot.http.errors import json_error
 from bot.http.keys import DATABASE, PLAYBOOKS, SETTINGS
-from bot.postmortems import PostmortemError, filename, postmortem_markdown
+from bot.incident.drafts import PostmortemError, filename, postmortem_markdown
 from storage import queries
 
 STATUSES = ("open", "investigating", "identified", "monitoring", "resolved")

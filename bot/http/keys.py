@@ -7,8 +7,8 @@ from apscheduler.schedulers.base import BaseScheduler
 from slack_bolt.async_app import AsyncApp
 
 from bot.http.auth import WebhookAuth
-from bot.ingest import Ingestor
-from bot.metrics import Metrics
+from bot.incident.ingest import Ingestor
+from bot.observability.metrics import Metrics
 from bot.playbook import PlaybookSet
 from bot.settings import Settings
 from storage.database import Database

@@ -6,13 +6,12 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from bot.http.keys import DATABASE, METRICS, SCHEDULER
-from bot.analytics import by_severity, histogram, seconds_to_ack, seconds_to_resolve
 from bot.clock import utcnow
+from bot.domain.analytics import by_severity, histogram, seconds_to_ack, seconds_to_resolve
+from bot.http.keys import DATABASE, METRICS, SCHEDULER
 from storage import outbox, queries
 from storage.errors import StorageError
 from storage.migrate import ensure_current
-
 
 ANALYTICS_WINDOW = timedelta(days=30)
 

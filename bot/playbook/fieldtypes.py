@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BeforeValidator, PlainSerializer, PlainVali
 
 from bot.playbook.durations import format_duration, parse_duration
 from bot.playbook.matchers import Matcher
-from bot.templating import compile_template
+from bot.playbook.templates import compile_template
 
 __all__ = [
     "Duration",

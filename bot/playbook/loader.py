@@ -16,9 +16,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from bot.playbook.fieldtypes import quote
 from bot.playbook.problems import PlaybookError, PlaybookProblem, problems_from_errors
 from bot.playbook.schema import Playbook, Route
-from bot.playbook.fieldtypes import quote
 
 __all__ = ["PlaybookSet", "RouteMatch", "check_playbooks", "load_playbooks"]
 

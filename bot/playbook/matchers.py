@@ -78,7 +78,7 @@ class Matcher:
             )
         else:
             value = raw
-        return cls(name, cast(MatchOp, syntax.group("op")), value)
+        return cls(name, cast("MatchOp", syntax.group("op")), value)
 
     @property
     def is_regex(self) -> bool:

@@ -24,8 +24,6 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from bot.playbook.matchers import matches_all
-from bot.playbook.references import reference_errors
 from bot.playbook.fieldtypes import (
     Duration,
     LabelName,
@@ -39,6 +37,8 @@ from bot.playbook.fieldtypes import (
     TemplateText,
     quote,
 )
+from bot.playbook.matchers import matches_all
+from bot.playbook.references import reference_errors
 
 __all__ = [
     "DEFAULT_CHANNEL_TEMPLATE",
@@ -47,13 +47,13 @@ __all__ = [
     "CommanderSource",
     "LinkKind",
     "LinkTemplate",
+    "Permissions",
     "Playbook",
     "Rotation",
     "Route",
     "Severity",
     "SeverityRule",
     "StormGuard",
-    "Permissions",
 ]
 
 DEFAULT_TITLE_TEMPLATE = (
@@ -102,7 +102,7 @@ def _check_naive(value: datetime) -> datetime:
 class Rotation(_Model):
     """An on-call rotation: ``users[k % len(users)]`` is on call from handoff ``k``,
     where handoff ``k`` is ``start + k * period`` in local wall-clock time of
-    ``timezone`` (see :func:`bot.rotation.commander_at`)."""
+    ``timezone`` (see :func:`bot.domain.rotation.commander_at`)."""
 
     users: Annotated[tuple[SlackUserId, ...], NonEmpty]
     start: Annotated[datetime, AfterValidator(_check_naive)]

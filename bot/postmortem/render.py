@@ -34,19 +34,19 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Template, TemplateSyntaxError
+from jinja2 import Template
 
-from bot.decide import alert_detail
+from bot.domain.decide import alert_detail
+from bot.playbook.templates import compile_document_template
 from bot.postmortem import text as tx
 from bot.postmortem.model import AlertRecord, EventRecord, IncidentRecord
 from bot.postmortem.timeline import Row, Scan, scan, sorted_events, status_label
-from bot.templating import sandbox
 
 __all__ = [
     "DEFAULT_TEMPLATE_PATH",
@@ -66,10 +66,6 @@ class PostmortemTemplateError(ValueError):
     """The postmortem template does not compile or fails while rendering."""
 
 
-_ENV = sandbox(trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-
-
-@lru_cache(maxsize=32)
 def compile_postmortem_template(source: str) -> Template:
     """Compile a postmortem template (cached by source); use it to validate a playbook's.
 
@@ -77,9 +73,9 @@ def compile_postmortem_template(source: str) -> Template:
         PostmortemTemplateError: on a syntax error, with Jinja's message and line number.
     """
     try:
-        return _ENV.from_string(source)
-    except TemplateSyntaxError as exc:
-        raise PostmortemTemplateError(f"invalid postmortem template: {exc.message} (line {exc.lineno})") from None
+        return compile_document_template(source)
+    except ValueError as exc:
+        raise PostmortemTemplateError(str(exc).replace("invalid template", "invalid postmortem template", 1)) from None
 
 
 @lru_cache(maxsize=1)
@@ -162,7 +158,7 @@ def render_postmortem(incident: IncidentRecord, events: Iterable[EventRecord], a
     ``events`` are the incident's timeline (any order; ordered here by ``occurred_at``
     then ``id``), ``alerts`` its alerts. ``template`` is a Jinja2 template's source (the
     shipped one when None). ``links_for(alert)`` returns the links to show for an alert,
-    as objects with ``title`` and ``url`` (like :class:`bot.templating.Link`) or
+    as objects with ``title`` and ``url`` (like :class:`bot.domain.links.Link`) or
     ``(title, url)`` pairs; by default its ``runbook_url`` annotation and Prometheus
     ``generatorURL``. Only absolute http(s) URLs are shown.
 
@@ -375,7 +371,7 @@ def _group_alerts(alerts: Sequence[AlertRecord]) -> list[_Group]:
     """Alerts by name, in order of each name's first start; each group keeps its
     ``ALERTS_LISTED`` earliest alerts (one bounded heap pass, not a full sort)."""
     by_name: dict[str, _Group] = {}
-    utc = timezone.utc
+    utc = UTC
     for alert in alerts:
         start, end = alert.starts_at, alert.ends_at
         if start.tzinfo is not utc or (end is not None and end.tzinfo is not utc):
@@ -388,8 +384,7 @@ def _group_alerts(alerts: Sequence[AlertRecord]) -> list[_Group]:
         if group is None:
             group = by_name[name] = _Group(str(name), [], start, [], start)
         group.alerts.append(alert)
-        if start > group.last:
-            group.last = start
+        group.last = max(group.last, start)
         if alert.status == "firing":
             group.firing += 1
     groups = list(by_name.values())

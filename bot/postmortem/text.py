@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 __all__ = [
     "clock",
@@ -48,11 +48,11 @@ def offset(delta: timedelta) -> str:
 def to_utc(value: datetime, what: str = "datetime") -> datetime:
     """The same instant in UTC; a naive datetime is an error (its zone is unknown)."""
     tz = value.tzinfo
-    if tz is timezone.utc:
+    if tz is UTC:
         return value
     if tz is None or tz.utcoffset(value) is None:
         raise ValueError(f"{what} is a naive datetime ({value.isoformat()}): expected a timezone-aware one")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def clock(value: datetime, with_date: bool) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
@@ -93,7 +93,7 @@ def sorted_events(events: Iterable[EventRecord]) -> Sequence[EventRecord]:
     daylight-saving change.
     """
     items = events if isinstance(events, (list, tuple)) else list(events)
-    utc = timezone.utc
+    utc = UTC
     prev_t: datetime | None = None
     prev_id = 0
     in_order = True

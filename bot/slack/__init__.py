@@ -1,1 +1,1 @@
-"""Slack: the Web API gateway, pacing, and what incidents look like there."""
+"""Slack I/O and presentation: the paced, metered Web API gateway and what incidents look like there."""

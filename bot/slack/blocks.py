@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.templating import Link
+from bot.domain.links import Link
 
 MAX_HEADER_ALERTS = 10
 SEVERITY_ICONS = {0: ":red_circle:", 1: ":large_orange_circle:", 2: ":large_yellow_circle:"}

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.decide import Event
+from bot.domain.decide import Event
+from bot.domain.links import Link
 from bot.slack.blocks import escape, links_text
-from bot.templating import Link
 
 MAX_LISTED = 5
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from bot.alertmanager.payload import PayloadError, parse_webhook
+from bot.domain.notification import PayloadError, parse_webhook
 from tests.conftest import FIXTURES
 
 CAPTURED = FIXTURES / "alertmanager-0.25"
@@ -22,7 +22,7 @@ def test_captured_firing_group_parses_with_nanosecond_start_and_open_end() -> No
     assert notification.group_key == '{}/{team="payments"}:{alertname="HighErrorRate", service="checkout"}'
     assert [a.fingerprint for a in notification.alerts] == ["9b722ba78b610960", "fb1484307a3e8865"]
     first = notification.alerts[0]
-    assert first.starts_at == datetime(2026, 11, 22, 22, 57, 48, 907557, tzinfo=timezone.utc)
+    assert first.starts_at == datetime(2026, 11, 22, 22, 57, 48, 907557, tzinfo=UTC)
     assert first.ends_at is None  # Go's zero time means "not resolved"
     assert first.annotations["runbook_url"] == "https://runbooks.example.com/high-error-rate"
 

@@ -8,9 +8,14 @@ from typing import Any
 import pytest
 from hypothesis import example, given, settings
 
-from bot.alertmanager.payload import AlertGroupNotification, PayloadError, parse_webhook
+from bot.domain.notification import AlertGroupNotification, PayloadError, parse_webhook
 from tests.alertmanager.webhook_strategies import (
-    Mutation, encode, group_with, mutated_webhooks, noise, valid_webhooks,
+    Mutation,
+    encode,
+    group_with,
+    mutated_webhooks,
+    noise,
+    valid_webhooks,
 )
 from tests.support.payloads import group
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from tests.support.payloads import group
 from tests.support.documents import locations
+from tests.support.payloads import group
 
 Path = tuple[str | int, ...]
 

@@ -6,7 +6,7 @@ import platform
 import re
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -57,7 +57,7 @@ def test_a_failing_benchmark_is_reported_with_its_exit_status_and_the_tail_of_it
         "raise SystemExit(3)"])
     cheap = run_benchmark(BY_NAME["postmortem"], ["--sizes", "2000", "--repeat", "1"], timeout=60)
 
-    run = Run("bench/run_all.py", False, datetime.now(timezone.utc), "`abc` (clean tree)", {"CPU": "test"}, (0.5,),
+    run = Run("bench/run_all.py", False, datetime.now(UTC), "`abc` (clean tree)", {"CPU": "test"}, (0.5,),
               (0.5,), 1.0, [failing, cheap])
     markdown = render(run)
 

@@ -9,7 +9,7 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ def storm_alerts(groups: int, per_group: int, *, start: datetime | None = None) 
     Every alert gets its own ``startsAt`` in whole milliseconds (the precision of
     Alertmanager's API), so what Alertmanager holds and what the bot stores compare exactly.
     """
-    start = start or datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=1)
+    start = start or datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
     batches = []
     for g in range(groups):
         batches.append([{

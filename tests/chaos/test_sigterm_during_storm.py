@@ -4,7 +4,7 @@ order, leaves no action half-done, and the next start delivers every action exac
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -13,10 +13,10 @@ import pytest
 from storage.database import Database
 from storage.models import Incident, OutboxAction
 from tests.chaos.storm import assert_each_slack_effect_once, bot_process, terminate
-from tests.support.delivery import RESPONDERS, assert_delivered_once, many_responders_playbook
 from tests.slack_emulator import SlackEmulator
 from tests.support import rows
 from tests.support.bot import WEBHOOK_TOKEN
+from tests.support.delivery import RESPONDERS, assert_delivered_once, many_responders_playbook
 from tests.support.payloads import body, group
 from tests.support.slack import eventually
 
@@ -53,7 +53,7 @@ async def test_sigterm_mid_storm_exits_cleanly_and_the_next_start_delivers_every
         await eventually(mid_storm_with_a_call_stuck, timeout=30, what="a quarter delivered, one call stuck")
         [stuck] = [a.id for a in await rows.outbox(db) if a.kind == "channel.purpose" and a.locked_by]
 
-        signalled = datetime.now(timezone.utc)
+        signalled = datetime.now(UTC)
         code, took = await terminate(bot, within=EXIT_WITHIN)
         first_run = bot.logs()
         print(f"\nSIGTERM to exit: {took:.1f}s")

@@ -7,13 +7,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
-from bot.outbox.worker import MAX_BACKOFF_SECONDS
+from bot.delivery.worker import MAX_BACKOFF_SECONDS
 from storage.database import Database
 from tests.chaos.replicas import calls_in_channel, playbook, queued_calls, running
 from tests.chaos.storm import assert_each_slack_effect_once, bot_process, duplicated_messages, storm_alerts
@@ -50,7 +50,7 @@ async def test_two_minute_slack_outage_records_incidents_and_commands_then_deliv
         channel, commander = str(first.channel_id), str(first.commander)
 
         slack.faults.outage(503)
-        down_at, down_since = datetime.now(timezone.utc), time.monotonic()
+        down_at, down_since = datetime.now(UTC), time.monotonic()
         replies = {}
         for text in COMMANDS:
             response = await slack.slash_command(f"{bot.url}/slack/events", text=text, user_id=commander,
@@ -67,7 +67,7 @@ async def test_two_minute_slack_outage_records_incidents_and_commands_then_deliv
         failed_calls = sum(1 for c in slack.calls if c.http_status == 503)
 
         slack.faults.end_outage()
-        up_at, up_since = datetime.now(timezone.utc), time.monotonic()
+        up_at, up_since = datetime.now(UTC), time.monotonic()
         await eventually(lambda: any(c.ok and c.at > up_since for c in slack.calls), timeout=MAX_BACKOFF_SECONDS + 10,
                          what="Slack work resumed within the longest retry backoff")
         resumed = time.monotonic() - up_since

@@ -101,7 +101,7 @@ async def test_storm_of_5000_alerts_survives_two_sigkills_with_every_alert_store
         "webhook deliveries": len(await rows.deliveries(db)),
         "alertmanager failed attempts": alertmanager.log.read_text().count("Notify attempt failed"),
     })
-    print(f"\nstorm with crashes ({database_url.split(':')[0]}): {figures}")
+    print(f"\nstorm with crashes ({database_url.split(':', maxsplit=1)[0]}): {figures}")
 
     assert len(held) == ALERTS, figures
     assert set(stored) == held and figures["duplicates"] == 0, figures

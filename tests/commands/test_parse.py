@@ -6,9 +6,21 @@ from datetime import timedelta
 
 import pytest
 
-from bot.commands.parse import (
-    AddNote, AssignRole, CommandError, Declare, Help, ListIncidents, PostUpdate, Resolve, SetCommander,
-    SetSeverity, SetStatus, Silence, help_text, parse_command,
+from bot.domain.commands import (
+    AddNote,
+    AssignRole,
+    CommandError,
+    Declare,
+    Help,
+    ListIncidents,
+    PostUpdate,
+    Resolve,
+    SetCommander,
+    SetSeverity,
+    SetStatus,
+    Silence,
+    help_text,
+    parse_command,
 )
 
 SEVERITIES = ("sev1", "sev2", "sev3")

@@ -9,8 +9,17 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.commands.parse import (
-    USAGE, AssignRole, CommandError, Declare, SetCommander, SetSeverity, SetStatus, Silence, STATUSES, parse_command,
+from bot.domain.commands import (
+    STATUSES,
+    USAGE,
+    AssignRole,
+    CommandError,
+    Declare,
+    SetCommander,
+    SetSeverity,
+    SetStatus,
+    Silence,
+    parse_command,
 )
 
 severity_names = st.lists(st.from_regex(r"[a-z0-9][a-z0-9_-]{0,8}", fullmatch=True), min_size=1, max_size=4,

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from bot.demo.render import message_lines, mrkdwn_to_text
+from bot.demo.mrkdwn_text import message_lines, mrkdwn_to_text
 from bot.demo.transcript import Transcript
 from bot.slack.blocks import escape
 
@@ -42,7 +42,7 @@ def test_blocks_flatten_to_header_fields_context_and_buttons() -> None:
 
 
 def test_transcript_is_plain_for_a_pipe_and_coloured_for_a_terminal() -> None:
-    moment = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+    moment = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     plain, rich = io.StringIO(), io.StringIO()
     Transcript(plain, lambda: moment, rich=False).message("inc-1", [":rotating_light: hello"])
     Transcript(rich, lambda: moment, rich=True).message("inc-1", [":rotating_light: hello"])

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from bot.domain.rotation import commander_at
 from bot.playbook import load_playbooks
-from bot.rotation import commander_at
 from storage.database import Database
 from tests.conftest import REPO
 from tests.support import rows

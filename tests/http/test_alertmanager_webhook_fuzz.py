@@ -16,7 +16,8 @@ from tests.alertmanager.webhook_strategies import encode, group_with, mutated_we
 from tests.conftest import REPO
 from tests.support import rows
 from tests.support.bot import WEBHOOK_TOKEN, bot_settings, running_bot
-from tests.support.payloads import body as encoded, captured, group
+from tests.support.payloads import body as encoded
+from tests.support.payloads import captured, group
 
 JSON = {"Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": "application/json"}
 bodies = st.one_of(mutated_webhooks().map(lambda mutated: encode(mutated[0])), noise)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -56,7 +56,7 @@ async def test_alertmanager_opens_an_incident_then_its_resolution_is_recorded(
             assert {a.labels["instance"] for a in await rows.alerts(db)} == {"10.0.0.1:8080", "10.0.0.2:8080"}
             assert (await rows.event_kinds(db, incident.id))[:2] == ["incident.opened", "commander.assigned"]
 
-            past = datetime.now(timezone.utc) - timedelta(seconds=1)
+            past = datetime.now(UTC) - timedelta(seconds=1)
             await alertmanager.post_alerts([_alert("10.0.0.1:8080", ends_at=past),
                                             _alert("10.0.0.2:8080", ends_at=past)])
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.reconcile import GRACE, diff
-from bot.alertmanager.client import AlertmanagerClient
+from bot.adapters.alertmanager import AlertmanagerClient
 from bot.clock import utcnow
-from bot.reconcile import Reconciler
+from bot.incident.reconcile import GRACE, Reconciler, diff
 from storage.database import Database
 from tests.slack_emulator import SlackEmulator
 from tests.support import rows
@@ -19,7 +18,7 @@ from tests.support.alertmanager import running_alertmanager, webhook_config
 from tests.support.bot import WEBHOOK_TOKEN, running_bot
 from tests.support.slack import eventually, slack_settings
 
-NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
 def test_diff_marks_missing_alerts_after_the_grace_period_and_notices_their_return() -> None:

@@ -13,12 +13,12 @@ import pytest
 from aiohttp import web
 
 from storage.database import Database
-from tests.support.slack import eventually, slack_settings
 from tests.slack_emulator import SlackEmulator
 from tests.support import rows
 from tests.support.alertmanager import running_alertmanager, webhook_config
 from tests.support.bot import WEBHOOK_TOKEN, running_bot
 from tests.support.payloads import captured
+from tests.support.slack import eventually, slack_settings
 from tests.support.stub_server import stub_server
 
 pytestmark = pytest.mark.integration

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.postmortem import AlertRecord, EventRecord, IncidentRecord
 
-UTC = timezone.utc
 DAY = datetime(2026, 3, 12, tzinfo=UTC)
 
 

@@ -3,7 +3,7 @@ override, what is left out, and the small formatters."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,7 +19,6 @@ from bot.postmortem import (
 from bot.postmortem.text import code, quote
 from tests.postmortem.scripted import COMMANDER, LEAD, RESPONDER, Log, at, fired, resolved, scripted
 
-UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
@@ -408,8 +407,8 @@ def test_markdown_helpers() -> None:
 
 
 def test_links_from_the_routes_link_templates() -> None:
+    from bot.domain.links import render_links
     from bot.playbook.schema import LinkTemplate, Route, SeverityRule
-    from bot.templating import render_links
 
     route = Route(name="r", severity=SeverityRule(default="sev1"),
                   links=(LinkTemplate(title="Dashboard {{ labels.pod }}",

@@ -12,11 +12,11 @@ import httpx
 import pytest
 
 from storage.database import Database
-from tests.support.slack import SLACK_PLAYBOOKS, eventually, slack_settings
 from tests.slack_emulator import SlackEmulator
 from tests.support import rows
 from tests.support.bot import WEBHOOK_TOKEN, running_bot
 from tests.support.payloads import captured
+from tests.support.slack import SLACK_PLAYBOOKS, eventually, slack_settings
 
 JSON = {"Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": "application/json"}
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import httpx
 
 from storage.database import Database
-from tests.support.slack import SLACK_PLAYBOOKS, eventually, slack_settings
 from tests.slack_emulator import SlackEmulator
 from tests.support import rows
 from tests.support.bot import WEBHOOK_TOKEN, running_bot
 from tests.support.payloads import body, group
+from tests.support.slack import SLACK_PLAYBOOKS, eventually, slack_settings
 
 JSON = {"Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": "application/json"}
 EXPECTED_ORDER = ["conversations.setTopic", "conversations.setPurpose", "conversations.invite",

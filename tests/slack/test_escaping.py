@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -16,11 +16,11 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.decide import Event
+from bot.domain.decide import Event
+from bot.domain.links import render_links
 from bot.playbook import LinkTemplate, Route, SeverityRule
 from bot.slack import blocks
 from bot.slack.plan import change_text
-from bot.templating import render_links
 from storage.database import Database
 from tests.slack_emulator import SlackEmulator
 from tests.support import rows
@@ -28,7 +28,7 @@ from tests.support.bot import WEBHOOK_TOKEN
 from tests.support.payloads import body, group
 from tests.support.slack import eventually
 
-NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 JSON = {"Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": "application/json"}
 COMMANDER = "UALICE"
 

@@ -8,11 +8,11 @@ import json
 import httpx
 
 from storage.database import Database
-from tests.support.slack import eventually
 from tests.slack_emulator import SlackEmulator
 from tests.support import rows
 from tests.support.bot import WEBHOOK_TOKEN
 from tests.support.payloads import body, captured, group
+from tests.support.slack import eventually
 
 JSON = {"Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": "application/json"}
 

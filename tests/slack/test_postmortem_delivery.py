@@ -8,12 +8,12 @@ from pathlib import Path
 import httpx
 
 from storage.database import Database
-from tests.support.slack import SLACK_PLAYBOOKS, eventually
 from tests.slack_emulator import SlackEmulator
 from tests.support import rows
 from tests.support.bot import API_TOKEN, WEBHOOK_TOKEN
 from tests.support.cli import cli_env, run_cli
 from tests.support.payloads import captured
+from tests.support.slack import SLACK_PLAYBOOKS, eventually
 
 HOOK = {"Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": "application/json"}
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from bot.decide import Event
+from bot.domain.decide import Event
+from bot.domain.links import Link
 from bot.slack import blocks
 from bot.slack.plan import change_text, plan_changes, plan_open
-from bot.templating import Link
 
-NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
 def view(**overrides: object) -> blocks.IncidentView:

@@ -8,13 +8,13 @@ from pathlib import Path
 import httpx
 
 from storage.database import Database
-from tests.support.delivery import RESPONDERS, assert_delivered_once, many_responders_playbook
-from tests.support.slack import RATE_SCALE, SLACK_TOKEN, eventually
 from tests.slack_emulator import SlackEmulator
 from tests.support import rows
 from tests.support.bot import WEBHOOK_TOKEN
+from tests.support.delivery import RESPONDERS, assert_delivered_once, many_responders_playbook
 from tests.support.payloads import body, group
 from tests.support.process import BotProcess
+from tests.support.slack import RATE_SCALE, SLACK_TOKEN, eventually
 
 JSON = {"Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": "application/json"}
 async def test_crash_after_ack_and_mid_delivery_leaves_one_channel_and_no_duplicates(

@@ -10,13 +10,13 @@ import httpx
 import pytest
 from aiohttp import web
 
-from bot.traces import expression_from, pick
+from bot.adapters.prometheus import expression_from, pick
 from storage.database import Database
-from tests.support.slack import SLACK_PLAYBOOKS, eventually, slack_settings
 from tests.slack_emulator import SlackEmulator
 from tests.support import rows
 from tests.support.bot import WEBHOOK_TOKEN, running_bot
 from tests.support.payloads import body, group
+from tests.support.slack import SLACK_PLAYBOOKS, eventually, slack_settings
 from tests.support.stub_server import stub_server
 
 HOOK = {"Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": "application/json"}

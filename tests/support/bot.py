@@ -10,9 +10,9 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.app import create_app
 from bot.clock import Clock, utcnow
 from bot.playbook import PlaybookSet, load_playbooks
+from bot.runtime.app import create_app
 from bot.settings import Settings
 
 WEBHOOK_TOKEN = "test-webhook-token-5f1c"

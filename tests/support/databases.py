@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import uuid
@@ -27,7 +26,7 @@ async def create_empty_postgres_database() -> str | None:
     name = f"incident_bot_test_{uuid.uuid4().hex[:10]}"
     try:
         conn = await asyncpg.connect(_asyncpg_dsn(POSTGRES_ADMIN_URL), timeout=3)
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+    except (TimeoutError, OSError, asyncpg.PostgresError):
         return None
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.conftest import FIXTURES
@@ -22,7 +22,7 @@ def group(alertname: str = "HighErrorRate", *, service: str = "checkout", alerts
           severity: str = "critical", status: str = "firing", start: datetime | None = None,
           extra_labels: dict[str, str] | None = None) -> dict[str, Any]:
     """A version-4 payload for one group with ``alerts`` alerts, fingerprints derived from labels."""
-    start = start or datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
+    start = start or datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
     common = {"alertname": alertname, "service": service, "severity": severity, **(extra_labels or {})}
     items = []
     for i in range(alerts):

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-
 from tests.support.bot import free_port
 from tests.support.integration import unavailable
 from tests.support.peers import stop, wait_ready

@@ -1,0 +1,1 @@
+"""Clients of the peers the bot calls besides Slack: Alertmanager (silences, reconciliation) and Prometheus (exemplars)."""

@@ -1,0 +1,155 @@
+"""Slack listeners: every slash command, button, modal and event the bot handles.
+
+Each handler acknowledges within Slack's 3 seconds: quick work answers in the ack
+itself; slower work acknowledges first and answers through ``respond`` afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import structlog
+from slack_bolt.async_app import AsyncApp
+
+from bot.domain import commands as p
+from bot.incident.capture import TimelineCapture
+from bot.incident.command_service import CommandService, Context, Reply
+from bot.slack import blocks
+from storage.errors import StorageError
+
+log = structlog.get_logger(__name__)
+ACK_BUDGET = 2.0  # seconds of Slack's 3 spent working before acknowledging anyway
+DATABASE_DOWN = "incident-bot cannot reach its database right now; nothing changed. Try again in a moment."
+DECLARE_VIEW = "incident_declare"
+UPDATE_VIEW = "incident_update"
+
+
+async def _run(service: CommandService, command: p.Command, ctx: Context) -> Reply:
+    try:
+        return await service.execute(command, ctx)
+    except StorageError as exc:
+        log.error("command failed: database unavailable", error=str(exc), user=ctx.user)
+        return Reply(DATABASE_DOWN)
+
+
+def register(bolt: AsyncApp, service: CommandService, capture: TimelineCapture, slash_command: str) -> None:
+    async def handle_command(ack: Any, command: dict[str, Any], respond: Any, client: Any) -> None:
+        text = str(command.get("text", ""))
+        ctx = Context(user=command["user_id"], channel=command["channel_id"], text=f"{slash_command} {text}".strip())
+        if text.strip().lower() == "declare":
+            await client.views_open(trigger_id=command["trigger_id"], view=_declare_view(service.severities()))
+            await ack()
+            return
+        try:
+            parsed = p.parse_command(text, service.severities(), slash_command)
+        except p.CommandError as exc:
+            await ack(text=str(exc), response_type="ephemeral")
+            return
+        work = asyncio.ensure_future(_run(service, parsed, ctx))
+        try:
+            reply = await asyncio.wait_for(asyncio.shield(work), ACK_BUDGET)
+        except TimeoutError:
+            await ack(text="Working on it…", response_type="ephemeral")
+            reply = await work
+            await respond(text=reply.text, response_type="ephemeral")
+            return
+        await ack(text=reply.text, response_type="ephemeral")
+
+    bolt.command(slash_command)(handle_command)
+
+    def button(make: Any) -> Any:
+        async def handle(ack: Any, body: dict[str, Any], respond: Any, client: Any) -> None:
+            await ack()
+            user, channel = body["user"]["id"], (body.get("channel") or {}).get("id", "")
+            action = body["actions"][0]
+            ctx = Context(user=user, channel=channel, source="button", text=action["action_id"])
+            command = make(user)
+            if command == "update-modal":
+                draft = await service.draft_update(channel)
+                await client.views_open(trigger_id=body["trigger_id"], view=_update_view(channel, draft))
+                return
+            if command == "declare-group":
+                reply = await service.declare_group(int(action["value"]), ctx)
+            else:
+                reply = await _run(service, command, ctx)
+            if reply.text and not reply.changed:
+                await respond(text=reply.text, response_type="ephemeral", replace_original=False)
+        return handle
+
+    bolt.action(blocks.ACTION_ACK)(button(lambda user: p.Acknowledge()))
+    bolt.action(blocks.ACTION_TAKE_COMMAND)(button(lambda user: p.SetCommander(user)))
+    bolt.action(blocks.ACTION_RAISE_SEVERITY)(button(lambda user: p.RaiseSeverity()))
+    bolt.action(blocks.ACTION_RESOLVE)(button(lambda user: p.Resolve("")))
+    bolt.action(blocks.ACTION_POST_UPDATE)(button(lambda user: "update-modal"))
+    bolt.action(blocks.ACTION_DECLARE)(button(lambda user: "declare-group"))
+
+    async def declare_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        values = view["state"]["values"]
+        title = str(values["title"]["title"]["value"] or "").strip()
+        if not title:
+            await ack(response_action="errors", errors={"title": "Give the incident a title."})
+            return
+        await ack()
+        selected = (values.get("severity", {}).get("severity", {}).get("selected_option") or {}).get("value")
+        ctx = Context(user=body["user"]["id"], channel="", source="modal", text="declare (modal)")
+        await _run(service, p.Declare(blocks.escape(title)[:150], selected), ctx)
+
+    async def update_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        text = str(view["state"]["values"]["update"]["update"]["value"] or "").strip()
+        if not text:
+            await ack(response_action="errors", errors={"update": "Write the update."})
+            return
+        await ack()
+        ctx = Context(user=body["user"]["id"], channel=view.get("private_metadata", ""), source="modal",
+                      text="update (modal)")
+        await _run(service, p.PostUpdate(blocks.escape(text)), ctx)
+
+    bolt.view(DECLARE_VIEW)(declare_submitted)
+    bolt.view(UPDATE_VIEW)(update_submitted)
+
+    async def reaction_added(body: dict[str, Any], event: dict[str, Any]) -> None:
+        await capture.reaction(str(body.get("event_id")), event, added=True)
+
+    async def reaction_removed(body: dict[str, Any], event: dict[str, Any]) -> None:
+        await capture.reaction(str(body.get("event_id")), event, added=False)
+
+    async def member_joined(body: dict[str, Any], event: dict[str, Any]) -> None:
+        await capture.member_joined(str(body.get("event_id")), event)
+
+    async def ignore(body: dict[str, Any]) -> None:
+        return None
+
+    bolt.event("reaction_added")(reaction_added)
+    bolt.event("reaction_removed")(reaction_removed)
+    bolt.event("member_joined_channel")(member_joined)
+    bolt.event("message")(ignore)
+
+
+def _declare_view(severities: tuple[str, ...]) -> dict[str, Any]:
+    options = [{"text": {"type": "plain_text", "text": s.upper()}, "value": s} for s in severities]
+    return {
+        "type": "modal", "callback_id": DECLARE_VIEW,
+        "title": {"type": "plain_text", "text": "Declare an incident"},
+        "submit": {"type": "plain_text", "text": "Declare"},
+        "blocks": [
+            {"type": "input", "block_id": "title", "label": {"type": "plain_text", "text": "Title"},
+             "element": {"type": "plain_text_input", "action_id": "title", "max_length": 150}},
+            {"type": "input", "block_id": "severity", "label": {"type": "plain_text", "text": "Severity"},
+             "element": {"type": "static_select", "action_id": "severity", "options": options,
+                         "initial_option": options[-1]}},
+        ],
+    }
+
+
+def _update_view(channel: str, draft: str) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "plain_text_input", "action_id": "update", "multiline": True}
+    if draft:
+        element["initial_value"] = draft[:3000]
+    return {
+        "type": "modal", "callback_id": UPDATE_VIEW, "private_metadata": channel,
+        "title": {"type": "plain_text", "text": "Post an update"},
+        "submit": {"type": "plain_text", "text": "Post"},
+        "blocks": [{"type": "input", "block_id": "update", "label": {"type": "plain_text", "text": "Update"},
+                    "element": element}],
+    }

@@ -1,1 +1,0 @@
-"""The /incident command: parsing, permissions and what each subcommand does."""

@@ -1,0 +1,1 @@
+"""Pure decisions and naming: no I/O, no database, no Slack; tested with plain values."""

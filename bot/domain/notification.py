@@ -1,0 +1,213 @@
+"""Parse and validate Alertmanager webhook payloads (version 4).
+
+Unknown top-level fields (``notification_reason``, ``routeLabels`` in newer
+Alertmanagers) are accepted and ignored; the fields the bot relies on are required
+and every error names the field it is about, e.g. ``alerts[3].startsAt``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+# Alertmanager serialises "not resolved yet" as Go's zero time.
+_GO_ZERO_YEAR = 1
+
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# PostgreSQL stores no NUL in text or JSONB; without this check such a body would fail
+# at the database and be answered 503, so Alertmanager would retry it for ever.
+_NUL_ESCAPE = "\\u0000"
+_NUL_MESSAGE = "must not contain NUL characters (\\u0000)"
+
+Fingerprint = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z]+$")]
+LabelSet = dict[str, str]
+
+
+class PayloadError(ValueError):
+    """The payload is not an Alertmanager webhook the bot can accept; names the field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+
+
+class _Alert(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    status: Literal["firing", "resolved"]
+    labels: LabelSet = Field(min_length=1)
+    annotations: LabelSet = Field(default_factory=dict)
+    startsAt: AwareDatetime
+    endsAt: AwareDatetime | None = None
+    generatorURL: str = ""
+    fingerprint: Fingerprint
+
+
+class _Webhook(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    version: Literal["4"]
+    groupKey: str = Field(min_length=1, max_length=10_000)
+    truncatedAlerts: int = Field(default=0, ge=0)
+    status: Literal["firing", "resolved"]
+    receiver: str = Field(default="", max_length=200)
+    groupLabels: LabelSet = Field(default_factory=dict)
+    commonLabels: LabelSet = Field(default_factory=dict)
+    commonAnnotations: LabelSet = Field(default_factory=dict)
+    externalURL: str = ""
+    alerts: list[_Alert]
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One alert as Alertmanager reported it."""
+
+    fingerprint: str
+    status: str
+    labels: LabelSet
+    annotations: LabelSet
+    starts_at: datetime
+    ends_at: datetime | None
+    generator_url: str | None
+
+    @property
+    def identity(self) -> tuple[str, datetime]:
+        return (self.fingerprint, self.starts_at)
+
+    @property
+    def firing(self) -> bool:
+        return self.status == "firing"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertGroupNotification:
+    """A whole webhook delivery: one Alertmanager group and its alerts."""
+
+    group_key: str
+    receiver: str
+    status: str
+    group_labels: LabelSet
+    common_labels: LabelSet
+    common_annotations: LabelSet
+    external_url: str
+    truncated_alerts: int
+    alerts: Sequence[Alert]
+
+    @property
+    def firing(self) -> list[Alert]:
+        return [a for a in self.alerts if a.firing]
+
+
+def _utc(value: datetime | None, field: str) -> datetime | None:
+    if value is None or value.year == _GO_ZERO_YEAR:
+        return None
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is in year 10000 in UTC
+        raise PayloadError(field, "is out of range: must be between years 1 and 9999 in UTC") from None
+
+
+def _field_path(loc: Sequence[int | str]) -> str:
+    """``("alerts", 3, "labels", "team")`` -> ``alerts[3].labels.team``; odd keys quoted."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif _PLAIN_KEY.fullmatch(part):
+            path += f".{part}" if path else part
+        else:
+            path += f"[{json.dumps(part, ensure_ascii=False)}]"
+    return path
+
+
+def _strings(value: object, loc: tuple[int | str, ...] = ()) -> Iterator[tuple[tuple[int | str, ...], str]]:
+    """Every string in a dumped model, keys included, with where it is."""
+    if isinstance(value, str):
+        yield loc, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield (*loc, key), key
+            yield from _strings(item, (*loc, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*loc, index))
+
+
+def _reject_nul(body: bytes | str, raw: _Webhook) -> None:
+    # Only a body with the escape can hold a NUL (JSON has no raw NUL), so valid bodies pay nothing.
+    if (_NUL_ESCAPE not in body) if isinstance(body, str) else (_NUL_ESCAPE.encode() not in body):
+        return
+    for loc, text in _strings(raw.model_dump()):
+        if "\x00" in text:
+            raise PayloadError(_field_path(loc), _NUL_MESSAGE)
+
+
+def parse_webhook(body: bytes | str) -> AlertGroupNotification:
+    """Validate a webhook body; raise PayloadError naming the first wrong field."""
+    try:
+        raw = _Webhook.model_validate_json(body)
+    except ValidationError as exc:
+        raise _as_payload_error(exc) from None
+    _reject_nul(body, raw)
+    alerts = []
+    for index, item in enumerate(raw.alerts):
+        starts_at = _utc(item.startsAt, f"alerts[{index}].startsAt")
+        if starts_at is None:
+            raise PayloadError(f"alerts[{index}].startsAt", "must be a real start time, not Go's zero time")
+        alerts.append(
+            Alert(
+                fingerprint=item.fingerprint,
+                status=item.status,
+                labels=item.labels,
+                annotations=item.annotations,
+                starts_at=starts_at,
+                ends_at=_utc(item.endsAt, f"alerts[{index}].endsAt"),
+                generator_url=item.generatorURL or None,
+            )
+        )
+    return AlertGroupNotification(
+        group_key=raw.groupKey,
+        receiver=raw.receiver,
+        status=raw.status,
+        group_labels=raw.groupLabels,
+        common_labels=raw.commonLabels,
+        common_annotations=raw.commonAnnotations,
+        external_url=raw.externalURL,
+        truncated_alerts=raw.truncatedAlerts,
+        alerts=tuple(alerts),
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def parse_webhook_cached(body: bytes) -> AlertGroupNotification:
+    """:func:`parse_webhook`, remembering recent bodies: Alertmanager re-sends a group's
+    unchanged notification (retries, repeat_interval), and validation is a good part of
+    what a delivery costs. Nothing in the bot changes a parsed notification, so sharing
+    one is safe; errors are not remembered."""
+    return parse_webhook(body)
+
+
+def _as_payload_error(exc: ValidationError) -> PayloadError:
+    errors = exc.errors(include_url=False, include_input=False)
+    first = errors[0]
+    if first["type"] in ("json_invalid", "json_type"):
+        return PayloadError("", "body is not valid JSON" if first["type"] == "json_invalid" else "body must be a JSON object")
+    if first["type"] == "model_type" and not first["loc"]:
+        return PayloadError("", "body must be a JSON object")
+    field = _field_path(tuple(first["loc"])) or "body"
+    message = first["msg"][0].lower() + first["msg"][1:]
+    if first["type"] == "missing":
+        message = "is required"
+    elif field.endswith(("startsAt", "endsAt")):
+        message = "must be an RFC 3339 timestamp with a time zone, e.g. 2026-11-20T14:02:31Z"
+    elif field == "version":
+        message = 'must be "4" (Alertmanager webhook payload version 4)'
+    more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+    return PayloadError(field, message + more)

@@ -1,0 +1,388 @@
+"""What each /incident subcommand and header button does, in one transaction each.
+
+State changes, the timeline events that record them (with their actor) and the Slack
+actions that announce them are written together; the outbox delivers the rest.
+Every command, allowed or refused, is recorded on the incident's timeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.adapters.alertmanager import AlertmanagerClient, AlertmanagerError
+from bot.clock import Clock
+from bot.domain import commands as p
+from bot.domain.decide import decide_declaration
+from bot.domain.permissions import allowed, who_may
+from bot.domain.policy import stakeholder_channels
+from bot.domain.redaction import redactor
+from bot.incident import due_timers as timers
+from bot.incident.change import IncidentChange
+from bot.incident.opening import open_incident
+from bot.playbook import Playbook, PlaybookSet
+from bot.slack.blocks import escape
+from bot.slack.texts import draft_update, list_text, timeline_text, update_text
+from storage import alerting as repo
+from storage import incidents as store
+from storage.database import Database
+
+GroupMembers = Callable[[str], Awaitable[frozenset[str]]]
+NOT_AN_INCIDENT_CHANNEL = ("This is not an incident channel. Type `{command} declare <title>` to open one, "
+                           "or `{command} list` to find one.")
+
+
+@dataclass(frozen=True)
+class Context:
+    user: str
+    channel: str
+    source: str = "slash"  # or "button", "modal"
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    changed: bool = False  # the command changed something (and the outbox has work)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class CommandService:
+    def __init__(self, db: Database, playbooks: Callable[[], PlaybookSet], clock: Clock,
+                 on_commit: Callable[[], None], command: str = "/incident",
+                 group_members: GroupMembers | None = None, alertmanager: AlertmanagerClient | None = None) -> None:
+        self._db = db
+        self._alertmanager = alertmanager
+        self._playbooks = playbooks
+        self._clock = clock
+        self._on_commit = on_commit
+        self.command = command
+        self._group_members = group_members
+
+    def severities(self) -> tuple[str, ...]:
+        names: list[str] = []
+        for playbook in self._playbooks().playbooks:
+            names += [s.name for s in playbook.severities if s.name not in names]
+        return tuple(names)
+
+    async def execute(self, command: p.Command, ctx: Context) -> Reply:
+        if isinstance(command, p.Help):
+            return Reply(p.help_text(self.command, self.severities()))
+        if isinstance(command, p.ListIncidents):
+            async with self._db.reading() as session:
+                return Reply(list_text(await session.run_sync(store.open_incidents)))
+        if isinstance(command, p.Declare):
+            return await self._declare(command, ctx)
+        async with self._db.reading() as session:
+            incident_id = await session.run_sync(store.incident_id_for_channel, ctx.channel)
+        if incident_id is None:
+            return Reply(NOT_AN_INCIDENT_CHANNEL.format(command=self.command))
+        if isinstance(command, p.Silence):
+            reply = await self._silence(incident_id, command, ctx)
+        else:
+            reply = await self._in_incident(incident_id, command, ctx)
+            if reply.extra.get("expire_silences") and self._alertmanager is not None:
+                expired = await self._silence(incident_id, p.Silence(None, "incident resolved"), ctx, quiet=True)
+                if expired.changed:
+                    reply = Reply(f"{reply.text} {expired.text}", changed=True, extra=reply.extra)
+        if reply.changed:
+            self._on_commit()
+        return reply
+
+    async def _silence(self, incident_id: int, command: p.Silence, ctx: Context, quiet: bool = False) -> Reply:
+        """Create or expire Alertmanager silences for the incident's alert groups. The
+        Alertmanager calls happen outside any database transaction."""
+        if self._alertmanager is None:
+            return Reply("Silences need ALERTMANAGER_URL to be set on the bot; nothing was silenced.")
+        now = self._clock()
+        if command.duration is None:
+            active = await self._db.read(store.active_silences, incident_id, now)
+            if not active:
+                return Reply("" if quiet else "There is no active silence for this incident.")
+            expired, problems = [], []
+            for silence in active:
+                try:
+                    await self._alertmanager.expire_silence(str(silence["id"]))
+                    expired.append(str(silence["id"]))
+                except AlertmanagerError as exc:
+                    problems.append(str(exc))
+            reply = await self._in_incident(incident_id, _SilencesExpired(tuple(expired)), ctx)
+            if problems:
+                return Reply(f"{reply.text} Could not expire {len(problems)}: {problems[0]}", changed=bool(expired))
+            return reply
+        groups = await self._db.read(store.group_labels_of, incident_id)
+        if not groups:
+            return Reply("This incident has no Alertmanager alerts to silence.")
+        ends_at, created = now + command.duration, []
+        try:
+            for labels in groups:
+                comment = f"incident #{incident_id}" + (f": {command.comment}" if command.comment else "")
+                created.append((await self._alertmanager.create_silence(
+                    labels, now, ends_at, f"incident-bot for Slack user {ctx.user}", comment), labels))
+        except AlertmanagerError as exc:
+            for silence_id, _ in created:  # all or nothing: do not leave half the groups silenced
+                try:
+                    await self._alertmanager.expire_silence(silence_id)
+                except AlertmanagerError:
+                    pass
+            return Reply(f"Nothing was silenced: {exc}")
+        return await self._in_incident(incident_id, _SilencesCreated(tuple(created), ends_at, command.comment), ctx)
+
+    async def draft_update(self, channel: str) -> str:
+        """A draft stakeholder update for the incident of this channel (empty if none)."""
+        async with self._db.reading() as session:
+            incident_id = await session.run_sync(store.incident_id_for_channel, channel)
+            if incident_id is None:
+                return ""
+            incident = await session.run_sync(repo.get_incident, incident_id)
+            last = await session.run_sync(store.last_update_text, incident_id)
+            firing = await session.run_sync(store.firing_count, incident_id)
+        return draft_update(incident, firing, last, self._clock())
+
+    async def declare_group(self, group_id: int, ctx: Context) -> Reply:
+        """The triage notice's Declare button: open an incident that the group then feeds."""
+        async with self._db.reading() as session:
+            group = await session.run_sync(repo.get_group, group_id)
+        if group is None:
+            return Reply("That alert group is no longer stored.")
+        if group.incident_id is not None:
+            async with self._db.reading() as session:
+                incident = await session.run_sync(repo.get_incident, group.incident_id)
+            if incident is not None and incident.status != "resolved":
+                return Reply(f"This group already belongs to incident #{incident.id}.")
+        title = str(group.group_labels.get("alertname") or "Declared from triage")
+        reply = await self._declare(p.Declare(title), ctx)
+        incident_id = reply.extra.get("incident_id")
+        if incident_id is not None:
+            async with self._db.transaction() as session:
+                await session.run_sync(repo.update_group, group_id, incident_id=incident_id)
+                await session.run_sync(repo.attach_group_alerts, group_id, incident_id)
+        return reply
+
+    async def _declare(self, command: p.Declare, ctx: Context) -> Reply:
+        now = self._clock()
+        try:
+            decision = decide_declaration(command.title, command.severity, ctx.user, self._playbooks(), now)
+        except KeyError:
+            return Reply(f"`{command.severity}` is not a severity of the playbook that takes declared incidents.")
+        async with self._db.transaction() as session:
+            incident_id = await session.run_sync(open_incident, decision, title=command.title,
+                                                 labels={"source": "human"}, alerts=[], source="human",
+                                                 declared_by=ctx.user, now=now)
+            await session.run_sync(store.add_participant, incident_id, ctx.user, now)
+        self._on_commit()
+        return Reply(f"Declared incident #{incident_id} ({(decision.severity or '').upper()}): "
+                     f"{escape(command.title)}. Its channel is being created and you are the commander.",
+                     changed=True, extra={"incident_id": incident_id})
+
+    async def _in_incident(self, incident_id: int, command: p.Command, ctx: Context) -> Reply:
+        now = self._clock()
+        async with self._db.transaction() as session:
+            incident = await session.run_sync(store.lock_incident, incident_id)
+            assert incident is not None
+            playbook = self._playbook(incident.playbook)
+            change = IncidentChange(session, incident, ctx.user, now, ctx)
+            await session.run_sync(store.add_participant, incident_id, ctx.user, now)
+            reply = await self._apply(change, playbook, command)
+            refused = reply.extra.get("refused", False)
+            kinds = change.event_kinds()
+            change.event("command", {"source": ctx.source, "text": _redact(playbook, ctx.text), "allowed": not refused})
+            await session.run_sync(change.flush)
+            if not refused:
+                await session.run_sync(timers.after_human_change, incident, kinds, now)
+        return reply
+
+    def _playbook(self, name: str) -> Playbook | None:
+        try:
+            return self._playbooks().get(name)
+        except KeyError:
+            return None
+
+    async def _may(self, action: str, change: IncidentChange, playbook: Playbook | None) -> str | None:
+        """None when allowed, else the refusal that says who can."""
+        if playbook is None:
+            return None
+        rule = getattr(playbook.permissions, action)
+        members: frozenset[str] = frozenset()
+        group = playbook.permissions.responders_group
+        if rule == "responders" and group and self._group_members is not None:
+            members = await self._group_members(group)
+        incident = change.incident
+        responders = set(incident.policy.get("responders", [])) | set((incident.roles or {}).values()) | members
+        if allowed(rule, change.ctx.user, incident.commander, responders):
+            return None
+        return f"Only {who_may(rule, incident.commander)} can {action.replace('_', ' ')} for this incident."
+
+    async def _apply(self, change: IncidentChange, playbook: Playbook | None, command: p.Command) -> Reply:
+        incident, ctx = change.incident, change.ctx
+        if ctx.user == incident.commander and incident.acknowledged_at is None:
+            change.set(acknowledged_at=change.now)
+            change.event("commander.acknowledged", {"commander": ctx.user})
+        if isinstance(command, p.Acknowledge):
+            if ctx.user != incident.commander:
+                return Reply(f"Only the commander (<@{incident.commander}>) can acknowledge; "
+                             "press *Take command* to take over." if incident.commander else
+                             "There is no commander yet; press *Take command*.")
+            return Reply("Acknowledged. You are the commander.", changed=True)
+        if isinstance(command, p.RaiseSeverity):
+            names = playbook.severity_names if playbook is not None else ()
+            if incident.severity not in names or names.index(incident.severity) == 0:
+                return Reply(f"{incident.severity.upper()} is already the most severe level.")
+            command = p.SetSeverity(names[names.index(incident.severity) - 1], "raised from the header")
+        if isinstance(command, p.SetSeverity):
+            return await self._severity(change, playbook, command)
+        if isinstance(command, p.SetCommander):
+            return await self._commander(change, playbook, command.user)
+        if isinstance(command, p.AssignRole):
+            roles = dict(incident.roles or {})
+            roles[command.role] = command.user
+            change.set(roles=roles)
+            change.event("role.assigned", {"role": command.role, "user": command.user})
+            change.invite(command.user)
+            change.announce(f"<@{ctx.user}> made <@{command.user}> *{escape(command.role)}*.")
+            return Reply(f"<@{command.user}> is now {escape(command.role)}.", changed=True)
+        if isinstance(command, p.SetStatus):
+            if command.status == "resolved":
+                return await self._resolve(change, playbook, "")
+            return self._status(change, command.status)
+        if isinstance(command, p.PostUpdate):
+            return self._update(change, playbook, command.text)
+        if isinstance(command, p.AddNote):
+            change.event("note.added", {"text": _redact(playbook, command.text)})
+            return Reply("Noted on the timeline.", changed=True)
+        if isinstance(command, p.Resolve):
+            return await self._resolve(change, playbook, command.summary)
+        if isinstance(command, p.Reopen):
+            if incident.status != "resolved":
+                return Reply("This incident is not resolved, so there is nothing to reopen.")
+            change.set(status="investigating", resolved_at=None)
+            change.event("incident.reopened", {"by": ctx.user})
+            change.announce(f":recycle: <@{ctx.user}> reopened the incident.", topic=True)
+            return Reply("Reopened.", changed=True)
+        if isinstance(command, _SilencesCreated):
+            for silence_id, labels in command.silences:
+                change.event("silence.created", {"id": silence_id, "ends_at": command.ends_at.isoformat(),
+                                                 "matchers": labels, "comment": command.comment})
+            change.refresh_header()
+            change.announce(f":mute: <@{ctx.user}> silenced this incident's alerts in Alertmanager until "
+                            f"{command.ends_at:%Y-%m-%d %H:%M} UTC ({len(command.silences)} silence"
+                            f"{'s' if len(command.silences) != 1 else ''}).")
+            return Reply(f"Silenced until {command.ends_at:%H:%M} UTC.", changed=True)
+        if isinstance(command, _SilencesExpired):
+            for silence_id in command.ids:
+                change.event("silence.expired", {"id": silence_id})
+            change.refresh_header()
+            change.announce(f":loud_sound: <@{ctx.user}> ended this incident's silences in Alertmanager.")
+            return Reply(f"Expired {len(command.ids)} silence{'s' if len(command.ids) != 1 else ''}.", changed=True)
+        if isinstance(command, p.ShowTimeline):
+            events = await change.session.run_sync(store.recent_events, incident.id)
+            return Reply(timeline_text(events))
+        if isinstance(command, p.Postmortem):
+            change.action("file.postmortem")
+            return Reply("The postmortem draft is being rendered and uploaded to this channel.", changed=True)
+        return Reply(f"`{self.command}` cannot do that here.")
+
+    async def _severity(self, change: IncidentChange, playbook: Playbook | None, command: p.SetSeverity) -> Reply:
+        incident = change.incident
+        if playbook is not None:
+            try:
+                lower = playbook.severity_rank(command.severity) > playbook.severity_rank(incident.severity)
+            except KeyError:
+                return Reply(f"`{command.severity}` is not a severity of this incident's playbook "
+                             f"({', '.join(playbook.severity_names)}).")
+            if lower and (refusal := await self._may("lower_severity", change, playbook)):
+                return _refused(refusal)
+        if command.severity == incident.severity:
+            return Reply(f"The severity is already {command.severity.upper()}.")
+        old = incident.severity
+        change.set(severity=command.severity)
+        change.event("severity.changed", {"from": old, "to": command.severity, "reason": command.reason,
+                                          "automatic": False})
+        reason = f": {escape(command.reason)}" if command.reason else ""
+        change.announce(f":rotating_light: <@{change.ctx.user}> changed severity {old.upper()} → "
+                        f"{command.severity.upper()}{reason}", topic=True)
+        return Reply(f"Severity is now {command.severity.upper()}.", changed=True)
+
+    async def _commander(self, change: IncidentChange, playbook: Playbook | None, user: str) -> Reply:
+        incident = change.incident
+        if user == incident.commander:
+            return Reply(f"<@{user}> is already the commander.")
+        taking_over = user == change.ctx.user
+        if not (taking_over and incident.commander is None) and \
+                (refusal := await self._may("change_commander", change, playbook)):
+            return _refused(refusal)
+        old = incident.commander
+        change.set(commander=user, acknowledged_at=change.now if taking_over else None)
+        change.event("commander.changed", {"from": old, "to": user})
+        change.invite(user)
+        verb = "took command" if taking_over else f"made <@{user}> the commander"
+        change.announce(f":bust_in_silhouette: <@{change.ctx.user}> {verb}.", topic=True)
+        return Reply(f"<@{user}> is now the commander.", changed=True)
+
+    def _status(self, change: IncidentChange, status: str) -> Reply:
+        incident = change.incident
+        if status == incident.status:
+            return Reply(f"The status is already {status}.")
+        old = incident.status
+        values: dict[str, Any] = {"status": status}
+        if status == "monitoring" and incident.mitigated_at is None:
+            values["mitigated_at"] = change.now
+        if old == "resolved":
+            values["resolved_at"] = None
+        change.set(**values)
+        change.event("status.changed", {"from": old, "to": status})
+        change.announce(f":large_blue_circle: <@{change.ctx.user}> set the status to *{status}*.", topic=True)
+        return Reply(f"Status is now {status}.", changed=True)
+
+    def _update(self, change: IncidentChange, playbook: Playbook | None, text: str) -> Reply:
+        incident = change.incident
+        text = _redact(playbook, text)
+        message = update_text(incident, text, change.ctx.user)
+        change.event("update.posted", {"text": text})
+        change.announce(message)
+        channels = stakeholder_channels(incident.policy, incident.severity)  # as in force when it opened
+        for channel in channels:
+            change.post_elsewhere(channel, message)
+        where = f" and {', '.join(channels)}" if channels else ""
+        return Reply(f"Update posted here{where}.", changed=True)
+
+    async def _resolve(self, change: IncidentChange, playbook: Playbook | None, summary: str) -> Reply:
+        incident = change.incident
+        if incident.status == "resolved":
+            return Reply("This incident is already resolved.")
+        if refusal := await self._may("resolve", change, playbook):
+            return _refused(refusal)
+        summary = _redact(playbook, summary)
+        values: dict[str, Any] = {"status": "resolved", "resolved_at": change.now}
+        if incident.mitigated_at is None:
+            values["mitigated_at"] = change.now
+        change.set(**values)
+        change.event("incident.resolved", {"summary": summary})
+        final = update_text(incident, f"Resolved. {summary}".strip(), change.ctx.user, final=True)
+        change.announce(final, topic=True)
+        for channel in stakeholder_channels(incident.policy, incident.severity):
+            change.post_elsewhere(channel, final)
+        return Reply("Resolved. The final update is posted.", changed=True,
+                     extra={"resolved": True, "expire_silences": playbook is None or playbook.expire_silences_on_resolve})
+
+
+@dataclass(frozen=True)
+class _SilencesCreated:
+    silences: tuple[tuple[str, dict[str, str]], ...]  # (silence id, matched labels)
+    ends_at: datetime
+    comment: str
+
+
+@dataclass(frozen=True)
+class _SilencesExpired:
+    ids: tuple[str, ...]
+
+
+def _redact(playbook: Playbook | None, text: str) -> str:
+    return redactor(playbook.redact_patterns if playbook is not None else ()).redact(text)
+
+
+def _refused(text: str) -> Reply:
+    return Reply(text, extra={"refused": True})

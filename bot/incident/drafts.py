@@ -1,0 +1,53 @@
+"""Postmortem drafts from stored incidents: load the records, pick the template, render."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.domain.links import render_links
+from bot.playbook import PlaybookSet
+from bot.postmortem.model import AlertRecord, EventRecord, IncidentRecord
+from bot.postmortem.render import PostmortemTemplateError, render_postmortem
+from storage import queries
+from storage.database import Database
+
+
+class PostmortemError(Exception):
+    """The draft cannot be rendered (a playbook's template is missing, say); names why."""
+
+
+async def postmortem_markdown(db: Database, playbooks: Callable[[], PlaybookSet], playbooks_dir: Path,
+                              incident_id: int) -> str | None:
+    """The Markdown draft for an incident, or None if there is no such incident."""
+    found = await db.read(queries.incident_detail, incident_id)
+    if found is None:
+        return None
+    incident, alerts, events = found
+    route = next((m.route for m in playbooks().routes if m.key == (incident.playbook, incident.route)), None)
+    try:
+        return render_postmortem(
+            IncidentRecord.from_row(incident), [EventRecord.from_row(e) for e in events],
+            [AlertRecord.from_row(a) for a in alerts], template=_template(playbooks, playbooks_dir, incident.playbook),
+            links_for=(lambda alert: render_links(route, [alert])) if route is not None else None,
+        )
+    except PostmortemTemplateError as exc:
+        raise PostmortemError(f"playbook {incident.playbook}: postmortem template: {exc}") from None
+
+
+def _template(playbooks: Callable[[], PlaybookSet], playbooks_dir: Path, name: str) -> str | None:
+    try:
+        relative = playbooks().get(name).postmortem_template
+    except KeyError:
+        return None
+    if relative is None:
+        return None
+    path = playbooks_dir / relative
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PostmortemError(f"playbook {name}: postmortem_template {relative}: {exc.strerror}") from None
+
+
+def filename(incident_id: int) -> str:
+    return f"incident-{incident_id}-postmortem.md"

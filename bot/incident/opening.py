@@ -1,0 +1,73 @@
+"""Opening an incident: the one path alert-driven and human declarations share."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.domain.decide import Decision, Event
+from bot.domain.links import AlertView, render_links
+from bot.domain.naming import channel_name
+from bot.domain.policy import policy_snapshot
+from bot.incident import due_timers as timers
+from bot.playbook import format_duration
+from bot.slack.plan import change_text, plan_open, storm_notice
+from storage import alerting as repo
+
+# Links are rendered from the first alerts only: a 10,000-alert group has the same few.
+LINK_SAMPLE = 50
+TRACE_SAMPLE = 10  # alerts whose exemplars are looked up; one group shares one expression anyway
+
+
+def event_row(event: Event, now: datetime) -> dict[str, Any]:
+    return {"occurred_at": event.occurred_at, "recorded_at": now, "kind": event.kind,
+            "actor": event.actor, "data": event.data}
+
+
+def open_incident(session: Any, decision: Decision, *, title: str, labels: Mapping[str, str],
+                        alerts: Sequence[AlertView], source: str, declared_by: str | None, now: datetime) -> int:
+    """Store a new incident with its opening events and the Slack actions that announce it."""
+    match = decision.route
+    assert match is not None and decision.severity is not None
+    route = match.route
+    policy = policy_snapshot(match)
+    incident_id = repo.insert_incident(
+        session, title=title, status="investigating", severity=decision.severity,
+        playbook=match.playbook.name, route=route.name, source=source, declared_by=declared_by,
+        commander=decision.commander, channel_name="", channel_id=None, storm_key=decision.storm_key,
+        # A person who declares an incident commands it knowingly: acknowledged at once.
+        policy=policy, opened_at=now, acknowledged_at=now if source == "human" else None, mitigated_at=None,
+        resolved_at=None, all_alerts_resolved_at=None, updated_at=now,
+    )
+    name = channel_name(route.channel, date=now.date(), number=incident_id, title=title, labels=labels)
+    repo.update_incident(session, incident_id, channel_name=name)
+    if decision.storm:
+        assert decision.storm_key is not None
+        repo.set_storm_incident(session, decision.storm_key, incident_id)
+    repo.append_events(session, incident_id, [event_row(e, now) for e in decision.events])
+
+    notice = None
+    if decision.storm and route.storm_guard is not None:
+        notice = storm_notice(route.name, route.storm_guard.max_incidents, format_duration(route.storm_guard.window))
+        notice += "\n" + (change_text(decision.events, decision.commander) or "")
+    planned = plan_open(decision.commander, route.responders, render_links(route, alerts[:LINK_SAMPLE]), notice)
+    repo.enqueue_many(session, ordering_key=f"incident:{incident_id}", incident_id=incident_id, now=now,
+                            actions=[(a.kind, a.payload) for a in planned])
+    enqueue_trace_links(session, incident_id, route, alerts, now)
+    timers.on_open(session, incident_id, policy, decision.severity, decision.commander,
+                         decision.commander_source, now)
+    return incident_id
+
+
+def enqueue_trace_links(session: Any, incident_id: int, route: Any, alerts: Sequence[Any], now: datetime) -> None:
+    """Ask for trace links for these alerts, on the incident's separate traces queue."""
+    if route.trace_url is None or not alerts:
+        return
+    payload = {"alerts": [
+        {"generator_url": getattr(a, "generator_url", None), "labels": dict(a.labels),
+         "annotations": dict(a.annotations), "starts_at": a.starts_at.isoformat()}
+        for a in list(alerts)[:TRACE_SAMPLE] if getattr(a, "status", "firing") == "firing"]}
+    if payload["alerts"]:
+        repo.enqueue(session, ordering_key=f"traces:{incident_id}", incident_id=incident_id,
+                     kind="message.trace_links", payload=payload, now=now)

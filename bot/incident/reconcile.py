@@ -1,0 +1,88 @@
+"""Reconciliation with Alertmanager: firing alerts that Alertmanager no longer knows.
+
+Alertmanager re-sends a firing group every repeat_interval; when that stops (a restart
+that lost its state, a changed route, a lost notification) an incident can show alerts
+as firing that no longer exist. They are marked stale, not resolved (nobody saw them
+resolve), on the timeline and in the header, and the commander is told once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+
+from bot.adapters.alertmanager import AlertmanagerClient, AlertmanagerError
+from bot.clock import Clock
+from bot.incident.change import IncidentChange
+from storage import alerting as repo
+from storage import incidents as store
+from storage.database import Database
+
+log = structlog.get_logger(__name__)
+GRACE = timedelta(minutes=2)  # an alert the bot just learned of may not be listed yet
+
+
+@dataclass
+class StaleChanges:
+    newly_stale: dict[int, list[str]] = field(default_factory=dict)
+    back: dict[int, list[str]] = field(default_factory=dict)
+
+
+def diff(firing: list[tuple[int, str, datetime, datetime | None, Any]], known: set[str], now: datetime,
+         grace: timedelta = GRACE) -> StaleChanges:
+    """Which stored firing alerts went missing from Alertmanager, and which came back. Pure."""
+    changes = StaleChanges()
+    for incident_id, fingerprint, first_seen, stale_since, _ in firing:
+        if fingerprint in known:
+            if stale_since is not None:
+                changes.back.setdefault(incident_id, []).append(fingerprint)
+        elif stale_since is None and now - first_seen >= grace:
+            changes.newly_stale.setdefault(incident_id, []).append(fingerprint)
+    return changes
+
+
+class Reconciler:
+    def __init__(self, db: Database, alertmanager: AlertmanagerClient, clock: Clock,
+                 on_commit: Callable[[], None], grace: timedelta = GRACE) -> None:
+        self._grace = grace
+        self._db = db
+        self._alertmanager = alertmanager
+        self._clock = clock
+        self._on_commit = on_commit
+
+    async def run(self) -> StaleChanges:
+        try:
+            known = await self._alertmanager.active_fingerprints()
+        except AlertmanagerError as exc:
+            log.warning("reconciliation skipped: Alertmanager unavailable", error=str(exc))
+            return StaleChanges()
+        now = self._clock()
+        firing = await self._db.read(repo.open_incident_firing)
+        changes = diff(firing, known, now, self._grace)
+        if changes.newly_stale or changes.back:
+            await self._db.write(self._apply, changes, now)
+            self._on_commit()
+        return changes
+
+    def _apply(self, session: Any, changes: StaleChanges, now: datetime) -> None:
+        for incident_id, fingerprints in changes.back.items():
+            repo.set_stale(session, incident_id, fingerprints, None)
+        for incident_id, fingerprints in changes.newly_stale.items():
+            incident = store.lock_incident(session, incident_id)
+            if incident is None or incident.status == "resolved":
+                continue
+            repo.set_stale(session, incident_id, fingerprints, now)
+            change = IncidentChange(session, incident, "bot", now)
+            for fingerprint in fingerprints:
+                change.event("alert.stale", {"fingerprint": fingerprint})
+            who = f"<@{incident.commander}>" if incident.commander else "Commander"
+            count = len(fingerprints)
+            change.announce(f":ghost: {who}: {count} firing alert{'s are' if count != 1 else ' is'} no longer known to "
+                            "Alertmanager, and nobody saw "
+                            f"{'them' if count != 1 else 'it'} resolve. Check the source; resolve the incident if it is over.")
+            change.refresh_header()
+            change.flush(session)

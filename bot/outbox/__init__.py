@@ -1,1 +1,0 @@
-"""The outbox: side effects delivered after commit, in order per incident."""

@@ -1,0 +1,1 @@
+"""Composition root and lifetimes: builds every part once and wires them to the aiohttp app."""

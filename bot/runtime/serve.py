@@ -1,0 +1,47 @@
+"""``incident-bot serve``: configure logging, build the app and run it until SIGTERM."""
+
+from __future__ import annotations
+
+import sys
+
+import structlog
+from aiohttp import web
+
+from bot import __version__
+from bot.observability.logs import configure_logging
+from bot.playbook import PlaybookError, load_playbooks
+from bot.runtime.app import create_app
+from bot.settings import Settings
+from storage.database import describe_url
+from storage.errors import SchemaOutOfDate, StorageUnavailable
+
+log = structlog.get_logger("bot.runtime.serve")
+
+
+def serve(settings: Settings) -> int:
+    configure_logging(settings.log_level, settings.log_format, settings.secret_values())
+    try:
+        playbooks = load_playbooks(settings.playbooks_dir)
+    except PlaybookError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print("refusing to start: fix the playbooks (`incident-bot check` lists the problems)", file=sys.stderr)
+        return 1
+    log.info(
+        "starting incident-bot", version=__version__, database=describe_url(settings.database_url),
+        playbooks=len(playbooks.playbooks), slack_api=settings.slack_api_url,
+        mode="socket" if settings.slack_app_token else "http", listen=f"{settings.host}:{settings.port}",
+    )
+    app = create_app(settings, playbooks=playbooks)
+    try:
+        web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None,
+                    shutdown_timeout=10)
+    except SchemaOutOfDate as exc:
+        print(f"refusing to start: {exc}", file=sys.stderr)
+        return 1
+    except StorageUnavailable as exc:
+        print(f"refusing to start: database {describe_url(settings.database_url)} unavailable ({exc})",
+              file=sys.stderr)
+        return 1
+    log.info("incident-bot stopped")
+    return 0

@@ -1,0 +1,105 @@
+"""The Slack Web API gateway: the one module that imports slack_sdk.
+
+Every call is paced to Slack's limits and its failure classified, so the outbox can
+decide: retry later (rate limited, transient) or give up and say so (permanent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import aiohttp
+import structlog
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.observability.metrics import Metrics
+from bot.slack.pacing import Pacer
+
+log = structlog.get_logger(__name__)
+
+# Slack errors that mean "try again", not "this request is wrong".
+TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "request_timeout",
+                              "service_unavailable", "team_added_to_org"})
+MAX_INLINE_WAIT = 2.0
+
+
+class SlackError(Exception):
+    def __init__(self, method: str, error: str) -> None:
+        super().__init__(f"{method}: {error}")
+        self.method = method
+        self.error = error
+
+
+class SlackPermanentError(SlackError):
+    """Slack refused the request itself; repeating it would fail the same way."""
+
+
+class SlackTransientError(SlackError):
+    """Slack or the network failed; the same request may succeed later."""
+
+
+class SlackRateLimited(SlackTransientError):
+    def __init__(self, method: str, retry_after: float) -> None:
+        super().__init__(method, f"ratelimited, retry after {retry_after:g}s")
+        self.retry_after = retry_after
+
+
+class SlackGateway:
+    def __init__(self, token: str, base_url: str, metrics: Metrics, *, rate_limit_scale: float = 1.0,
+                 timeout: float = 10.0) -> None:
+        self._client = AsyncWebClient(token=token, base_url=base_url, timeout=int(max(timeout, 1)))
+        self._client.retry_handlers = []  # the outbox schedules retries; never sleep inside a call
+        self._pacer = Pacer(time.monotonic, rate_limit_scale)
+        self._metrics = metrics
+        self._bot_user_id: str | None = None
+
+    async def call(self, method: str, *, channel: str | None = None, **args: Any) -> dict[str, Any]:
+        """Make one Web API call. Raises SlackRateLimited when pacing says wait long."""
+        while (wait := self._pacer.try_acquire(method, channel)) > 0:
+            if wait > MAX_INLINE_WAIT:
+                raise SlackRateLimited(method, wait)
+            await asyncio.sleep(wait)
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            if channel is not None and "channel" not in args and "channel_id" not in args:
+                args["channel"] = channel
+            # The SDK's own wrapper knows each method's encoding (JSON or form).
+            response = await getattr(self._client, method.replace(".", "_"))(**args)
+            return dict(response.data) if isinstance(response.data, dict) else {}
+        except SlackApiError as exc:
+            outcome, error = self._classify(method, exc, channel)
+            raise error from None
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            outcome = "connection_error"
+            raise SlackTransientError(method, f"{type(exc).__name__}") from None
+        finally:
+            self._metrics.slack_calls.labels(method, outcome).inc()
+            self._metrics.slack_latency.labels(method).observe(time.perf_counter() - started)
+
+    def _classify(self, method: str, exc: SlackApiError, channel: str | None) -> tuple[str, SlackError]:
+        status = exc.response.status_code
+        if status == 429:
+            retry_after = float(exc.response.headers.get("Retry-After", "1") or 1)
+            self._pacer.pause(method, retry_after, channel)
+            return "ratelimited", SlackRateLimited(method, retry_after)
+        if status >= 500:
+            return "server_error", SlackTransientError(method, f"HTTP {status}")
+        data = exc.response.data if isinstance(exc.response.data, dict) else {}
+        error = str(data.get("error") or f"HTTP {status}")
+        if error in TRANSIENT_ERRORS:
+            return "transient_error", SlackTransientError(method, error)
+        return "error", SlackPermanentError(method, error)
+
+    async def bot_user_id(self) -> str:
+        if self._bot_user_id is None:
+            self._bot_user_id = str((await self.call("auth.test"))["user_id"])
+        return self._bot_user_id
+
+    async def close(self) -> None:
+        session = getattr(self._client, "session", None)
+        if session is not None:
+            await session.close()

@@ -1,0 +1,94 @@
+"""What storage hands out: frozen rows, never ORM objects.
+
+Code outside ``storage/`` reads these and asks a repository function to change the
+database; it never holds a session-bound object it could change by assignment. Each
+type mirrors a table of :mod:`storage.models`; ``from_orm`` builds one from a mapped
+object or a Core row with the same attribute names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, Self
+
+JSONValue = Any  # what a JSON document column holds: str, number, bool, None, list or dict of those
+
+__all__ = ["AlertGroupRow", "AlertRow", "EventRow", "IncidentRow"]
+
+
+class _FromORM:
+    @classmethod
+    def from_orm(cls, obj: object) -> Self:
+        names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+        return cls(**{name: getattr(obj, name) for name in names})
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentRow(_FromORM):
+    id: int
+    title: str
+    status: str
+    severity: str
+    playbook: str
+    route: str
+    source: str
+    declared_by: str | None
+    commander: str | None
+    channel_name: str
+    channel_id: str | None
+    header_ts: str | None
+    roles: Mapping[str, str]
+    storm_key: str | None
+    policy: Mapping[str, JSONValue]
+    opened_at: datetime
+    acknowledged_at: datetime | None
+    mitigated_at: datetime | None
+    resolved_at: datetime | None
+    all_alerts_resolved_at: datetime | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow(_FromORM):
+    id: int
+    incident_id: int
+    occurred_at: datetime
+    recorded_at: datetime
+    kind: str
+    actor: str
+    data: Mapping[str, JSONValue]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow(_FromORM):
+    id: int
+    fingerprint: str
+    starts_at: datetime
+    group_id: int
+    incident_id: int | None
+    status: str
+    ends_at: datetime | None
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+    generator_url: str | None
+    first_seen_at: datetime
+    resolved_seen_at: datetime | None
+    stale_since: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertGroupRow(_FromORM):
+    id: int
+    group_key: str
+    receiver: str
+    group_labels: Mapping[str, str]
+    route: str | None
+    incident_id: int | None
+    last_status: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+    last_body_sha256: str | None
+    triage_channel_id: str | None
+    triage_ts: str | None
