@@ -168,6 +168,46 @@ def test_check_reads_playbooks_dir_from_the_environment(
     assert broken_playbook_problems(broken_playbooks)[0] in result.stdout.splitlines()
 
 
+# Regexes Python's re accepts but Alertmanager (Go, RE2) rejects, one per matcher.
+REJECTED_REGEXES = ["(a)\\1", "(?=x)", "(?<=x)y", "a++", "\\Z"]
+REGEX_PLAYBOOK = """\
+name: regexes
+severities:
+  - {name: sev1, description: Critical, update_every: 30m, ack_timeout: 5m}
+routes:
+  - name: picky
+    matchers: [MATCHERS]
+    auto_declare: {matchers: ['env=~"prod(?!uction)"']}
+    severity: {default: sev1}
+  - name: catch-all
+    severity: {default: sev1}
+"""
+
+
+def test_check_reports_each_regex_alertmanager_rejects_by_file_and_field(
+        env: dict[str, str], cwd: Path, tmp_path: Path) -> None:
+    directory = tmp_path / "regexes"
+    directory.mkdir()
+    matchers = ", ".join(f"'job=~\"{pattern}\"'" for pattern in REJECTED_REGEXES)
+    (directory / "regexes.yml").write_text(REGEX_PLAYBOOK.replace("MATCHERS", matchers))
+
+    result = run_cli(["check", str(directory)], env, cwd)
+
+    file = directory / "regexes.yml"
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.splitlines() == [
+        f'{file}: routes[0].matchers[0]: invalid regular expression "(a)\\\\1": invalid escape sequence: \\1',
+        f'{file}: routes[0].matchers[1]: invalid regular expression "(?=x)": invalid perl operator: (?=',
+        f'{file}: routes[0].matchers[2]: invalid regular expression "(?<=x)y": invalid perl operator: (?<=',
+        f'{file}: routes[0].matchers[3]: invalid regular expression "a++": bad repetition operator: ++',
+        f'{file}: routes[0].matchers[4]: invalid regular expression "\\\\Z": invalid escape sequence: \\Z',
+        (f'{file}: routes[0].auto_declare.matchers[0]: invalid regular expression "prod(?!uction)": '
+         "invalid perl operator: (?!"),
+    ]
+    assert f"6 problem(s) in {directory}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 # --- simulate --------------------------------------------------------------------------
 
 def on_call_during(run: Callable[[], subprocess.CompletedProcess[str]]) -> tuple[subprocess.CompletedProcess[str], set[str]]:

@@ -1,4 +1,8 @@
-"""Alertmanager-style label matchers: ``team="payments"``, ``severity=~"critical|page"``."""
+"""Alertmanager-style label matchers: ``team="payments"``, ``severity=~"critical|page"``.
+
+Regular expressions are RE2, compiled and anchored as Alertmanager does
+(see :mod:`bot.playbook.regex`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, cast
+
+from bot.playbook.regex import AnchoredRegex
 
 __all__ = ["MatchOp", "Matcher", "matches_all"]
 
@@ -27,8 +33,9 @@ class Matcher:
     """One label matcher with Alertmanager semantics.
 
     A label missing from the alert counts as the empty string, so ``foo!="bar"`` and
-    ``foo=""`` both match an alert without ``foo``. Regular expressions are fully anchored
-    (``foo=~"a|b"`` means ``^(?:a|b)$``) and compiled once, when the matcher is built.
+    ``foo=""`` both match an alert without ``foo``. Regular expressions use Go's RE2 syntax,
+    like Alertmanager's (no backreferences or look-around), are fully anchored
+    (``foo=~"a|b"`` means ``^(?:a|b)$``) and are compiled once, when the matcher is built.
 
     Raises:
         ValueError: on construction, for an invalid label name, operator or regex.
@@ -37,7 +44,7 @@ class Matcher:
     name: str
     op: MatchOp
     value: str
-    _regex: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
+    _regex: AnchoredRegex | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not _LABEL_NAME.fullmatch(self.name):
@@ -48,12 +55,7 @@ class Matcher:
         if self.op not in _OPS:
             raise ValueError(f"invalid operator {_q(self.op)}: expected one of =, !=, =~, !~")
         if self.op in ("=~", "!~"):
-            try:
-                # Compiled bare first so error positions refer to what the user wrote.
-                re.compile(self.value)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression {_q(self.value)}: {exc}") from None
-            object.__setattr__(self, "_regex", re.compile(f"(?:{self.value})"))
+            object.__setattr__(self, "_regex", AnchoredRegex(self.value))
 
     @classmethod
     def parse(cls, text: str) -> Matcher:
@@ -89,7 +91,7 @@ class Matcher:
         """Whether the label set satisfies this matcher (missing label = empty string)."""
         actual = labels.get(self.name, "")
         if self._regex is not None:
-            found = self._regex.fullmatch(actual) is not None
+            found = self._regex.fullmatch(actual)
             return found if self.op == "=~" else not found
         return (actual == self.value) if self.op == "=" else (actual != self.value)
 
