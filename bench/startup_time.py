@@ -13,7 +13,7 @@ the scheduler are all inside.
   (a bare aiohttp app serving).
 
 The bot runs against the Slack emulator (served from this process, as in production it has a
-Slack token and signing secret) with bench/slack_delivery.py's playbook.
+Slack token and signing secret) with bench/slack_delivery.py's playbook (bench/slack_harness.py).
 
     .venv/bin/python bench/startup_time.py
     .venv/bin/python bench/startup_time.py --runs 9
@@ -34,10 +34,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.common import (  # noqa: E402
-    HOST, Results, bot_env, code_version, free_port, pick_cpus, pin_to, pinned, start_bare_server, start_bot,
-    start_emulator, stop_all, stop_process, wait_http_ok, write_playbook,
+    HOST, Results, code_version, free_port, pick_cpus, pin_to, pinned, start_bare_server, start_bot, stop_all,
+    stop_process, wait_http_ok,
 )
 from bench.interrupt import run_in_temporary_directory  # noqa: E402
+from bench.slack_harness import bot_env, start_emulator, write_playbook  # noqa: E402
 
 
 def import_aiohttp_seconds(cpu: int | None) -> float:
