@@ -1,11 +1,9 @@
-"""BENCHMARKS.md from one run of bench/run_all.py: only what that run measured."""
+"""BENCHMARKS.md from one run of bench/run_all.py: only what that run measured. The run's
+records are bench/results.py's."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from bench.run_all import Outcome, Run
+from bench.results import FigureData, Outcome, Run
 
 # The issue's targets, by benchmark, for the summary when a benchmark did not produce figures.
 ISSUE_TARGETS = {
@@ -27,7 +25,7 @@ def quantity(value: float, unit: str) -> str:
     return f"{number(value)}{unit}" if unit.startswith("/") else f"{number(value)} {unit}"
 
 
-def ratio(figure: dict[str, Any]) -> str:
+def ratio(figure: FigureData) -> str:
     baseline = figure.get("baseline_value")
     if baseline is None or baseline == 0:
         return "—"
@@ -49,8 +47,9 @@ def render(run: Run) -> str:
                  "in [bench/README.md](bench/README.md).")
     lines.append("")
     if run.quick:
-        lines += ["**Quick run (`--quick`)**: smaller sizes and shorter phases than the issue asks for. These "
-                  "figures show that the benchmarks work, not how the bot performs; targets below are indicative.", ""]
+        lines += [("**Quick run (`--quick`)**: smaller sizes and shorter phases than the issue asks for. These "
+                   "figures show that the benchmarks work, not how the bot performs; targets below are indicative."),
+                  ""]
     lines += [f"- Command: `{run.command}` (from the repository root)",
               f"- Code: {run.code}",
               f"- Load average (1, 5, 15 min): {_load(run.load_before)} before, {_load(run.load_after)} after", ""]
@@ -78,13 +77,13 @@ def _targets(run: Run) -> list[str]:
         if outcome.results is None:
             rows.append(f"| {description} | — | not measured: the benchmark failed |")
             continue
-        targeted = [f for f in outcome.results["figures"] if f.get("target")]
+        targeted = [(f, target) for f in outcome.results["figures"] if (target := f.get("target"))]
         if not targeted:
             rows.append(f"| {description} | — | not measured (see its section) |")
-        for figure in targeted:
+        for figure, target in targeted:
             result = "met" if figure["met"] else "**not met**"
             measured = quantity(figure["value"], figure["unit"])
-            rows.append(f"| {cell(figure['name'])}: {cell(figure['target'])} | {measured} | {result} |")
+            rows.append(f"| {cell(figure['name'])}: {cell(target)} | {measured} | {result} |")
     return ["## Targets from the issue", "", "| target | measured | result |", "|---|---:|---|", *rows, ""]
 
 
@@ -101,8 +100,8 @@ def _section(outcome: Outcome) -> list[str]:
                   ""]
         return lines
     if outcome.exit_status:
-        lines += [f"The script exited with status {outcome.exit_status} after writing its figures: its own check "
-                  "failed (a target, or a delivery or command that failed); see below.", ""]
+        lines += [(f"The script exited with status {outcome.exit_status} after writing its figures: its own check "
+                   "failed (a target, or a delivery or command that failed); see below."), ""]
     if results.get("setup"):
         lines += [f"Setup: {results['setup']}.", ""]
     if results["figures"]:
@@ -110,7 +109,8 @@ def _section(outcome: Outcome) -> list[str]:
                   "|---|---:|---|---:|---:|---|"]
         for f in results["figures"]:
             baseline_value = f.get("baseline_value")
-            target = "—" if not f.get("target") else f"{cell(f['target'])}: {'met' if f['met'] else '**not met**'}"
+            wanted = f.get("target")
+            target = "—" if not wanted else f"{cell(wanted)}: {'met' if f['met'] else '**not met**'}"
             lines.append(f"| {cell(f['name'])} | {quantity(f['value'], f['unit'])} | {cell(f.get('baseline') or '—')} "
                          f"| {quantity(baseline_value, f['unit']) if baseline_value is not None else '—'} "
                          f"| {ratio(f)} | {target} |")

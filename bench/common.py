@@ -1,6 +1,8 @@
-"""What the benchmarks share: the bot as a process, CPU pinning, /proc readings, the Slack
-set-up of the emulator-backed benchmarks, and the ``--json`` results that bench/run_all.py
-turns into BENCHMARKS.md."""
+"""What the benchmarks share: the bot as a process, CPU pinning, /proc readings, a report's
+header lines, and the ``--json`` results that bench/run_all.py turns into BENCHMARKS.md.
+
+The bot against the Slack emulator (its playbook, environment and readiness) is in
+bench/slack_harness.py."""
 
 from __future__ import annotations
 
@@ -8,29 +10,23 @@ import asyncio
 import json
 import math
 import os
+import platform
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 BARE_SERVER = REPO / "bench" / "bare_server.py"
 USABLE_CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-# The Slack set-up of the benchmarks that run the bot against tests/slack_emulator.
-TOKEN = "xoxb-bench-delivery"
-SIGNING_SECRET = "bench-delivery-signing-secret"
-WEBHOOK_TOKEN = "bench-delivery-webhook-token"
-USERS = {"UALICE": "alice", "UBOB": "bob", "UCAROL": "carol", "UDAVE": "dave"}
-PLAYBOOK_SOURCE = REPO / "tests" / "fixtures" / "playbooks" / "slack" / "incidents.yml"
 
 _RUNNING: set[subprocess.Popen[bytes]] = set()  # for stop_all(): nothing is left behind
 
@@ -109,6 +105,32 @@ def run_queue_wait(pid: int) -> float | None:
     return total / 1e9
 
 
+@dataclass(frozen=True)
+class Usage:
+    """What a process used over a stretch of wall time: CPU seconds (user + system) and the
+    seconds its threads waited for a CPU (see :func:`run_queue_wait`); None where unknown."""
+
+    elapsed: float
+    cpu: float | None
+    wait: float | None
+
+
+class UsageMeter:
+    """Reads a process's CPU time and run-queue wait now; :meth:`read` gives what it used since."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.cpu = process_cpu_seconds(pid)
+        self.wait = run_queue_wait(pid)
+        self.started = time.monotonic()
+
+    def read(self) -> Usage:
+        elapsed = time.monotonic() - self.started
+        cpu, wait = process_cpu_seconds(self.pid), run_queue_wait(self.pid)
+        return Usage(elapsed, None if cpu is None or self.cpu is None else cpu - self.cpu,
+                     None if wait is None or self.wait is None else wait - self.wait)
+
+
 def memory_kib(pid: int) -> dict[str, int]:
     """VmRSS (resident now) and VmHWM (resident peak) of ``pid`` in KiB, from /proc/<pid>/status."""
     values = {}
@@ -127,6 +149,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
+def ms(seconds: float) -> str:
+    """``seconds`` as milliseconds with one decimal for a report, ``n/a`` for NaN (not measured)."""
+    return "n/a" if math.isnan(seconds) else f"{seconds * 1000:.1f}"
+
+
 # ---------------------------------------------------------------------------------------
 # Processes under test
 # ---------------------------------------------------------------------------------------
@@ -136,6 +163,17 @@ def start_process(argv: list[str], env: dict[str, str], log: Path, cpu: int | No
     with log.open("wb") as out:
         proc = subprocess.Popen(argv, env=env, cwd=REPO, stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT, preexec_fn=pinned(cpu), start_new_session=True)
+    _RUNNING.add(proc)
+    return proc
+
+
+def start_piped_process(argv: list[str], log: Path, cpu: int | None) -> subprocess.Popen[bytes]:
+    """Start ``argv`` (this process's environment) in its own session, talking to this process
+    through its stdin and stdout; its stderr goes to ``log``, a file, so a chatty child can never
+    block on a full pipe. :func:`stop_all` stops it too."""
+    with log.open("wb") as err:
+        proc = subprocess.Popen(argv, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
+                                preexec_fn=pinned(cpu), start_new_session=True)
     _RUNNING.add(proc)
     return proc
 
@@ -204,42 +242,36 @@ async def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeo
 
 
 # ---------------------------------------------------------------------------------------
-# The bot against the Slack emulator
+# A report's header
 # ---------------------------------------------------------------------------------------
 
-def write_playbook(directory: Path) -> Path:
-    """The Slack fixture playbook, storm guard removed, responders that exist; returns ``directory``."""
-    document = yaml.safe_load(PLAYBOOK_SOURCE.read_text())
-    critical = next(r for r in document["routes"] if r["name"] == "critical")
-    critical.pop("storm_guard", None)
-    critical["responders"] = ["UDAVE"]
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "incidents.yml").write_text(yaml.safe_dump(document, sort_keys=False))
-    return directory
+@dataclass(frozen=True)
+class Started:
+    """When a benchmark run started, and the load average then."""
+
+    at: datetime
+    load: tuple[float, ...]
+
+    @classmethod
+    def now(cls) -> Started:
+        return cls(datetime.now(UTC), os.getloadavg())
 
 
-def bot_env(workdir: Path, database_url: str, playbooks: Path, port: int, slack_api_url: str,
-            rate_scale: float) -> dict[str, str]:
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir), "PYTHONUNBUFFERED": "1",
-            "DATABASE_URL": database_url, "PLAYBOOKS_DIR": str(playbooks), "HOST": HOST, "PORT": str(port),
-            "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack_api_url,
-            "SLACK_RATE_LIMIT_SCALE": str(rate_scale), "ALERTMANAGER_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
-            "LOG_LEVEL": "WARNING", "LOG_FORMAT": "console"}
-
-
-async def start_emulator(rate_scale: float, calls: list[Any] | None = None) -> Any:
-    """The Slack emulator, served from this event loop, with the channels the playbook names.
-    ``calls``: a list to record into instead of ``emu.calls`` (set before the server starts)."""
-    from tests.slack_emulator import SlackEmulator
-
-    slack = SlackEmulator(token=TOKEN, signing_secret=SIGNING_SECRET, users=USERS, rate_limit_scale=rate_scale,
-                          host=HOST)
-    if calls is not None:
-        slack.calls = calls
-    await slack.start()
-    slack.seed_channel("alerts-triage", members=["UALICE"])
-    slack.seed_channel("incidents", members=["UALICE"])
-    return slack
+def print_header(title: str, started: Started, pinning: str | None) -> None:
+    """The first lines of a report: the title with the start time, the machine, the load average
+    before and now (with a warning when other work was running), the CPU pinning (``pinning``,
+    None: none) and the code under test."""
+    print()
+    print(f"{title}, {started.at.strftime('%Y-%m-%d %H:%M:%S UTC')}")
+    print(f"machine: nproc {os.cpu_count()} (usable {USABLE_CPUS}), {platform.machine()}, {platform.platform()}; "
+          f"python {platform.python_version()}; aiohttp {aiohttp.__version__}")
+    load_after = os.getloadavg()
+    print(f"load average: {' '.join(f'{x:.2f}' for x in started.load)} before, "
+          f"{' '.join(f'{x:.2f}' for x in load_after)} after")
+    if started.load[0] > 0.5 * USABLE_CPUS:
+        print("note: other work was running before this benchmark started; these numbers are noisy, run it again")
+    print(f"cpu pinning: {pinning or 'none'}")
+    print(f"code: {code_version()}")
 
 
 # ---------------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ Three readings of VmRSS (``/proc/<pid>/status``), each process pinned to the las
 
 Slack's rate limits are Slack's own (``--rate-scale 1``), as in production: while the incidents
 pour in the outbox opens channels at the pace Slack allows, so most of their Slack work is
-still pending in the database when memory is read. The playbook is bench/slack_delivery.py's.
+still pending in the database when memory is read. The playbook is bench/slack_delivery.py's
+(bench/slack_harness.py).
 
     .venv/bin/python bench/resident_memory.py
     .venv/bin/python bench/resident_memory.py --incidents 100
@@ -40,9 +41,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.common import (  # noqa: E402
     HOST,
-    WEBHOOK_TOKEN,
     Results,
-    bot_env,
     code_version,
     free_port,
     memory_kib,
@@ -50,13 +49,12 @@ from bench.common import (  # noqa: E402
     pin_to,
     start_bare_server,
     start_bot,
-    start_emulator,
     stop_all,
     stop_process,
     wait_http_ok,
-    write_playbook,
 )
 from bench.interrupt import run_in_temporary_directory  # noqa: E402
+from bench.slack_harness import WEBHOOK_TOKEN, bot_env, start_emulator, write_playbook  # noqa: E402
 from bench.webhook_ingest import GroupSpec, group_body  # noqa: E402
 
 

@@ -24,30 +24,18 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from types import FrameType
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.benchmarks_md import render  # noqa: E402
+from bench.results import Benchmark, Outcome, Run  # noqa: E402
 
 OUTPUT_TAIL_LINES = 40
 DEFAULT_POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-
-
-@dataclass(frozen=True)
-class Benchmark:
-    name: str  # the script is bench/<name>.py
-    title: str
-    quick: tuple[str, ...]  # arguments of a --quick run; a full run passes none
-    timeout: float  # seconds of a full run before it is stopped; --quick halves it
-
-    @property
-    def script(self) -> Path:
-        return REPO / "bench" / f"{self.name}.py"
 
 
 BENCHMARKS = (
@@ -66,21 +54,6 @@ BENCHMARKS = (
     Benchmark("startup_time", "Start-up time", ("--runs", "2"), 240),
 )
 BY_NAME = {b.name: b for b in BENCHMARKS}
-
-
-@dataclass
-class Outcome:
-    benchmark: Benchmark
-    command: list[str]
-    exit_status: int | None = None  # None: stopped after its timeout
-    seconds: float = 0.0
-    output: str = ""
-    results: dict[str, Any] | None = None  # the script's --json, if it wrote one
-    problem: str = ""  # why there are no results
-
-    @property
-    def failed(self) -> bool:
-        return self.results is None
 
 
 # ---------------------------------------------------------------------------------------
@@ -209,7 +182,7 @@ def _postgres_version(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     async def ask() -> str:
-        import asyncpg
+        import asyncpg  # type: ignore[import-untyped]  # no type information published
 
         conn = await asyncpg.connect(make_url(url).set(drivername="postgresql")
                                      .render_as_string(hide_password=False), timeout=3)
@@ -221,7 +194,7 @@ def _postgres_version(url: str) -> str:
     where = f"{make_url(url).host}:{make_url(url).port or 5432}"
     try:
         return f"{asyncio.run(ask())} (server at {where})"
-    except Exception as exc:  # asyncpg, OS and timeout errors alike: the report says why
+    except Exception as exc:  # noqa: BLE001 - asyncpg, OS and timeout errors alike: the report says why
         return f"unreachable at {where} ({type(exc).__name__}: {exc})"
 
 
@@ -283,22 +256,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-@dataclass
-class Run:
-    """Everything BENCHMARKS.md says about one run of this script."""
-
-    command: str
-    quick: bool
-    started: datetime
-    code: str
-    machine: dict[str, str]
-    load_before: tuple[float, ...]
-    load_after: tuple[float, ...] = ()
-    seconds: float = 0.0
-    outcomes: list[Outcome] = field(default_factory=list)
-
-
-def _interrupt(_signum: int, _frame: Any) -> None:
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt  # SIGTERM like Ctrl-C: the running benchmark is stopped and cleans up
 
 

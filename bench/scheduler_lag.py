@@ -235,7 +235,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     print(f"due -> timer fired (db)     {summary(fired)}")
     print(f"due -> reminder in Slack    {summary(posted_lags)}")
     if posted_lags:
-        print(f"throughput: {len(posted) / max(max(posted_lags), 1e-9):.0f} reminders/s "
+        print(f"throughput: {len(posted) / max(*posted_lags, 1e-09):.0f} reminders/s "
               f"(first posted after {min(posted_lags) * 1000:.0f} ms); chat.postMessage 429s: {rate_limited}")
     print(f"bot resident memory: VmRSS {memory.get('VmRSS', 0) / 1024:.1f} MiB once every reminder was posted "
           f"(idle with {incidents} open incidents before: {idle.get('VmRSS', 0) / 1024:.1f} MiB; "
@@ -264,7 +264,7 @@ def results(args: argparse.Namespace, released: int, fired: list[float], posted_
                 baseline="Slack's limit alone: 100 chat.postMessage per 60 s / rate scale, from the due time",
                 baseline_value=posting_floor(rank, args.rate_scale) * 1000)
     if posted_lags:
-        out.add("reminders posted per second", len(posted_lags) / max(max(posted_lags), 1e-9), "/s",
+        out.add("reminders posted per second", len(posted_lags) / max(*posted_lags, 1e-09), "/s",
                 baseline="Slack's limit: 100 chat.postMessage per 60 s / rate scale",
                 baseline_value=100 * args.rate_scale / 60.0)
     if memory.get("VmRSS") and idle.get("VmRSS"):

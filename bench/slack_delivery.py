@@ -21,7 +21,8 @@ webhook's answer and its ``channel_name`` in the bot's SQLite file (read-only).
 Two modes, run in turn on the same bot: ``1 at a time`` (the next webhook is sent once the
 previous incident's opening work is over: none of its outbox rows is pending any more) and
 ``N at a time`` (``--concurrency``, default 4: N workers, each sending its next webhook as
-soon as its previous incident's header is pinned).
+soon as its previous incident's header is pinned). The bot, the emulator and the opening of
+incidents are bench/slack_harness.py's; this file times them.
 
     .venv/bin/python bench/slack_delivery.py
     .venv/bin/python bench/slack_delivery.py --incidents 50 --concurrency 8
@@ -31,20 +32,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import math
-import os
-import platform
-import sqlite3
 import statistics
-import subprocess
 import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
@@ -52,97 +45,40 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.common import (  # noqa: E402
-    HOST,
-    PLAYBOOK_SOURCE,
-    TOKEN,
-    USABLE_CPUS,
-    WEBHOOK_TOKEN,
     Results,
-    bot_env,
-    code_version,
-    free_port,
+    Started,
+    UsageMeter,
+    ms,
     percentile,
     pick_cpus,
     pin_to,
+    print_header,
     process_cpu_seconds,
-    run_queue_wait,
-    start_bot,
-    start_emulator,
     stop_all,
-    stop_process,
-    wait_healthy,
-    write_playbook,
 )
 from bench.interrupt import run_in_temporary_directory  # noqa: E402
-from bench.webhook_ingest import GroupSpec, group_body  # noqa: E402
-from tests.slack_emulator import Call, SlackEmulator  # noqa: E402
-
-PIN_TIMEOUT = 15.0  # seconds to wait for one incident's pin before counting it missing
-SETTLE_TIMEOUT = 5.0
-
-
-# ---------------------------------------------------------------------------------------
-# Watching the emulator
-# ---------------------------------------------------------------------------------------
-
-class CallLog(list):  # type: ignore[type-arg]
-    """Stands in for ``emu.calls`` (set before ``start()``): records like a list, and also
-    indexes each channel's first successful ``pins.add`` and wakes whoever waits for a call."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.changed = asyncio.Event()
-        self.pinned_at: dict[str, float] = {}
-
-    def append(self, call: Call) -> None:  # type: ignore[override]
-        super().append(call)
-        if call.method == "pins.add" and call.ok:
-            self.pinned_at.setdefault(str(call.args.get("channel")), call.at)
-        self.changed.set()
-
-    async def wait(self, predicate: Any, deadline: float) -> bool:
-        """Until ``predicate()`` holds (True) or ``deadline`` (monotonic) passes (False)."""
-        while True:
-            self.changed.clear()
-            if predicate():
-                return True
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            try:
-                await asyncio.wait_for(self.changed.wait(), remaining)
-            except TimeoutError:
-                pass
-
-
-
-def channel_of(call: Call) -> str | None:
-    return call.args.get("channel") or call.args.get("channel_id")
-
+from bench.slack_harness import (  # noqa: E402
+    PLAYBOOK_SOURCE,
+    TOKEN,
+    Call,
+    OpenedIncident,
+    SlackBot,
+    SlackEmulator,
+    channel_of,
+    slack_bot,
+)
 
 # ---------------------------------------------------------------------------------------
 # The measurement
 # ---------------------------------------------------------------------------------------
 
 @dataclass
-class Sample:
-    incident_id: int
-    channel_name: str
-    sent: float  # monotonic: POST sent
-    acked: float  # monotonic: 200 read (t0)
-    channel_id: str | None = None
-    pinned: float | None = None  # monotonic: Call.at of pins.add (t1)
-    calls: int = 0  # emulator calls for this incident (its channel + conversations.create)
-    calls_before_pin: int = 0
-    last_call: float | None = None
-    methods: Counter[str] = field(default_factory=Counter)
-
-
-@dataclass
 class Phase:
+    """One measured mode: its incidents, what went wrong, and what the bot used meanwhile."""
+
     name: str
     concurrency: int
-    samples: list[Sample] = field(default_factory=list)
+    samples: list[OpenedIncident] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     elapsed: float = 0.0
     bot_cpu: float | None = None
@@ -150,144 +86,71 @@ class Phase:
     truncated: bool = False
 
     @property
-    def pinned(self) -> list[Sample]:
+    def pinned(self) -> list[OpenedIncident]:
         return [s for s in self.samples if s.pinned is not None]
 
 
-class Driver:
-    """Opens incidents by webhook and follows each to its pin; also used by bench/slash_ack.py."""
+async def deliver(bot: SlackBot, phase: Phase | None, count: int, concurrency: int, prefix: str,
+                  max_seconds: float) -> None:
+    """Open ``count`` incidents, ``concurrency`` at a time (1: each once the previous one's opening
+    work is over), into ``phase`` (None: a warm-up), for at most ``max_seconds``."""
+    settle = concurrency == 1
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+        await bot.incidents.drained()  # the previous phase's tail
+        remaining = iter(range(count))
+        meter = UsageMeter(bot.proc.pid)
+        deadline = meter.started + max_seconds
 
-    def __init__(self, bot_url: str, db_path: Path, slack: SlackEmulator, log: CallLog, *,
-                 max_seconds: float = 40.0) -> None:
-        self.bot_url = bot_url
-        self.slack = slack
-        self.log = log
-        self.max_seconds = max_seconds
-        self.serial = 0
-        self.samples: list[Sample] = []  # every incident opened, warm-up included
-        # Read-only, autocommit: each query sees the latest commit and never blocks the bot (WAL).
-        self.db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10, isolation_level=None)
-        self.headers = {"Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": "application/json"}
+        async def worker() -> None:
+            for _ in remaining:
+                if time.monotonic() > deadline:
+                    if phase is not None:
+                        phase.truncated = True
+                    return
+                opened = await bot.incidents.open(session, prefix, None if phase is None else phase.failures, settle)
+                if opened is not None and phase is not None:
+                    phase.samples.append(opened)
 
-    def next_body(self, prefix: str) -> bytes:
-        self.serial += 1
-        spec = GroupSpec("SlackDeliveryBench", f"{prefix}-{self.serial:04d}", "critical",
-                         f"{prefix}-cluster-{self.serial:04d}")
-        return group_body(spec, alerts=2)
-
-    def close(self) -> None:
-        self.db.close()
-
-    def channel_name(self, incident_id: int) -> str:
-        """Set in the transaction that stored the incident, so it is there once the 200 is."""
-        row = self.db.execute("SELECT channel_name FROM incidents WHERE id = ?", (incident_id,)).fetchone()
-        if row is None or not row[0]:
-            raise RuntimeError(f"incident {incident_id} has no channel name in the database")
-        return str(row[0])
-
-    async def drained(self, incident_id: int | None = None, timeout: float = SETTLE_TIMEOUT) -> bool:
-        """Until no outbox row (of ``incident_id``, or at all) is pending: its Slack work is over."""
-        query = "SELECT 1 FROM outbox WHERE state = 'pending'" + (" AND incident_id = ?" if incident_id else "")
-        params = (incident_id,) if incident_id else ()
-        deadline = time.monotonic() + timeout
-        while self.db.execute(query + " LIMIT 1", params).fetchone() is not None:
-            if time.monotonic() > deadline:
-                return False
-            await asyncio.sleep(0.005)
-        return True
-
-    async def one(self, session: aiohttp.ClientSession, prefix: str, phase: Phase | None,
-                  settle: bool) -> Sample | None:
-        """Open one incident; the sample once its header is pinned (or the wait timed out)."""
-        body = self.next_body(prefix)
-        sent = time.monotonic()
-        try:
-            async with session.post(f"{self.bot_url}/alertmanager", data=body, headers=self.headers) as resp:
-                text = await resp.text()
-                acked = time.monotonic()
-                status = resp.status
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            text, status, acked = f"{type(exc).__name__}: {exc}", 0, time.monotonic()
-        answer: dict[str, Any] = {}
-        if status == 200:
-            try:
-                answer = json.loads(text)
-            except ValueError:
-                pass
-        if status != 200 or answer.get("outcome") != "open":
-            problem = f"webhook answered {status} {text[:300]!r}, expected 200 with outcome 'open'"
-            if phase is None:
-                raise RuntimeError(problem)
-            phase.failures.append(problem)
-            return None
-        sample = Sample(int(answer["incident"]), self.channel_name(int(answer["incident"])), sent, acked)
-        self.samples.append(sample)
-
-        def pinned() -> bool:
-            if sample.channel_id is None:
-                channel = self.slack.channel_by_name(sample.channel_name)
-                sample.channel_id = channel.id if channel is not None else None
-            return sample.channel_id is not None and sample.channel_id in self.log.pinned_at
-
-        if await self.log.wait(pinned, acked + PIN_TIMEOUT):
-            assert sample.channel_id is not None
-            sample.pinned = self.log.pinned_at[sample.channel_id]
-        elif phase is not None:
-            phase.failures.append(f"incident {sample.incident_id} ({sample.channel_name}): no pins.add within "
-                                  f"{PIN_TIMEOUT:.0f}s")
-        if settle and not await self.drained(sample.incident_id) and phase is not None:
-            phase.failures.append(f"incident {sample.incident_id}: opening work still pending after "
-                                  f"{SETTLE_TIMEOUT:.0f}s")
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
         if phase is not None:
-            phase.samples.append(sample)
-        return sample
-
-    async def run(self, phase: Phase | None, count: int, concurrency: int, prefix: str, bot_pid: int) -> None:
-        settle = concurrency == 1
-        timeout = aiohttp.ClientTimeout(total=30)
-        async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=concurrency)) as session:
-            await self.drained()  # the previous phase's tail
-            remaining = iter(range(count))
-            started = time.monotonic()
-            deadline = started + self.max_seconds
-            cpu_before, wait_before = process_cpu_seconds(bot_pid), run_queue_wait(bot_pid)
-
-            async def worker() -> None:
-                for _ in remaining:
-                    if time.monotonic() > deadline:
-                        if phase is not None:
-                            phase.truncated = True
-                        return
-                    await self.one(session, prefix, phase, settle)
-
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
-            if phase is not None:
-                phase.elapsed = time.monotonic() - started
-                cpu_after, wait_after = process_cpu_seconds(bot_pid), run_queue_wait(bot_pid)
-                if cpu_before is not None and cpu_after is not None:
-                    phase.bot_cpu = cpu_after - cpu_before
-                if wait_before is not None and wait_after is not None:
-                    phase.bot_wait = wait_after - wait_before
-            await self.drained()  # the last incidents' opening work, so that all their calls are counted
+            usage = meter.read()
+            phase.elapsed, phase.bot_cpu, phase.bot_wait = usage.elapsed, usage.cpu, usage.wait
+        await bot.incidents.drained()  # the last incidents' opening work, so that all their calls are counted
 
 
-def attribute(samples: list[Sample], calls: list[Call]) -> Counter[str]:
-    """Fill each sample's call counts; returns the calls not tied to any incident."""
-    by_channel = {s.channel_id: s for s in samples if s.channel_id is not None}
-    by_name = {s.channel_name: s for s in samples}
+@dataclass
+class Tally:
+    """The emulator calls of one incident: in its channel, and its conversations.create."""
+
+    calls: int = 0
+    before_pin: int = 0  # up to and including its pins.add
+    last_call: float | None = None  # monotonic: Call.at of the last one
+    methods: Counter[str] = field(default_factory=Counter)
+
+
+def attribute(opened: list[OpenedIncident], calls: list[Call]) -> tuple[dict[int, Tally], Counter[str]]:
+    """Each incident's calls, by incident id; and the calls not tied to any incident."""
+    tallies = {o.incident_id: Tally() for o in opened}
+    by_channel = {o.channel_id: o for o in opened if o.channel_id is not None}
+    by_name = {o.channel_name: o for o in opened}
     other: Counter[str] = Counter()
     for call in calls:
-        sample = by_name.get(str(call.args.get("name"))) if call.method == "conversations.create" \
-            else by_channel.get(channel_of(call))
-        if sample is None:
+        if call.method == "conversations.create":
+            incident = by_name.get(str(call.args.get("name")))
+        else:
+            channel = channel_of(call)
+            incident = None if channel is None else by_channel.get(channel)
+        if incident is None:
             other[call.method] += 1
             continue
-        sample.calls += 1
-        sample.methods[call.method] += 1
-        sample.last_call = call.at if sample.last_call is None else max(sample.last_call, call.at)
-        if sample.pinned is not None and call.at <= sample.pinned:
-            sample.calls_before_pin += 1
-    return other
+        tally = tallies[incident.incident_id]
+        tally.calls += 1
+        tally.methods[call.method] += 1
+        tally.last_call = call.at if tally.last_call is None else max(tally.last_call, call.at)
+        if incident.pinned is not None and call.at <= incident.pinned:
+            tally.before_pin += 1
+    return tallies, other
 
 
 async def idle_cpu(pid: int, seconds: float) -> float | None:
@@ -324,68 +187,58 @@ async def emulator_round_trip(slack: SlackEmulator, calls: int = 50) -> tuple[fl
 # The run and the report
 # ---------------------------------------------------------------------------------------
 
+@dataclass
+class Measured:
+    """What a run measured, for the report and the --json figures."""
+
+    phases: list[Phase]
+    calls: list[Call]  # every emulator call, warm-up included
+    tallies: dict[int, Tally]  # by incident id
+    other: Counter[str]  # calls not tied to an incident, by method
+    fresh_ms: float  # auth.test p50 on a new connection
+    reused_ms: float  # ... on a kept-alive one
+    idle: float | None  # the idle bot's CPU share
+
+
 async def run(args: argparse.Namespace, workdir: Path) -> int:
-    started_at = datetime.now(UTC)
-    load_before = os.getloadavg()
+    started = Started.now()
     own_cpu, bot_cpu = pick_cpus(not args.no_pin)
     pin_to(own_cpu)
-    playbooks = write_playbook(workdir / "playbooks")
-    db_path = workdir / "bench.db"
-    log_path = workdir / "bot.log"
-
-    calls = CallLog()
-    slack = await start_emulator(args.rate_scale, calls)
-    proc: subprocess.Popen[bytes] | None = None
-    driver: Driver | None = None
     phases: list[Phase] = []
-    try:
-        port = free_port()
-        proc = start_bot(bot_env(workdir, f"sqlite+aiosqlite:///{db_path}", playbooks, port, slack.api_url,
-                                 args.rate_scale), log_path, bot_cpu)
-        bot_url = f"http://{HOST}:{port}"
-        await wait_healthy(bot_url, proc, log_path)
-        print(f"slack delivery benchmark: bot pid {proc.pid} on {bot_url}, emulator at {slack.api_url}, "
-              f"work files in {workdir} (removed at the end)", flush=True)
-        driver = Driver(bot_url, db_path, slack, calls, max_seconds=args.max_seconds)
+    async with slack_bot("slack delivery", workdir, args.rate_scale, bot_cpu) as bot:
         print(f"  warm-up: {args.warmup} incidents, 1 at a time ...", flush=True)
-        await driver.run(None, args.warmup, 1, "warmup", proc.pid)
-        idle = await idle_cpu(proc.pid, 2.0)
+        await deliver(bot, None, args.warmup, 1, "warmup", args.max_seconds)
+        idle = await idle_cpu(bot.proc.pid, 2.0)
         for concurrency in args.concurrency:
             phase = Phase(f"{concurrency} at a time", concurrency)
             print(f"  {phase.name}: {args.incidents} incidents ...", flush=True)
-            await driver.run(phase, args.incidents, concurrency, f"c{concurrency}", proc.pid)
+            await deliver(bot, phase, args.incidents, concurrency, f"c{concurrency}", args.max_seconds)
             phases.append(phase)
-            if proc.poll() is not None:
-                log_tail = log_path.read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"bot exited with {proc.returncode}:\n{log_tail}")
-        bot_calls = list(calls)
-        fresh_ms, reused_ms = await emulator_round_trip(slack)
-    finally:
-        if driver is not None:
-            driver.close()
-        if proc is not None:
-            stop_process(proc)
-        await slack.stop()
+            bot.check_alive()
+        bot_calls = list(bot.calls)
+        fresh_ms, reused_ms = await emulator_round_trip(bot.slack)
 
-    assert driver is not None
-    other = attribute(driver.samples, bot_calls)
-    print_report(args, phases, bot_calls, other, started_at, load_before, (own_cpu, bot_cpu), fresh_ms, reused_ms,
-                 idle)
+    tallies, other = attribute(bot.incidents.opened, bot_calls)
+    measured = Measured(phases, bot_calls, tallies, other, fresh_ms, reused_ms, idle)
+    pinning = f"benchmark + emulator on cpu {own_cpu}, bot on cpu {bot_cpu}" if own_cpu is not None else None
+    print_report(args, measured, started, pinning)
     if args.show_logs:
-        print(f"--- bot log (tail) ---\n{log_path.read_text(errors='replace')[-3000:]}")
-    results(args, phases, fresh_ms).write(args.json)
+        print(f"--- bot log (tail) ---\n{bot.log_tail()}")
+    results(args, measured).write(args.json)
     ok = all(not p.failures and len(p.pinned) == args.incidents for p in phases)
     return 0 if ok else 1
 
 
-def results(args: argparse.Namespace, phases: list[Phase], fresh_ms: float) -> Results:
+def results(args: argparse.Namespace, measured: Measured) -> Results:
     """The floor of ack -> pin: the Slack calls an incident makes up to its pin, each one round
     trip from this process to the emulator on a new connection (as slack_sdk makes them)."""
     out = Results("slack_delivery", f"{args.incidents} incidents per mode after {args.warmup} warm-up, bot on "
                   f"SQLite against the Slack emulator, rate-limit windows / {args.rate_scale:g}")
-    for p in phases:
+    fresh_ms = measured.fresh_ms
+    for p in measured.phases:
         to_pin = [(s.pinned - s.acked) * 1000 for s in p.pinned if s.pinned is not None]
-        before = statistics.fmean([s.calls_before_pin for s in p.pinned]) if p.pinned else float("nan")
+        before = statistics.fmean([measured.tallies[s.incident_id].before_pin for s in p.pinned]) if p.pinned \
+            else float("nan")
         floor = f"{before:.0f} Slack calls up to the pin x one emulator round trip ({fresh_ms:.2f} ms, new connection)"
         for label, q in (("p50", 0.5), ("p99", 0.99)):
             out.add(f"alert -> header pinned, {p.name}, {label}", percentile(to_pin, q), "ms", baseline=floor,
@@ -396,26 +249,8 @@ def results(args: argparse.Namespace, phases: list[Phase], fresh_ms: float) -> R
     return out
 
 
-def ms(value: float) -> str:
-    return "n/a" if math.isnan(value) else f"{value * 1000:.1f}"
-
-
-def print_report(args: argparse.Namespace, phases: list[Phase], calls: list[Call], other: Counter[str],
-                 started_at: datetime,
-                 load_before: tuple[float, ...], pins: tuple[int | None, int | None], fresh_ms: float,
-                 reused_ms: float, idle: float | None) -> None:
-    print()
-    print(f"incident-bot Slack delivery benchmark, {started_at.strftime('%Y-%m-%d %H:%M:%S UTC')}")
-    print(f"machine: nproc {os.cpu_count()} (usable {USABLE_CPUS}), {platform.machine()}, {platform.platform()}; "
-          f"python {platform.python_version()}; aiohttp {aiohttp.__version__}")
-    load_after = os.getloadavg()
-    print(f"load average: {' '.join(f'{x:.2f}' for x in load_before)} before, "
-          f"{' '.join(f'{x:.2f}' for x in load_after)} after")
-    if load_before[0] > 0.5 * USABLE_CPUS:
-        print("note: other work was running before this benchmark started; these numbers are noisy, run it again")
-    own, bot = pins
-    print("cpu pinning: " + (f"benchmark + emulator on cpu {own}, bot on cpu {bot}" if own is not None else "none"))
-    print(f"code: {code_version()}")
+def print_report(args: argparse.Namespace, measured: Measured, started: Started, pinning: str | None) -> None:
+    print_header("incident-bot Slack delivery benchmark", started, pinning)
     print(f"setup: bot on a fresh SQLite file; Slack emulator in this process, no injected delay, rate-limit windows "
           f"/ {args.rate_scale:g} (emulator and SLACK_RATE_LIMIT_SCALE); playbook {PLAYBOOK_SOURCE.relative_to(REPO)} "
           f"without storm guard, responders [UDAVE]; {args.warmup} warm-up incidents not measured")
@@ -428,13 +263,15 @@ def print_report(args: argparse.Namespace, phases: list[Phase], calls: list[Call
               f"{'ack->all done p50':>19}{'p99':>8}{'calls/incident':>16}{'before pin':>12}")
     print(header)
     print("-" * len(header))
+    phases, tallies = measured.phases, measured.tallies
     for p in phases:
         done = p.pinned
         to_pin = [s.pinned - s.acked for s in done if s.pinned is not None]
         ack = [s.acked - s.sent for s in p.samples]
-        settled = [s.last_call - s.acked for s in done if s.last_call is not None]
-        per_incident = [s.calls for s in done]
-        before = [s.calls_before_pin for s in done]
+        last_calls = [(s, tallies[s.incident_id].last_call) for s in done]
+        settled = [last - s.acked for s, last in last_calls if last is not None]
+        per_incident = [tallies[s.incident_id].calls for s in done]
+        before = [tallies[s.incident_id].before_pin for s in done]
         print(f"{p.name:<13}{len(done):>5}/{len(p.samples):<3}{ms(percentile(to_pin, 0.5)):>14}"
               f"{ms(percentile(to_pin, 0.99)):>8}{ms(max(to_pin, default=float('nan'))):>8}"
               f"{ms(statistics.fmean(to_pin) if to_pin else float('nan')):>8}{ms(percentile(ack, 0.5)):>17}"
@@ -448,13 +285,13 @@ def print_report(args: argparse.Namespace, phases: list[Phase], calls: list[Call
     for p in phases:
         methods: Counter[str] = Counter()
         for s in p.pinned:
-            methods.update(s.methods)
+            methods.update(tallies[s.incident_id].methods)
         n = max(1, len(p.pinned))
         print(f"{p.name}: Slack calls per incident by method: "
               + ", ".join(f"{m} {c / n:g}" for m, c in sorted(methods.items(), key=lambda kv: -kv[1])))
         if p.bot_cpu is not None and p.samples and p.elapsed > 0:
             wait = f"{100 * p.bot_wait / p.elapsed:.0f}%" if p.bot_wait is not None else "?"
-            idle_share = "?" if idle is None else f"{100 * idle:.0f}%"
+            idle_share = "?" if measured.idle is None else f"{100 * measured.idle:.0f}%"
             print(f"{p.name}: bot CPU {p.bot_cpu / len(p.samples) * 1000:.1f} ms per incident "
                   f"({100 * p.bot_cpu / p.elapsed:.0f}% of one core over {p.elapsed:.1f}s, idle bot {idle_share}); "
                   f"its threads waited {wait} of the time for a CPU (for each other or other work on its core)")
@@ -462,13 +299,16 @@ def print_report(args: argparse.Namespace, phases: list[Phase], calls: list[Call
             print(f"{p.name}: stopped after --max-seconds {args.max_seconds:g}: {len(p.samples)} incidents")
         for failure in p.failures[:5]:
             print(f"{p.name}: FAILED: {failure}")
-    if other:
-        print("Slack calls not tied to an incident (whole run): " + ", ".join(f"{m} {c}" for m, c in other.items()))
+    if measured.other:
+        print("Slack calls not tied to an incident (whole run): "
+              + ", ".join(f"{m} {c}" for m, c in measured.other.items()))
+    calls = measured.calls
     not_ok = Counter(f"{c.method} {c.http_status} {c.error}" for c in calls if not c.ok)
     print("emulator answers that were not ok: " + (", ".join(f"{k} x{v}" for k, v in not_ok.items()) or "none")
           + f" (of {len(calls)} calls)")
-    print(f"reference, one auth.test from this process to the emulator: p50 {fresh_ms:.2f} ms on a new connection "
-          f"(slack_sdk's AsyncWebClient without a session opens one per call), {reused_ms:.2f} ms kept alive")
+    print(f"reference, one auth.test from this process to the emulator: p50 {measured.fresh_ms:.2f} ms on a new "
+          f"connection (slack_sdk's AsyncWebClient without a session opens one per call), {measured.reused_ms:.2f} ms "
+          "kept alive")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

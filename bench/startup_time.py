@@ -13,7 +13,7 @@ the scheduler are all inside.
   (a bare aiohttp app serving).
 
 The bot runs against the Slack emulator (served from this process, as in production it has a
-Slack token and signing secret) with bench/slack_delivery.py's playbook.
+Slack token and signing secret) with bench/slack_delivery.py's playbook (bench/slack_harness.py).
 
     .venv/bin/python bench/startup_time.py
     .venv/bin/python bench/startup_time.py --runs 9
@@ -36,7 +36,6 @@ sys.path.insert(0, str(REPO))
 from bench.common import (  # noqa: E402
     HOST,
     Results,
-    bot_env,
     code_version,
     free_port,
     pick_cpus,
@@ -44,13 +43,12 @@ from bench.common import (  # noqa: E402
     pinned,
     start_bare_server,
     start_bot,
-    start_emulator,
     stop_all,
     stop_process,
     wait_http_ok,
-    write_playbook,
 )
 from bench.interrupt import run_in_temporary_directory  # noqa: E402
+from bench.slack_harness import bot_env, start_emulator, write_playbook  # noqa: E402
 
 
 def import_aiohttp_seconds(cpu: int | None) -> float:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from bench.benchmarks_md import render
-from bench.run_all import BY_NAME, Run, parse_args, run_benchmark
+from bench.results import Run
+from bench.run_all import BY_NAME, parse_args, run_benchmark
 
 REPO = Path(__file__).resolve().parents[2]
 
