@@ -44,7 +44,7 @@ def run_demo(out: TextIO, *, directory: Path | None = None, playbooks_dir: Path 
         postmortem = asyncio.run(asyncio.wait_for(_play(directory, playbooks_dir, transcript, clock), TIME_LIMIT))
     except PlaybookError as exc:
         for problem in exc.problems:
-            transcript.problem(problem)
+            transcript.problem(str(problem))
         return 1
     except DemoFailed as exc:
         transcript.problem(f"demo failed: {exc}")

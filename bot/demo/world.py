@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from pydantic import SecretStr
 
 from bot.clock import SkippingClock
 from bot.demo import slack_requests
@@ -146,14 +147,14 @@ async def running_world(directory: Path, playbooks_dir: Path, transcript: Transc
     try:
         slack_site = web.TCPSite(slack_runner, "127.0.0.1", 0)
         await slack_site.start()
-        slack.base_url = f"http://127.0.0.1:{_port(slack_site)}/"
+        slack.base_url = f"http://127.0.0.1:{_port(slack_runner)}/"
         settings = _settings(directory, playbooks_dir, slack.base_url)
         bot_runner = web.AppRunner(create_app(settings, clock=clock), access_log=None)
         await bot_runner.setup()
         bot_site = web.TCPSite(bot_runner, "127.0.0.1", 0)
         await bot_site.start()
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session:
-            yield World(clock, transcript, slack, f"http://127.0.0.1:{_port(bot_site)}",
+            yield World(clock, transcript, slack, f"http://127.0.0.1:{_port(bot_runner)}",
                         bot_runner.app[DATABASE], session, settings)
     finally:
         if bot_runner is not None:
@@ -167,18 +168,18 @@ def _settings(directory: Path, playbooks_dir: Path, slack_url: str) -> Settings:
     database.unlink(missing_ok=True)
     return Settings(
         database_url=f"sqlite+aiosqlite:///{database}", playbooks_dir=playbooks_dir, host="127.0.0.1", port=0,
-        slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET, slack_app_token=None,
-        slack_api_url=f"{slack_url}api/", alertmanager_webhook_token=WEBHOOK_TOKEN,
+        slack_bot_token=SecretStr(BOT_TOKEN), slack_signing_secret=SecretStr(SIGNING_SECRET), slack_app_token=None,
+        slack_api_url=f"{slack_url}api/", alertmanager_webhook_token=SecretStr(WEBHOOK_TOKEN),
         alertmanager_webhook_user=None, alertmanager_webhook_password=None, alertmanager_url=None,
         prometheus_url=None, api_token=None, scheduler_tick_seconds=0.1, log_level="WARNING",
         slack_rate_limit_scale=20,  # Slack's per-minute limits pass as fast as the demo's clock
     )
 
 
-def _port(site: web.TCPSite) -> int:
-    server = site._server  # aiohttp exposes the bound port only through the server's sockets
-    assert server is not None and server.sockets
-    return int(server.sockets[0].getsockname()[1])
+def _port(runner: web.AppRunner) -> int:
+    """The port the runner's one site was bound to (port 0 asks the system for a free one)."""
+    [address] = runner.addresses
+    return int(address[1])
 
 
 def _button(blocks: list[dict[str, Any]] | None, text: str) -> dict[str, Any] | None:
