@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.decide import alert_detail
+from bot.outbox.trace_notice import no_trace_links_text
 from bot.playbook import PlaybookSet
 from bot.slack import blocks
 from bot import postmortems, traces
@@ -337,10 +338,13 @@ class SlackActions:
                  if (link := render_trace_link(match.route, t)) is not None]
         if links:
             text = "*Traces*\n" + "\n".join(f"• <{link.url}|{blocks.escape(link.title)}>" for link in links)
-        elif not self._prometheus_url:
-            text = "No trace links: no trace ids in the alerts' labels, and PROMETHEUS_URL is not set for exemplars."
         else:
-            text = f"No trace links: no exemplars were found ({problems[0] if problems else 'no trace ids'})."
+            async with self._db.reading() as session:  # what earlier trace-links actions of this incident posted
+                earlier = await session.run_sync(outbox.results, action.ordering_key, action.kind)
+            notice = no_trace_links_text(earlier, prometheus_configured=bool(self._prometheus_url), problems=problems)
+            if notice is None:
+                return Done({"skipped": "no trace links, and the channel already has its trace message"})
+            text = notice
         ts = await self._post_message(action, incident.channel_id, text)
         return Done({"ts": ts, "traces": trace_ids})
 
