@@ -14,12 +14,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bot import postmortems, traces
 from bot.clock import Clock
 from bot.decide import alert_detail
 from bot.outbox.trace_notice import no_trace_links_text
 from bot.playbook import PlaybookSet
 from bot.slack import blocks
-from bot import postmortems, traces
 from bot.slack.client import SlackGateway, SlackPermanentError, SlackRateLimited
 from bot.templating import render_links, render_trace_link
 from storage import alerting as repo
@@ -177,11 +177,12 @@ class SlackActions:
                 return str(channel["id"]) if owner is None else None
         return None
 
-    async def _channels(self) -> AsyncIterator[dict[str, Any]]:
+    async def _channels(self, *, archived: bool = False) -> AsyncIterator[dict[str, Any]]:
         cursor = None
         while True:
             page = await self._slack.call("conversations.list", types="public_channel,private_channel",
-                                          exclude_archived=True, limit=200, **({"cursor": cursor} if cursor else {}))
+                                          exclude_archived=not archived, limit=200,
+                                          **({"cursor": cursor} if cursor else {}))
             for channel in page.get("channels", []):
                 yield channel
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
@@ -226,7 +227,12 @@ class SlackActions:
             if exc.error != "not_in_channel":
                 raise
             # A public channel the bot was never invited to (triage, stakeholders): join it.
-            await self._slack.call("conversations.join", channel=channel)
+            try:
+                await self._slack.call("conversations.join", channel=channel)
+            except SlackPermanentError as refused:
+                if refused.error in ("is_archived", "channel_not_found"):
+                    raise
+                raise exc from refused  # it may not join by itself (e.g. a missing scope): still not in the channel
             response = await self._slack.call("chat.postMessage", channel=channel, **args)
         return str(response["ts"])
 
@@ -415,7 +421,7 @@ class SlackActions:
         """A channel id as given, or the id of a ``#name`` (the bot must be able to see it)."""
         if not channel.startswith("#"):
             return channel
-        async for found in self._channels():
+        async for found in self._channels(archived=True):  # an archived one is named as such when posting fails
             if found.get("name") == channel[1:]:
                 return str(found["id"])
         raise SlackPermanentError("conversations.list", f"channel_not_found: {channel}")

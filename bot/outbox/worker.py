@@ -16,7 +16,7 @@ import structlog
 
 from bot.clock import Clock
 from bot.metrics import Metrics
-from bot.outbox.failures import describe_failure
+from bot.outbox.failure_words import describe_failure
 from bot.outbox.slack_actions import Done, NotReady
 from bot.slack.client import SlackPermanentError, SlackRateLimited, SlackTransientError
 from storage import alerting as repo
