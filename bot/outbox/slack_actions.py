@@ -345,9 +345,9 @@ class SlackActions:
         if links:
             text = "*Traces*\n" + "\n".join(f"• <{link.url}|{blocks.escape(link.title)}>" for link in links)
         else:
-            async with self._db.reading() as session:  # what earlier trace-links actions of this incident posted
-                earlier = await session.run_sync(outbox.results, action.ordering_key, action.kind)
-            notice = no_trace_links_text(earlier, prometheus_configured=bool(self._prometheus_url), problems=problems)
+            async with self._db.reading() as session:  # an earlier trace-links action of this incident posted
+                posted = await session.run_sync(outbox.any_posted, action.ordering_key, action.kind)
+            notice = no_trace_links_text(posted, prometheus_configured=bool(self._prometheus_url), problems=problems)
             if notice is None:
                 return Done({"skipped": "no trace links, and the channel already has its trace message"})
             text = notice

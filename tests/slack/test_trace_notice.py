@@ -3,13 +3,19 @@ alert groups join it; decided from what is stored, so a restarted bot keeps to i
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from bot.outbox.trace_notice import NO_PROMETHEUS, no_trace_links_text
+from storage import alerting as repo
+from storage import outbox
 from storage.database import Database
+from storage.models import OutboxAction
 from tests.slack_emulator import SlackEmulator
 from tests.support import rows
 from tests.support.bot import WEBHOOK_TOKEN, running_bot
@@ -93,19 +99,40 @@ async def test_once_a_trace_link_is_posted_later_groups_without_traces_say_nothi
     assert not any(t.startswith("No trace links") for t in texts), texts
 
 
-def test_the_notice_is_said_once_and_never_after_trace_links() -> None:
-    def notice(*earlier: dict[str, object]) -> str | None:
-        return no_trace_links_text(list(earlier), prometheus_configured=False, problems=[])
+async def test_only_a_finished_trace_action_that_posted_counts(db: Database) -> None:
+    """The stored fact the decision reads, on both databases."""
+    now = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+    key, kind = "traces:1", "message.trace_links"
 
-    assert notice() == NO_PROMETHEUS
-    assert notice({"skipped": "the route has no trace_url"}) == NO_PROMETHEUS  # nothing was posted then
-    assert notice({"ts": "1700000000.000100", "traces": []}) is None  # the notice itself
-    assert notice({"ts": "1700000000.000100", "traces": [TRACE_ID]}) is None  # trace links
-    assert notice({"skipped": "x"}, {"ts": "1700000000.000200", "traces": []}) is None
+    def add(session: Session, result: dict[str, object] | None, state: str = "done", on: str = key,
+            of: str = kind) -> None:
+        repo.enqueue(session, ordering_key=on, kind=of, payload={}, now=now)
+        [action_id] = session.execute(select(func.max(OutboxAction.id))).scalars()
+        if state != "pending":
+            outbox.finish(session, action_id, state=state, now=now, result=result)
+
+    async def posted() -> bool:
+        return await db.read(outbox.any_posted, key, kind)
+
+    assert not await posted()
+    await db.write(add, {"skipped": "the route has no trace_url"})
+    await db.write(add, None, state="failed")
+    await db.write(add, None, state="pending")
+    await db.write(add, {"ts": "1700000000.000100"}, on="traces:2")  # another incident
+    await db.write(add, {"ts": "1700000000.000200"}, of="message.post")  # another kind
+    assert not await posted()
+    await db.write(add, {"ts": "1700000000.000300", "traces": []})
+    assert await posted()
+
+
+def test_the_notice_is_said_once_and_never_after_trace_links() -> None:
+    assert no_trace_links_text(False, prometheus_configured=False, problems=[]) == NO_PROMETHEUS
+    assert no_trace_links_text(True, prometheus_configured=False, problems=[]) is None
+    assert no_trace_links_text(True, prometheus_configured=True, problems=["timeout"]) is None
 
 
 def test_the_prometheus_reason_is_escaped_for_slack() -> None:
-    text = no_trace_links_text([], prometheus_configured=True, problems=["<b>&"])
+    text = no_trace_links_text(False, prometheus_configured=True, problems=["<b>&"])
     assert text == "No trace links: no exemplars were found (&lt;b&gt;&amp;)."
-    assert no_trace_links_text([], prometheus_configured=True, problems=[]) == \
+    assert no_trace_links_text(False, prometheus_configured=True, problems=[]) == \
         "No trace links: no exemplars were found (no trace ids)."
