@@ -151,3 +151,13 @@ def finish_absorbed(session: Session, ids: list[int], *, into: int, now: datetim
             .values(state="done", finished_at=now, result={"absorbed_into": into}, locked_until=None, locked_by=None)
             .execution_options(synchronize_session=False)
         )
+
+
+def any_posted(session: Session, ordering_key: str, kind: str) -> bool:
+    """Whether a finished action of one kind on one key posted a message (its result has a
+    ``ts``); stops at the first one, so a storm's hundredth action reads no more than its first."""
+    query = select(OutboxAction.id).where(
+        OutboxAction.ordering_key == ordering_key, OutboxAction.kind == kind, OutboxAction.state == "done",
+        OutboxAction.result["ts"].as_string().is_not(None),
+    ).limit(1)
+    return session.execute(query).first() is not None

@@ -113,7 +113,8 @@ def test_top_level_help_names_every_environment_variable_of_the_contract(env: di
 @pytest.mark.parametrize(("args", "mentions"), [
     (["demo"], ["usage: incident-bot demo", "--dir", "console Slack", "postmortem draft"]),
     (["serve"], ["usage: incident-bot serve", "HOST:PORT"]),
-    (["check"], ["usage: incident-bot check", "directory", "PLAYBOOKS_DIR"]),
+    (["check"], ["usage: incident-bot check", "directory", "PLAYBOOKS_DIR", "--slack", "SLACK_BOT_TOKEN",
+                 "SLACK_API_URL"]),
     (["simulate"], ["usage: incident-bot simulate", "payload", "--json", "Writes nothing"]),
     (["db"], ["usage: incident-bot db", "upgrade"]),
     (["db", "upgrade"], ["usage: incident-bot db upgrade", "database schema"]),

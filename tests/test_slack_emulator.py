@@ -151,6 +151,29 @@ async def test_users_and_usergroups(client: AsyncWebClient) -> None:
     assert await error_of(client.usergroups_users_list(usergroup="SNONE")) == "no_such_subteam"
 
 
+async def test_a_deactivated_user_is_still_found_and_marked_deleted(emu: SlackEmulator, client: AsyncWebClient) -> None:
+    assert (await client.users_info(user="UBOB"))["user"]["deleted"] is False
+    emu.deactivate_user("UBOB")
+    assert (await client.users_info(user="UBOB"))["user"]["deleted"] is True
+
+
+async def test_a_scope_the_app_lacks_answers_missing_scope_and_changes_nothing(
+    emu: SlackEmulator, client: AsyncWebClient
+) -> None:
+    emu.revoke_scope("channels:join")
+    emu.revoke_scope("groups:read")
+    general = emu.channel_by_name("general")
+    assert general is not None
+    refused = await slack_error(client.conversations_join(channel=general.id))
+    assert refused.response["error"] == "missing_scope"
+    assert refused.response["needed"] == "channels:join"
+    assert "channels:read" in refused.response["provided"].split(",")
+    assert "channels:join" not in refused.response["provided"].split(",")
+    assert emu.workspace.bot_user_id not in general.members
+    assert await error_of(client.conversations_list(types="public_channel,private_channel")) == "missing_scope"
+    assert (await client.conversations_list(types="public_channel"))["channels"]
+
+
 # messages
 
 

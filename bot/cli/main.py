@@ -38,6 +38,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     from bot.playbook import check_playbooks
 
     directory = Path(args.directory) if args.directory else _settings().playbooks_dir
+    if args.slack:
+        from bot.cli.slack_check import check_with_slack
+
+        return check_with_slack(directory, _settings())
     problems = check_playbooks(directory)
     for problem in problems:
         print(problem)
@@ -156,9 +160,10 @@ configuration comes from the environment:
   PLAYBOOKS_DIR         directory of playbook files (default: playbooks)
   HOST, PORT            where serve listens (default 0.0.0.0, 8080)
   SLACK_BOT_TOKEN       xoxb-... token; without it incidents are recorded and Slack work waits
+                        (check --slack needs it)
   SLACK_SIGNING_SECRET  verifies requests to /slack/events
   SLACK_APP_TOKEN       xapp-... token: Socket Mode instead of HTTP (optional)
-  SLACK_API_URL         Web API base (default https://slack.com/api/)
+  SLACK_API_URL         Web API base for serve and check --slack (default https://slack.com/api/)
   ALERTMANAGER_WEBHOOK_TOKEN
                         bearer token Alertmanager must present on POST /alertmanager, or
   ALERTMANAGER_WEBHOOK_USER, ALERTMANAGER_WEBHOOK_PASSWORD for basic auth
@@ -194,9 +199,16 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Serve HTTP on HOST:PORT (default 0.0.0.0:8080).")
     serve.set_defaults(func=cmd_serve)
 
-    check = commands.add_parser("check", help="validate the playbooks; prints file: field: problem, exits 1 on any",
-                                description="Validate every playbook file in PLAYBOOKS_DIR (or DIRECTORY).")
+    check = commands.add_parser(
+        "check", help="validate the playbooks (--slack: and that Slack has what they name); prints file: field: "
+        "problem, exits 1 on any",
+        description="Validate every playbook file in PLAYBOOKS_DIR (or DIRECTORY). With --slack, also ask Slack "
+        "(SLACK_BOT_TOKEN, at SLACK_API_URL) that the stakeholder and triage channels exist and the bot can see "
+        "them, and that the users of rotations, commanders and responders exist and are active. Exits 1 on any "
+        "problem, 2 when --slack has no SLACK_BOT_TOKEN.")
     check.add_argument("directory", nargs="?", help="directory of playbook files (default: $PLAYBOOKS_DIR)")
+    check.add_argument("--slack", action="store_true",
+                       help="also check the channels and users the playbooks name against Slack")
     check.set_defaults(func=cmd_check)
 
     simulate = commands.add_parser(

@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.adapters import prometheus as traces
 from bot.clock import Clock
+from bot.delivery.trace_notice import no_trace_links_text
 from bot.domain.decide import alert_detail
 from bot.domain.links import render_links, render_trace_link
 from bot.incident import drafts as postmortems
@@ -177,11 +178,12 @@ class SlackActions:
                 return str(channel["id"]) if owner is None else None
         return None
 
-    async def _channels(self) -> AsyncIterator[dict[str, Any]]:
+    async def _channels(self, *, archived: bool = False) -> AsyncIterator[dict[str, Any]]:
         cursor = None
         while True:
             page = await self._slack.call("conversations.list", types="public_channel,private_channel",
-                                          exclude_archived=True, limit=200, **({"cursor": cursor} if cursor else {}))
+                                          exclude_archived=not archived, limit=200,
+                                          **({"cursor": cursor} if cursor else {}))
             for channel in page.get("channels", []):
                 yield channel
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
@@ -226,7 +228,12 @@ class SlackActions:
             if exc.error != "not_in_channel":
                 raise
             # A public channel the bot was never invited to (triage, stakeholders): join it.
-            await self._slack.call("conversations.join", channel=channel)
+            try:
+                await self._slack.call("conversations.join", channel=channel)
+            except SlackPermanentError as refused:
+                if refused.error in ("is_archived", "channel_not_found"):
+                    raise
+                raise exc from refused  # it may not join by itself (e.g. a missing scope): still not in the channel
             response = await self._slack.call("chat.postMessage", channel=channel, **args)
         return str(response["ts"])
 
@@ -338,10 +345,13 @@ class SlackActions:
                  if (link := render_trace_link(match.route, t)) is not None]
         if links:
             text = "*Traces*\n" + "\n".join(f"• <{link.url}|{blocks.escape(link.title)}>" for link in links)
-        elif not self._prometheus_url:
-            text = "No trace links: no trace ids in the alerts' labels, and PROMETHEUS_URL is not set for exemplars."
         else:
-            text = f"No trace links: no exemplars were found ({problems[0] if problems else 'no trace ids'})."
+            async with self._db.reading() as session:  # an earlier trace-links action of this incident posted
+                posted = await session.run_sync(outbox.any_posted, action.ordering_key, action.kind)
+            notice = no_trace_links_text(posted, prometheus_configured=bool(self._prometheus_url), problems=problems)
+            if notice is None:
+                return Done({"skipped": "no trace links, and the channel already has its trace message"})
+            text = notice
         ts = await self._post_message(action, incident.channel_id, text)
         return Done({"ts": ts, "traces": trace_ids})
 
@@ -412,7 +422,7 @@ class SlackActions:
         """A channel id as given, or the id of a ``#name`` (the bot must be able to see it)."""
         if not channel.startswith("#"):
             return channel
-        async for found in self._channels():
+        async for found in self._channels(archived=True):  # an archived one is named as such when posting fails
             if found.get("name") == channel[1:]:
                 return str(found["id"])
         raise SlackPermanentError("conversations.list", f"channel_not_found: {channel}")

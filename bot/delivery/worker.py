@@ -15,7 +15,7 @@ from datetime import timedelta
 import structlog
 
 from bot.clock import Clock
-from bot.delivery.failures import describe_failure
+from bot.delivery.failure_words import describe_failure
 from bot.delivery.slack_actions import Done, NotReady
 from bot.observability.metrics import Metrics
 from bot.slack.gateway import SlackPermanentError, SlackRateLimited, SlackTransientError

@@ -20,7 +20,7 @@ from bot.playbook.fieldtypes import quote
 from bot.playbook.problems import PlaybookError, PlaybookProblem, problems_from_errors
 from bot.playbook.schema import Playbook, Route
 
-__all__ = ["PlaybookSet", "RouteMatch", "check_playbooks", "load_playbooks"]
+__all__ = ["PlaybookSet", "RouteMatch", "check_playbooks", "load_playbooks", "load_with_problems"]
 
 _SUFFIXES = (".yml", ".yaml")
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -192,6 +192,12 @@ def _load(directory: Path) -> tuple[PlaybookSet, list[PlaybookProblem]]:
     problems.extend(_set_problems(loaded, complete=len(loaded) == len(files), directory=directory))
     playbooks = PlaybookSet(tuple(pb for _, pb in loaded), tuple(path for path, _ in loaded))
     return playbooks, problems
+
+
+def load_with_problems(directory: Path) -> tuple[PlaybookSet, list[PlaybookProblem]]:
+    """The playbooks of ``directory`` that load, and every problem found (files that have
+    problems of their own are left out of the set)."""
+    return _load(directory)
 
 
 def check_playbooks(directory: Path) -> list[PlaybookProblem]:

@@ -168,6 +168,16 @@ class SlackEmulator:
         """Add a workspace member (email ``<name>@example.com``)."""
         self.workspace.users[user_id] = name
 
+    def deactivate_user(self, user_id: str) -> None:
+        """Deactivate a member: users.info still answers, with ``deleted: true``."""
+        if user_id not in self.workspace.users:
+            raise KeyError(user_id)
+        self.workspace.deactivated.add(user_id)
+
+    def revoke_scope(self, scope: str) -> None:
+        """As if the app had been installed without ``scope``: calls needing it get ``missing_scope``."""
+        self.workspace.revoked_scopes.add(scope)
+
     def add_usergroup(self, usergroup_id: str, members: Iterable[str]) -> None:
         """Add or replace a user group."""
         self.workspace.usergroups[usergroup_id] = list(members)

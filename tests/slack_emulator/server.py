@@ -23,6 +23,7 @@ from .ratelimit import RateLimiter
 from .recording import Call
 from .registry import HANDLERS
 from .responses import ResponseUrls
+from .scopes import missing_scope_body
 from .socket_mode import SocketModeServer
 from .state import Workspace
 
@@ -89,6 +90,9 @@ class ApiServer:
         if handler is None:
             body = {"ok": False, "error": "unknown_method", "req_method": name}
             return self._answer(name, raw, UNKNOWN_METHOD_STATUS, body)
+        refused = missing_scope_body(name, raw, self.ws.revoked_scopes)
+        if refused is not None:
+            return self._answer(name, raw, 200, refused)
         retry_after = self.limiter.admit(name, self._channel_key(raw))
         if retry_after is not None:
             headers = {"Retry-After": str(retry_after)}

@@ -130,6 +130,8 @@ class Workspace:
         self.bot_name = "incident-bot"
         self.base_url = ""
         self.users: dict[str, str] = {bot_user_id: self.bot_name, **users}
+        self.deactivated: set[str] = set()  # users.info still finds them, with deleted: true
+        self.revoked_scopes: set[str] = set()  # scopes the app was installed without
         self.usergroups: dict[str, list[str]] = {}
         self.channels: dict[str, Channel] = {}
         self.files: dict[str, File] = {}
@@ -211,7 +213,7 @@ class Workspace:
         email = None if is_bot else f"{name}@example.com"
         return {
             "id": user_id, "team_id": self.team_id, "name": name, "real_name": name.title(),
-            "deleted": False, "is_bot": is_bot, "is_admin": False, "tz": "UTC", "tz_offset": 0,
+            "deleted": user_id in self.deactivated, "is_bot": is_bot, "is_admin": False, "tz": "UTC", "tz_offset": 0,
             "profile": {"real_name": name.title(), "display_name": name, "email": email, "team": self.team_id},
         }
 

@@ -1,0 +1,89 @@
+"""Words for each outbox action kind, for the one line that tells people in the incident
+channel what incident-bot could not do in Slack, and how to fix it when the fix is theirs.
+Pure: everything from a payload or from Slack is mrkdwn-escaped.
+
+Every kind the code enqueues has words here; ``tests/outbox/test_failure_words.py`` reads
+the source for enqueued kinds and fails when one has none.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+
+from bot.slack.blocks import escape
+
+BOT_MENTION = "@incident-bot"
+_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")
+
+Payload = Mapping[str, object]
+Words = Callable[[Payload], str]
+
+
+def channel_ref(value: object) -> str:
+    """A channel as Slack shows it: an id becomes a channel mention, a #name stays text."""
+    text = str(value)
+    return f"<#{text}>" if _CHANNEL_ID.fullmatch(text) else escape(text)
+
+
+def _fixed(words: str) -> Words:
+    return lambda payload: words
+
+
+ACTION_WORDS: Mapping[str, Words] = {
+    "channel.create": _fixed("create the incident channel"),
+    "channel.topic": _fixed("set the channel topic"),
+    "channel.purpose": _fixed("set the channel purpose"),
+    "channel.invite": lambda payload: f"invite {escape(str(payload.get('user')))}",
+    "channel.archive": _fixed("archive the incident channel"),
+    "message.header": _fixed("post the incident header"),
+    "message.pin_header": _fixed("pin the incident header"),
+    "message.update_header": _fixed("update the incident header"),
+    "message.post": _fixed("post a message"),
+    "message.post_to": lambda payload: f"post the update to {channel_ref(payload.get('channel'))}",
+    "message.trace_links": _fixed("post the trace links"),
+    "bookmark.add": lambda payload: f"bookmark {escape(str(payload.get('title')))}",
+    "file.postmortem": _fixed("upload the postmortem draft"),
+    "triage.notice": lambda payload: f"post the triage notice to {channel_ref(payload.get('channel'))}",
+}
+
+# Kinds that post to a channel the playbook names, and the playbook field that names it.
+PLAYBOOK_CHANNEL_FIELDS: Mapping[str, str] = {
+    "message.post_to": "stakeholder_channels",
+    "triage.notice": "triage_channel",
+}
+
+
+def error_code(error: str) -> str:
+    """Slack's error code from an error that may carry detail (``channel_not_found: #x``)."""
+    return error.split(":", 1)[0].strip()
+
+
+def channel_fix(code: str, channel: object, field: str) -> str | None:
+    """What is wrong with a channel the playbook names, and how to fix it; None when the
+    error is not about the channel being there for the bot."""
+    invite = f"type `/invite {BOT_MENTION}` there"
+    if code == "channel_not_found":
+        return (f"the channel does not exist, or is private and the bot is not in it — create it, {invite}, "
+                f"or fix {field} in the playbook")
+    if code == "not_in_channel":
+        return f"the bot is not in {channel_ref(channel)} — {invite}"
+    if code == "is_archived":
+        return f"the channel is archived — unarchive it, or fix {field} in the playbook"
+    return None
+
+
+def action_words(kind: str, payload: Payload) -> str:
+    """What the action would have done, as "incident-bot could not …" continues."""
+    words = ACTION_WORDS.get(kind)
+    return words(payload) if words is not None else f"carry out {escape(kind)}"
+
+
+def describe_failure(kind: str, payload: Payload, error: str) -> str:
+    """One short line: what incident-bot could not do, and why (with the fix, when people can fix it)."""
+    what = action_words(kind, payload)
+    field = PLAYBOOK_CHANNEL_FIELDS.get(kind)
+    fix = channel_fix(error_code(error), payload.get("channel"), field) if field is not None else None
+    if fix is not None:
+        return f"incident-bot could not {what}: {fix}."
+    return f"incident-bot could not {what}: Slack said `{escape(error)}`."
