@@ -179,7 +179,7 @@ def record_delivery(session: Session, /, **values: Any) -> None:
     session.execute(_INSERT_DELIVERY, values)
 
 
-def firing_alert_details(session: Session, incident_id: int) -> list[tuple[dict[str, Any], dict[str, Any], str, bool]]:
+def firing_alert_details(session: Session, incident_id: int) -> list[tuple[dict[str, str], dict[str, str], str, bool]]:
     """(labels, annotations, fingerprint, stale) of an incident's firing alerts, oldest first."""
     rows = session.execute(
         select(Alert.labels, Alert.annotations, Alert.fingerprint, Alert.stale_since)
@@ -188,7 +188,7 @@ def firing_alert_details(session: Session, incident_id: int) -> list[tuple[dict[
     return [(dict(labels), dict(annotations), fp, stale is not None) for labels, annotations, fp, stale in rows]
 
 
-def group_alert_details(session: Session, group_id: int) -> list[tuple[dict[str, Any], dict[str, Any], str, str]]:
+def group_alert_details(session: Session, group_id: int) -> list[tuple[dict[str, str], dict[str, str], str, str]]:
     """(labels, annotations, fingerprint, status) of a group's alerts, newest activations first."""
     rows = session.execute(
         select(Alert.labels, Alert.annotations, Alert.fingerprint, Alert.status)
