@@ -11,35 +11,50 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, insert, select, update
+from sqlalchemy import Insert, Table, Update, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 
-from storage.dialect import insert_ignoring_conflicts, locked
-from storage.models import Alert, AlertGroup, Incident, IncidentEvent, OutboxAction, StormWindow, WebhookDelivery
+from storage.dialect import dialect_name, insert_ignoring_conflicts, locked
+from storage.models import (
+    Alert,
+    AlertGroup,
+    Incident,
+    IncidentEvent,
+    OutboxAction,
+    StormWindow,
+    WebhookDelivery,
+    table_of,
+)
+from storage.rows import AlertGroupRow, IncidentRow
 
 # Keep IN lists well under both SQLite's and asyncpg's bound-parameter limits.
 _CHUNK = 500
 
 # Statements built once: values travel as execute() parameters, so SQLAlchemy neither
 # rebuilds nor re-keys a statement per call (the webhook path's main cost otherwise).
-_INCIDENTS, _GROUPS, _ALERTS = Incident.__table__, AlertGroup.__table__, Alert.__table__
+_INCIDENTS, _GROUPS, _ALERTS = table_of(Incident), table_of(AlertGroup), table_of(Alert)
+_EVENTS = table_of(IncidentEvent)
 _INSERT_INCIDENT = insert(_INCIDENTS).returning(_INCIDENTS.c.id)
-_INSERT_EVENTS = insert(IncidentEvent.__table__).returning(IncidentEvent.__table__.c.id, sort_by_parameter_order=True)
-_INSERT_OUTBOX = insert(OutboxAction.__table__)
-_INSERT_DELIVERY = insert(WebhookDelivery.__table__)
+_INSERT_EVENTS = insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True)
+_INSERT_OUTBOX = insert(table_of(OutboxAction))
+_INSERT_DELIVERY = insert(table_of(WebhookDelivery))
 _ALERTS_BY_FINGERPRINT = select(_ALERTS.c.fingerprint, _ALERTS.c.starts_at, _ALERTS.c.status).where(
     _ALERTS.c.fingerprint.in_(bindparam("fingerprints", expanding=True)))
 _INCIDENT_BY_ID = select(_INCIDENTS).where(_INCIDENTS.c.id == bindparam("incident_id"))
+_GROUP_BY_ID = select(_GROUPS).where(_GROUPS.c.id == bindparam("group_id"))
 _FIRING_ALERTS = select(_ALERTS.c.fingerprint, _ALERTS.c.starts_at).where(
     _ALERTS.c.incident_id == bindparam("incident_id"), _ALERTS.c.status == "firing")
 _RESOLVE_ALERTS = update(_ALERTS).where(
     _ALERTS.c.fingerprint == bindparam("fp"), _ALERTS.c.starts_at == bindparam("sa"),
 ).values(status="resolved", ends_at=bindparam("ea"), resolved_seen_at=bindparam("seen"))
-_updates: dict[tuple[str, frozenset[str]], Any] = {}
-_upserts: dict[tuple[str, str], Any] = {}
+# Built on first use, per dialect (the upserts) or per set of columns changed (the updates).
+_updates: dict[tuple[str, frozenset[str]], Update] = {}
+_group_upserts: dict[str, ReturningInsert[int, int | None, str | None]] = {}
+_alert_inserts: dict[str, Insert] = {}
 
 
-def _update_by_id(table: Any, row_id: int, values: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+def _update_by_id(table: Table, row_id: int, values: dict[str, Any]) -> tuple[Update, dict[str, Any]]:
     key = (table.name, frozenset(values))
     stmt = _updates.get(key)
     if stmt is None:
@@ -63,13 +78,14 @@ def lock_group(session: Session, *, group_key: str, receiver: str, group_labels:
     each sees the previous one's incident and none opens a second. (On PostgreSQL an
     ``ON CONFLICT DO UPDATE`` locks the existing row; SQLite's writer holds the lock.)
     """
-    stmt = _upserts.get(("group", session.bind.dialect.name))
+    dialect = dialect_name(session)
+    stmt = _group_upserts.get(dialect)
     if stmt is None:
         base = insert_ignoring_conflicts(session, AlertGroup)
-        stmt = _upserts[("group", session.bind.dialect.name)] = base.on_conflict_do_update(
+        stmt = _group_upserts[dialect] = base.on_conflict_do_update(
             index_elements=["group_key"],
             set_={"last_seen_at": base.excluded.last_seen_at, "last_status": base.excluded.last_status},
-        ).returning(_GROUPS.c.id, _GROUPS.c.incident_id, _GROUPS.c.last_body_sha256)
+        ).returning(AlertGroup.id, AlertGroup.incident_id, AlertGroup.last_body_sha256)
     row = session.execute(stmt, {
         "group_key": group_key, "receiver": receiver, "group_labels": group_labels, "last_status": status,
         "first_seen_at": now, "last_seen_at": now,
@@ -89,14 +105,11 @@ def alerts_by_fingerprint(session: Session, fingerprints: Iterable[str]) -> dict
     return found
 
 
-def get_incident(session: Session, incident_id: int) -> Incident | None:
-    return session.get(Incident, incident_id)
-
-
-def incident_row(session: Session, incident_id: int) -> Row[Any] | None:
-    """The incident's columns as they are now. A plain row: cheaper than the ORM object, and
-    never a stale copy from the session's identity map after a Core UPDATE."""
-    return session.execute(_INCIDENT_BY_ID, {"incident_id": incident_id}).one_or_none()
+def get_incident(session: Session, incident_id: int) -> IncidentRow | None:
+    """The incident as it is now: read with Core, so never a stale copy from the session's
+    identity map after a Core UPDATE (and cheaper than loading the ORM object)."""
+    row = session.execute(_INCIDENT_BY_ID, {"incident_id": incident_id}).one_or_none()
+    return IncidentRow.from_orm(row) if row is not None else None
 
 
 def firing_alerts(session: Session, incident_id: int) -> list[tuple[str, datetime]]:
@@ -104,15 +117,15 @@ def firing_alerts(session: Session, incident_id: int) -> list[tuple[str, datetim
     return [(fp, starts_at) for fp, starts_at in rows]
 
 
-def insert_incident(session: Session, **values: Any) -> int:
+def insert_incident(session: Session, /, **values: Any) -> int:
     return int(session.execute(_INSERT_INCIDENT, values).scalar_one())
 
 
-def update_incident(session: Session, incident_id: int, **values: Any) -> None:
+def update_incident(session: Session, /, incident_id: int, **values: Any) -> None:
     session.execute(*_update_by_id(_INCIDENTS, incident_id, values))
 
 
-def update_group(session: Session, group_id: int, **values: Any) -> None:
+def update_group(session: Session, /, group_id: int, **values: Any) -> None:
     session.execute(*_update_by_id(_GROUPS, group_id, values))
 
 
@@ -120,9 +133,10 @@ def insert_alerts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Insert new alerts; an identity another transaction stored first is left alone."""
     if not rows:
         return
-    stmt = _upserts.get(("alerts", session.bind.dialect.name))
+    dialect = dialect_name(session)
+    stmt = _alert_inserts.get(dialect)
     if stmt is None:
-        stmt = _upserts[("alerts", session.bind.dialect.name)] = insert_ignoring_conflicts(
+        stmt = _alert_inserts[dialect] = insert_ignoring_conflicts(
             session, Alert).on_conflict_do_nothing(index_elements=["fingerprint", "starts_at"])
     session.execute(stmt, list(rows))
 
@@ -161,11 +175,11 @@ def enqueue_many(session: Session, *, ordering_key: str, actions: Sequence[tuple
     ])
 
 
-def record_delivery(session: Session, **values: Any) -> None:
+def record_delivery(session: Session, /, **values: Any) -> None:
     session.execute(_INSERT_DELIVERY, values)
 
 
-def firing_alert_details(session: Session, incident_id: int) -> list[tuple[dict[str, Any], dict[str, Any], str, bool]]:
+def firing_alert_details(session: Session, incident_id: int) -> list[tuple[dict[str, str], dict[str, str], str, bool]]:
     """(labels, annotations, fingerprint, stale) of an incident's firing alerts, oldest first."""
     rows = session.execute(
         select(Alert.labels, Alert.annotations, Alert.fingerprint, Alert.stale_since)
@@ -174,7 +188,7 @@ def firing_alert_details(session: Session, incident_id: int) -> list[tuple[dict[
     return [(dict(labels), dict(annotations), fp, stale is not None) for labels, annotations, fp, stale in rows]
 
 
-def group_alert_details(session: Session, group_id: int) -> list[tuple[dict[str, Any], dict[str, Any], str, str]]:
+def group_alert_details(session: Session, group_id: int) -> list[tuple[dict[str, str], dict[str, str], str, str]]:
     """(labels, annotations, fingerprint, status) of a group's alerts, newest activations first."""
     rows = session.execute(
         select(Alert.labels, Alert.annotations, Alert.fingerprint, Alert.status)
@@ -183,18 +197,15 @@ def group_alert_details(session: Session, group_id: int) -> list[tuple[dict[str,
     return [(dict(labels), dict(annotations), fp, status) for labels, annotations, fp, status in rows]
 
 
-def get_group(session: Session, group_id: int) -> AlertGroup | None:
-    return session.get(AlertGroup, group_id)
-
-
-def incident_with_channel(session: Session, channel_id: str) -> int | None:
-    row = session.execute(select(Incident.id).where(Incident.channel_id == channel_id))
-    return row.scalar_one_or_none()
+def get_group(session: Session, group_id: int) -> AlertGroupRow | None:
+    row = session.execute(_GROUP_BY_ID, {"group_id": group_id}).one_or_none()
+    return AlertGroupRow.from_orm(row) if row is not None else None
 
 
 def lock_storm_window(session: Session, key: str) -> int | None:
     """Lock the storm-guard key for this transaction; returns its storm incident, if any."""
-    session.execute(insert_ignoring_conflicts(session, StormWindow).values(key=key).on_conflict_do_nothing(index_elements=["key"]))
+    session.execute(insert_ignoring_conflicts(session, StormWindow).values(key=key)
+                    .on_conflict_do_nothing(index_elements=["key"]))
     query = select(StormWindow.storm_incident_id).where(StormWindow.key == key)
     query = locked(session, query)
     return (session.execute(query)).scalar_one()
@@ -223,7 +234,7 @@ def open_incident_firing(session: Session) -> list[tuple[int, str, datetime, dat
         select(Alert.incident_id, Alert.fingerprint, Alert.first_seen_at, Alert.stale_since, Incident.commander)
         .join(Incident, Incident.id == Alert.incident_id)
         .where(Incident.status != "resolved", Alert.status == "firing"))
-    return [(int(i), fp, seen, stale, commander) for i, fp, seen, stale, commander in rows]
+    return [(i, fp, seen, stale, commander) for i, fp, seen, stale, commander in rows if i is not None]
 
 
 def set_stale(session: Session, incident_id: int, fingerprints: Sequence[str], since: datetime | None) -> None:

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from storage.errors import Conflict, StorageUnavailable
 from storage.sqlite_writer import SqliteWriter
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -38,7 +40,7 @@ def describe_url(url: str) -> str:
 
 def _install_sqlite_hooks(sync_engine: Engine) -> None:
     @event.listens_for(sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         # Let SQLAlchemy, not the driver, issue BEGIN, so writers can use IMMEDIATE.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -47,7 +49,7 @@ def _install_sqlite_hooks(sync_engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
+    def _on_begin(conn: Connection) -> None:
         # A writer takes the lock up front; a deferred BEGIN that later upgrades to a
         # write lock can fail with SQLITE_BUSY instead of waiting.
         mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
@@ -101,26 +103,27 @@ class Database:
             async with self._session(self._sessions) as session:
                 yield session
 
-    async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run ``fn(session, *args)`` with a synchronous Session in one write transaction.
+    async def write(self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run ``fn(session, *args, **kwargs)`` with a synchronous Session in one write transaction.
 
         The storage layer's functions are synchronous; this is how the application runs
         them: on SQLite in the single writer thread, on PostgreSQL through the async
         driver (``AsyncSession.run_sync``). Commits on return, rolls back on error.
         """
-        if kwargs:
-            fn = functools.partial(fn, **kwargs)
+        def unit(session: Session) -> T:
+            return fn(session, *args, **kwargs)
+
         if self._writer is not None:
             try:
-                return await self._writer.submit(fn, args)  # type: ignore[no-any-return]
+                return await self._writer.submit(unit)
             except IntegrityError as exc:
                 raise Conflict(str(exc.orig)) from exc
             except (DBAPIError, OSError) as exc:
                 raise StorageUnavailable(type(exc).__name__) from exc
         async with self._session(self._sessions) as session:
-            return await session.run_sync(fn, *args)
+            return await session.run_sync(unit)
 
-    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def read(self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``fn(session, *args, **kwargs)`` with a synchronous Session in a read-only transaction."""
         async with self.reading() as session:
             return await session.run_sync(fn, *args, **kwargs)

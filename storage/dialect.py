@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
+from sqlalchemy import Select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage.models import Base, table_of
 
-def insert_ignoring_conflicts(session: Session, model: Any) -> Any:
+_Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
+
+Upsert = postgresql.Insert | sqlite.Insert
+
+
+def dialect_name(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def insert_ignoring_conflicts(session: Session, model: type[Base]) -> Upsert:
     """An INSERT for ``model`` that supports ``on_conflict_do_nothing`` on this session's database."""
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    return dialect.insert(getattr(model, "__table__", model))  # Core: no ORM bulk machinery per statement
+    table = table_of(model)  # Core: no ORM bulk machinery per statement
+    return postgresql.insert(table) if dialect_name(session) == "postgresql" else sqlite.insert(table)
 
 
-def locked(session: Session, query: Any) -> Any:
+def locked(session: Session, query: _Query) -> _Query:
     """``query`` with FOR UPDATE on PostgreSQL. SQLite needs none: a writer holds the
     database lock from BEGIN IMMEDIATE to commit."""
-    return query.with_for_update() if session.bind.dialect.name == "postgresql" else query
+    return query.with_for_update() if dialect_name(session) == "postgresql" else query

@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 
 from storage.dialect import insert_ignoring_conflicts, locked
 from storage.models import Alert, AlertGroup, Incident, IncidentEvent, Participant, PinnedMessage, SlackEventSeen
+from storage.results import rows_affected
+from storage.rows import EventRow, IncidentRow
 
 
 def lock_incident(session: Session, incident_id: int) -> Incident | None:
@@ -19,29 +21,32 @@ def lock_incident(session: Session, incident_id: int) -> Incident | None:
 
 
 def incident_id_for_channel(session: Session, channel_id: str) -> int | None:
+    """The incident whose Slack channel has this id."""
     row = session.execute(select(Incident.id).where(Incident.channel_id == channel_id))
     return row.scalar_one_or_none()
 
 
-def open_incidents(session: Session, limit: int = 50) -> list[Incident]:
+def open_incidents(session: Session, limit: int = 50) -> list[IncidentRow]:
     rows = session.execute(
         select(Incident).where(Incident.status != "resolved").order_by(Incident.opened_at.desc()).limit(limit))
-    return list(rows.scalars())
+    return [IncidentRow.from_orm(incident) for incident in rows.scalars()]
 
 
-def recent_events(session: Session, incident_id: int, limit: int = 30) -> list[IncidentEvent]:
+def recent_events(session: Session, incident_id: int, limit: int = 30) -> list[EventRow]:
+    """The incident's latest ``limit`` timeline events, in order."""
     rows = session.execute(
         select(IncidentEvent).where(IncidentEvent.incident_id == incident_id)
         .order_by(IncidentEvent.occurred_at.desc(), IncidentEvent.id.desc()).limit(limit))
-    return list(reversed(list(rows.scalars())))
+    return [EventRow.from_orm(event) for event in reversed(list(rows.scalars()))]
 
 
 def add_participant(session: Session, incident_id: int, user_id: str, now: datetime) -> bool:
     """Record a participant; True when they were not one already."""
     result = session.execute(
-        insert_ignoring_conflicts(session, Participant).values(incident_id=incident_id, user_id=user_id, first_seen_at=now)
+        insert_ignoring_conflicts(session, Participant)
+        .values(incident_id=incident_id, user_id=user_id, first_seen_at=now)
         .on_conflict_do_nothing(index_elements=["incident_id", "user_id"]))
-    return bool(result.rowcount)
+    return rows_affected(result) != 0
 
 
 def first_time_seen(session: Session, event_id: str, now: datetime) -> bool:
@@ -49,16 +54,18 @@ def first_time_seen(session: Session, event_id: str, now: datetime) -> bool:
     result = session.execute(
         insert_ignoring_conflicts(session, SlackEventSeen).values(event_id=event_id, received_at=now)
         .on_conflict_do_nothing(index_elements=["event_id"]))
-    return bool(result.rowcount)
+    return rows_affected(result) != 0
 
 
 def add_pin_reaction(session: Session, incident_id: int, message_ts: str, user: str) -> bool:
     """Count one more pin reaction; True when the message was not on the timeline before."""
     session.execute(
-        insert_ignoring_conflicts(session, PinnedMessage).values(incident_id=incident_id, message_ts=message_ts, reactors=[],
-                                                      removed_at=None)
+        insert_ignoring_conflicts(session, PinnedMessage)
+        .values(incident_id=incident_id, message_ts=message_ts, reactors=[], removed_at=None)
         .on_conflict_do_nothing(index_elements=["incident_id", "message_ts"]))
     row = _locked_pin(session, incident_id, message_ts)
+    if row is None:
+        raise LookupError(f"pinned message {incident_id}/{message_ts} vanished inside its transaction")
     was_on_timeline = bool(row.reactors)
     if user not in row.reactors:
         row_reactors = [*row.reactors, user]
@@ -71,7 +78,7 @@ def add_pin_reaction(session: Session, incident_id: int, message_ts: str, user: 
 def remove_pin_reaction(session: Session, incident_id: int, message_ts: str, user: str,
                               now: datetime) -> bool:
     """Count one pin reaction fewer; True when that was the last one."""
-    row = _locked_pin(session, incident_id, message_ts, missing_ok=True)
+    row = _locked_pin(session, incident_id, message_ts)
     if row is None or user not in row.reactors:
         return False
     remaining = [r for r in row.reactors if r != user]
@@ -81,15 +88,12 @@ def remove_pin_reaction(session: Session, incident_id: int, message_ts: str, use
     return not remaining
 
 
-def _locked_pin(session: Session, incident_id: int, message_ts: str,
-                      missing_ok: bool = False) -> PinnedMessage:
-    query = select(PinnedMessage).where(PinnedMessage.incident_id == incident_id,
-                                        PinnedMessage.message_ts == message_ts).execution_options(populate_existing=True)
+def _locked_pin(session: Session, incident_id: int, message_ts: str) -> PinnedMessage | None:
+    query = (select(PinnedMessage)
+             .where(PinnedMessage.incident_id == incident_id, PinnedMessage.message_ts == message_ts)
+             .execution_options(populate_existing=True))
     query = locked(session, query)
-    row = (session.execute(query)).scalar_one_or_none()
-    if row is None and not missing_ok:
-        raise LookupError(f"pinned message {incident_id}/{message_ts} vanished inside its transaction")
-    return row  # type: ignore[return-value]
+    return session.execute(query).scalar_one_or_none()
 
 
 def last_event_time(session: Session, incident_id: int, kind: str) -> datetime | None:

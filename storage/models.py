@@ -7,11 +7,13 @@ group key (also the row that serialises a group's deliveries), one alert per
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeEngine
 
 from storage.types import JSONDocument, UTCDateTime
 
@@ -20,7 +22,9 @@ Id = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONDocument}
+    type_annotation_map: ClassVar[Mapping[object, TypeEngine[Any]]] = {
+        datetime: UTCDateTime(), dict[str, Any]: JSONDocument,
+    }
 
 
 class Incident(Base):
@@ -40,7 +44,8 @@ class Incident(Base):
     channel_name: Mapped[str] = mapped_column(String(80))
     channel_id: Mapped[str | None] = mapped_column(String(40))
     header_ts: Mapped[str | None] = mapped_column(String(40))  # the pinned header message in Slack
-    roles: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict, server_default=text("'{}'"))  # name -> user
+    # role name -> Slack user id
+    roles: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict, server_default=text("'{}'"))
     # "<playbook>/<route>|<label>=<value>,...": what the storm guard counts opens by.
     storm_key: Mapped[str | None] = mapped_column(String(300))
     # Rotation, timeouts and cadence in force at open: editing a playbook mid-incident
@@ -243,3 +248,10 @@ class Timer(Base):
         Index("ix_timers_due", "state", "due_at"),
         Index("ix_timers_incident", "incident_id", "kind", "state"),
     )
+
+
+def table_of(model: type[Base]) -> Table:
+    """The model's table, typed as the Table it is (``__table__`` is typed as any FromClause)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from storage.dialect import dialect_name
 from storage.models import OutboxAction
+from storage.results import rows_affected
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +32,7 @@ class ClaimedAction:
     created_at: datetime
 
 
-def _claimable(now: datetime) -> Any:
+def _claimable(now: datetime) -> ColumnElement[bool]:
     earlier = aliased(OutboxAction)
     blocked = exists().where(
         earlier.ordering_key == OutboxAction.ordering_key,
@@ -53,7 +55,7 @@ def claim(session: Session, *, now: datetime, lease_until: datetime, worker: str
         query = query.where(OutboxAction.ordering_key == ordering_key)
     if exclude_keys:
         query = query.where(OutboxAction.ordering_key.not_in(sorted(exclude_keys)))
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         query = query.with_for_update(skip_locked=True, of=OutboxAction)
     rows = list((session.execute(query)).scalars())
     if not rows:
@@ -97,7 +99,7 @@ def release(session: Session, *, worker: str) -> int:
         update(OutboxAction).where(OutboxAction.locked_by == worker, OutboxAction.state == "pending")
         .values(locked_until=None, locked_by=None)
     )
-    return int(result.rowcount or 0)
+    return rows_affected(result)
 
 
 def results(session: Session, ordering_key: str, kind: str) -> list[dict[str, Any]]:
@@ -124,7 +126,7 @@ def purge_finished(session: Session, finished_before: datetime, limit: int = 500
     oldest = (select(OutboxAction.id).where(OutboxAction.state != "pending", OutboxAction.finished_at < finished_before)
               .order_by(OutboxAction.id).limit(limit))
     result = session.execute(delete(OutboxAction).where(OutboxAction.id.in_(oldest)))
-    return int(result.rowcount or 0)
+    return rows_affected(result)
 
 
 def pending_after(session: Session, ordering_key: str, after_id: int, kind: str,

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.models import Alert, Incident, IncidentEvent, OutboxAction
+from storage.rows import AlertRow, EventRow, IncidentDetail, IncidentRow
 
 
 def open_incidents_by_severity(session: Session) -> dict[str, int]:
@@ -17,7 +18,7 @@ def open_incidents_by_severity(session: Session) -> dict[str, int]:
     return {severity: int(count) for severity, count in rows}
 
 
-def incidents_page(session: Session, *, status: str | None, limit: int, before_id: int | None) -> list[Incident]:
+def incidents_page(session: Session, *, status: str | None, limit: int, before_id: int | None) -> list[IncidentRow]:
     """Incidents, newest first; ``before_id`` pages backwards."""
     query = select(Incident).order_by(Incident.id.desc()).limit(limit)
     if status == "open":
@@ -26,22 +27,23 @@ def incidents_page(session: Session, *, status: str | None, limit: int, before_i
         query = query.where(Incident.status == status)
     if before_id is not None:
         query = query.where(Incident.id < before_id)
-    return list(session.execute(query).scalars())
+    return [IncidentRow.from_orm(incident) for incident in session.execute(query).scalars()]
 
 
-def incident_detail(session: Session, incident_id: int) -> tuple[Incident, list[Alert], list[IncidentEvent]] | None:
+def incident_detail(session: Session, incident_id: int) -> IncidentDetail | None:
     incident = session.get(Incident, incident_id)
     if incident is None:
         return None
-    alerts = list(session.execute(select(Alert).where(Alert.incident_id == incident_id)
-                                  .order_by(Alert.starts_at, Alert.id)).scalars())
-    events = list(session.execute(select(IncidentEvent).where(IncidentEvent.incident_id == incident_id)
-                                  .order_by(IncidentEvent.occurred_at, IncidentEvent.id)).scalars())
-    return incident, alerts, events
+    alerts = session.execute(select(Alert).where(Alert.incident_id == incident_id)
+                             .order_by(Alert.starts_at, Alert.id)).scalars()
+    events = session.execute(select(IncidentEvent).where(IncidentEvent.incident_id == incident_id)
+                             .order_by(IncidentEvent.occurred_at, IncidentEvent.id)).scalars()
+    return IncidentDetail(IncidentRow.from_orm(incident), tuple(AlertRow.from_orm(a) for a in alerts),
+                          tuple(EventRow.from_orm(e) for e in events))
 
 
-def incident_id_by_channel(session: Session, channel: str) -> int | None:
-    """An incident by its Slack channel id or name (with or without #)."""
+def incident_id_for_channel_id_or_name(session: Session, channel: str) -> int | None:
+    """The newest incident whose Slack channel has this id or this name (with or without #)."""
     name = channel.lstrip("#")
     row = session.execute(select(Incident.id).where(
         (Incident.channel_id == channel) | (Incident.channel_name == name)).order_by(Incident.id.desc()).limit(1))

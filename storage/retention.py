@@ -8,6 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from storage.models import Incident, WebhookDelivery
+from storage.results import rows_affected
 
 
 def purge_deliveries(session: Session, received_before: datetime, limit: int = 5000) -> int:
@@ -22,7 +23,7 @@ def purge_deliveries(session: Session, received_before: datetime, limit: int = 5
         .limit(limit)
     )
     result = session.execute(delete(WebhookDelivery).where(WebhookDelivery.id.in_(oldest)))
-    return int(result.rowcount or 0)
+    return rows_affected(result)
 
 
 def purge_closed_incidents(session: Session, resolved_before: datetime, limit: int = 200) -> int:
@@ -35,4 +36,4 @@ def purge_closed_incidents(session: Session, resolved_before: datetime, limit: i
         .limit(limit)
     )
     result = session.execute(delete(Incident).where(Incident.id.in_(oldest)))
-    return int(result.rowcount or 0)
+    return rows_affected(result)

@@ -9,20 +9,22 @@ object or a Core row with the same attribute names.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import Field, dataclass, fields
 from datetime import datetime
-from typing import Any, Self
+from typing import Any, ClassVar, NamedTuple, Self, TypeAlias
 
-JSONValue = Any  # what a JSON document column holds: str, number, bool, None, list or dict of those
+# What a JSON document column holds.
+JSONValue: TypeAlias = "str | int | float | bool | list[JSONValue] | dict[str, JSONValue] | None"
 
-__all__ = ["AlertGroupRow", "AlertRow", "EventRow", "IncidentRow"]
+__all__ = ["AlertGroupRow", "AlertRow", "EventRow", "IncidentDetail", "IncidentRow", "JSONValue"]
 
 
 class _FromORM:
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
     @classmethod
     def from_orm(cls, obj: object) -> Self:
-        names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
-        return cls(**{name: getattr(obj, name) for name in names})
+        return cls(**{field.name: getattr(obj, field.name) for field in fields(cls)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,3 +94,11 @@ class AlertGroupRow(_FromORM):
     last_body_sha256: str | None
     triage_channel_id: str | None
     triage_ts: str | None
+
+
+class IncidentDetail(NamedTuple):
+    """An incident with its alerts (oldest activation first) and its whole timeline (in order)."""
+
+    incident: IncidentRow
+    alerts: tuple[AlertRow, ...]
+    events: tuple[EventRow, ...]

@@ -19,19 +19,23 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar, cast
 
 from sqlalchemy.orm import Session, sessionmaker
 
 MAX_BATCH = 16
 
+T = TypeVar("T")
+
+# What a write returned, or the exception it raised (handed to that write's caller).
+_Outcome = tuple[object, Exception | None]
+
 
 @dataclass
 class _Job:
-    fn: Callable[..., Any]
-    args: tuple[Any, ...]
+    fn: Callable[[Session], object]
     loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[Any]
+    future: asyncio.Future[object]
 
 
 class SqliteWriter:
@@ -42,11 +46,12 @@ class SqliteWriter:
         self._thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
         self._thread.start()
 
-    async def submit(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    async def submit(self, fn: Callable[[Session], T]) -> T:
+        """Run ``fn`` in a write transaction on the writer thread; its result or its exception."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self._jobs.put(_Job(fn, args, loop, future))
-        return await future
+        future: asyncio.Future[object] = loop.create_future()
+        self._jobs.put(_Job(fn, loop, future))
+        return cast("T", await future)  # the future holds what fn returned
 
     def close(self) -> None:
         self._jobs.put(None)
@@ -74,35 +79,35 @@ class SqliteWriter:
             outcomes = self._together(batch) if len(batch) > 1 else None
             if outcomes is None:  # one write failed and took the batch with it: each alone, so only it fails
                 outcomes = [self._alone(job) for job in batch]
-        settled: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
-        for job, (ok, value) in zip(batch, outcomes, strict=True):
-            settled.setdefault(job.loop, []).append((job.future, ok, value))
+        settled: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[object], _Outcome]]] = {}
+        for job, outcome in zip(batch, outcomes, strict=True):
+            settled.setdefault(job.loop, []).append((job.future, outcome))
         for loop, results in settled.items():  # one wake-up of each waiting loop per batch
             loop.call_soon_threadsafe(_settle, results)
 
-    def _together(self, batch: list[_Job]) -> list[tuple[bool, Any]] | None:
+    def _together(self, batch: list[_Job]) -> list[_Outcome] | None:
         """All writes in one transaction, or None (and nothing written) if any failed.
         Failures are rare, so this beats a SAVEPOINT per write; writes touch only the
         database, so running one again after a rollback is safe."""
         try:
             with self._sessions() as session, session.begin():
-                return [(True, job.fn(session, *job.args)) for job in batch]
-        except Exception:
+                return [(job.fn(session), None) for job in batch]
+        except Exception:  # noqa: BLE001 - any failure: each write runs again alone, and the failing one reports
             return None
 
-    def _alone(self, job: _Job) -> tuple[bool, Any]:
+    def _alone(self, job: _Job) -> _Outcome:
         try:
             with self._sessions() as session, session.begin():
-                return True, job.fn(session, *job.args)
-        except Exception as exc:  # handed to that write's caller, not swallowed
-            return False, exc
+                return job.fn(session), None
+        except Exception as exc:  # noqa: BLE001 - handed to that write's caller, not swallowed
+            return None, exc
 
 
-def _settle(results: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
-    for future, ok, value in results:
+def _settle(results: list[tuple[asyncio.Future[object], _Outcome]]) -> None:
+    for future, (value, error) in results:
         if future.cancelled():
             continue
-        if ok:
+        if error is None:
             future.set_result(value)
         else:
-            future.set_exception(value)
+            future.set_exception(error)

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Incident, Timer
+from storage.dialect import dialect_name
+from storage.models import Incident, Timer, table_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,7 @@ def add_new(session: Session, incident_id: int, due: list[tuple[str, datetime, d
             now: datetime) -> None:
     """Add timers to an incident that has none pending of these kinds (a new incident)."""
     if due:
-        session.execute(insert(Timer.__table__), [
+        session.execute(insert(table_of(Timer)), [
             {"incident_id": incident_id, "kind": kind, "due_at": at, "state": "pending", "payload": payload,
              "created_at": now} for kind, at, payload in due])
 
@@ -52,7 +53,7 @@ def claim_due(session: Session, now: datetime, limit: int = 50) -> list[DueTimer
     with the marking, or neither happens."""
     query = (select(Timer).where(Timer.state == "pending", Timer.due_at <= now)
              .order_by(Timer.due_at, Timer.id).limit(limit))
-    if session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         # Lock each timer's incident too, skipping incidents a command or a delivery holds:
         # firing locks the incident after the timer, while a command locks the incident
         # and then cancels or replaces its timers, so waiting here could deadlock. A
@@ -69,7 +70,7 @@ def claim_due(session: Session, now: datetime, limit: int = 50) -> list[DueTimer
 def pending(session: Session, incident_id: int) -> dict[str, datetime]:
     rows = session.execute(select(Timer.kind, Timer.due_at).where(
         Timer.incident_id == incident_id, Timer.state == "pending"))
-    return {kind: due for kind, due in rows}
+    return dict(rows.tuples())
 
 
 def next_due(session: Session) -> datetime | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import JSON, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
@@ -40,4 +39,4 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 # JSONB on PostgreSQL (indexable, compact), plain JSON text elsewhere.
-JSONDocument: Any = JSON().with_variant(JSONB(), "postgresql")
+JSONDocument = JSON().with_variant(JSONB(), "postgresql")

@@ -102,7 +102,8 @@ def cmd_postmortem(args: argparse.Namespace) -> int:
         db = Database(settings.database_url)
         try:
             target = args.incident
-            incident_id = int(target) if target.isdigit() else await db.read(queries.incident_id_by_channel, target)
+            incident_id = (int(target) if target.isdigit()
+                           else await db.read(queries.incident_id_for_channel_id_or_name, target))
             if incident_id is None:
                 return None
             return await postmortem_markdown(db, lambda: playbooks, settings.playbooks_dir, incident_id)

@@ -174,7 +174,7 @@ class SlackActions:
         async for channel in self._channels():
             if channel.get("name") == name and channel.get("creator") == bot_user:
                 async with self._db.reading() as session:
-                    owner = await session.run_sync(repo.incident_with_channel, channel["id"])
+                    owner = await session.run_sync(store.incident_id_for_channel, channel["id"])
                 return str(channel["id"]) if owner is None else None
         return None
 

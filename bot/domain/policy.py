@@ -7,6 +7,7 @@ incident as plain JSON (durations in seconds).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -46,7 +47,7 @@ def policy_snapshot(match: RouteMatch) -> dict[str, Any]:
     }
 
 
-def reopen_window(policy: dict[str, Any]) -> timedelta:
+def reopen_window(policy: Mapping[str, Any]) -> timedelta:
     seconds = policy.get("reopen_window_seconds")
     return timedelta(seconds=seconds) if seconds is not None else DEFAULT_REOPEN_WINDOW
 
@@ -55,39 +56,39 @@ def _seconds(value: Any) -> timedelta | None:
     return timedelta(seconds=float(value)) if value is not None else None
 
 
-def _severity(policy: dict[str, Any], severity: str) -> dict[str, Any] | None:
+def _severity(policy: Mapping[str, Any], severity: str) -> dict[str, Any] | None:
     return next((s for s in policy.get("severities", []) if s.get("name") == severity), None)
 
 
-def update_cadence(policy: dict[str, Any], severity: str) -> timedelta | None:
+def update_cadence(policy: Mapping[str, Any], severity: str) -> timedelta | None:
     found = _severity(policy, severity)
     return _seconds(found.get("update_every_seconds")) if found else None
 
 
-def ack_timeout(policy: dict[str, Any], severity: str) -> timedelta | None:
+def ack_timeout(policy: Mapping[str, Any], severity: str) -> timedelta | None:
     found = _severity(policy, severity)
     return _seconds(found.get("ack_timeout_seconds")) if found else None
 
 
-def stakeholder_channels(policy: dict[str, Any], severity: str) -> list[str]:
+def stakeholder_channels(policy: Mapping[str, Any], severity: str) -> list[str]:
     found = _severity(policy, severity)
     return list(found.get("stakeholder_channels", [])) if found else []
 
 
-def auto_resolve_after(policy: dict[str, Any]) -> timedelta | None:
+def auto_resolve_after(policy: Mapping[str, Any]) -> timedelta | None:
     return _seconds(policy.get("auto_resolve_seconds"))
 
 
-def archive_after(policy: dict[str, Any]) -> timedelta | None:
+def archive_after(policy: Mapping[str, Any]) -> timedelta | None:
     return _seconds(policy.get("archive_after_seconds"))
 
 
-def rotation_users(policy: dict[str, Any]) -> list[str]:
+def rotation_users(policy: Mapping[str, Any]) -> list[str]:
     rotation = policy.get("rotation") or {}
     return list(rotation.get("users", []))
 
 
-def next_in_snapshot(policy: dict[str, Any], user: str | None) -> str | None:
+def next_in_snapshot(policy: Mapping[str, Any], user: str | None) -> str | None:
     """The next person down the rotation in force when the incident opened; None at its end."""
     users = rotation_users(policy)
     if user not in users:
@@ -96,7 +97,7 @@ def next_in_snapshot(policy: dict[str, Any], user: str | None) -> str | None:
     return users[index + 1] if index + 1 < len(users) else None
 
 
-def backup_for(policy: dict[str, Any], commander: str | None) -> str | None:
+def backup_for(policy: Mapping[str, Any], commander: str | None) -> str | None:
     """Who to mention beside the commander: the next person in the rotation, wrapping round."""
     users = rotation_users(policy)
     if commander not in users or len(users) < 2:

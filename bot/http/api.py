@@ -6,7 +6,7 @@ Bearer ``API_TOKEN``; with no token configured every request is refused.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TypeVar
 
 from aiohttp import web
 
@@ -15,15 +15,18 @@ from bot.http.errors import json_error
 from bot.http.keys import DATABASE, PLAYBOOKS, SETTINGS
 from bot.incident.drafts import PostmortemError, filename, postmortem_markdown
 from storage import queries
+from storage.rows import AlertRow, EventRow, IncidentRow
 
 STATUSES = ("open", "investigating", "identified", "monitoring", "resolved")
+
+_Default = TypeVar("_Default", int, None)
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def incident_json(incident: Any) -> dict[str, Any]:
+def incident_json(incident: IncidentRow) -> dict[str, object]:
     return {
         "id": incident.id, "title": incident.title, "severity": incident.severity, "status": incident.status,
         "source": incident.source, "playbook": incident.playbook, "route": incident.route,
@@ -43,7 +46,7 @@ def _authorized(request: web.Request) -> web.Response | None:
     return json_error(401, "missing or invalid bearer token", headers={"WWW-Authenticate": 'Bearer realm="incidents"'})
 
 
-def _int_param(request: web.Request, name: str, default: int | None, low: int, high: int) -> int | None:
+def _int_param(request: web.Request, name: str, default: _Default, low: int, high: int) -> int | _Default:
     raw = request.query.get(name)
     if raw is None:
         return default
@@ -83,14 +86,21 @@ async def get_incident(request: web.Request) -> web.Response:
     found = await request.app[DATABASE].read(queries.incident_detail, incident_id) if incident_id else None
     if found is None:
         return json_error(404, f"no incident {request.match_info['incident_id']}")
-    incident, alerts, events = found
-    body = incident_json(incident)
-    body["alerts"] = [{"fingerprint": a.fingerprint, "status": a.status, "labels": a.labels,
-                       "annotations": a.annotations, "starts_at": _iso(a.starts_at), "ends_at": _iso(a.ends_at),
-                       "generator_url": a.generator_url} for a in alerts]
-    body["timeline"] = [{"id": e.id, "at": _iso(e.occurred_at), "recorded_at": _iso(e.recorded_at), "kind": e.kind,
-                         "actor": e.actor, "data": e.data} for e in events]
+    body = incident_json(found.incident)
+    body["alerts"] = [_alert_json(a) for a in found.alerts]
+    body["timeline"] = [_event_json(e) for e in found.events]
     return web.json_response(body)
+
+
+def _alert_json(alert: AlertRow) -> dict[str, object]:
+    return {"fingerprint": alert.fingerprint, "status": alert.status, "labels": alert.labels,
+            "annotations": alert.annotations, "starts_at": _iso(alert.starts_at), "ends_at": _iso(alert.ends_at),
+            "generator_url": alert.generator_url}
+
+
+def _event_json(event: EventRow) -> dict[str, object]:
+    return {"id": event.id, "at": _iso(event.occurred_at), "recorded_at": _iso(event.recorded_at), "kind": event.kind,
+            "actor": event.actor, "data": event.data}
 
 
 async def get_postmortem(request: web.Request) -> web.StreamResponse:

@@ -137,6 +137,8 @@ class CommandService:
             if incident_id is None:
                 return ""
             incident = await session.run_sync(repo.get_incident, incident_id)
+            if incident is None:
+                return ""
             last = await session.run_sync(store.last_update_text, incident_id)
             firing = await session.run_sync(store.firing_count, incident_id)
         return draft_update(incident, firing, last, self._clock())

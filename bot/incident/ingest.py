@@ -101,7 +101,7 @@ def _incident_state(session: Any, incident_id: int, delivery_size: int) -> Incid
     """The incident as decide() needs it. Its firing alerts are loaded only when a delivery
     of ``delivery_size`` alerts could resolve them all; otherwise counting them is enough,
     which keeps each delivery joining a storm incident from costing more than the last."""
-    row = repo.incident_row(session, incident_id)
+    row = repo.get_incident(session, incident_id)
     assert row is not None, "foreign keys guarantee the incident exists"
     firing: list[tuple[str, datetime]] = []
     more_firing = False
@@ -203,7 +203,7 @@ def _update_incident(session: Any, incident_id: int, decision: Decision, current
 
 
 def _keep_timers(session: Any, incident_id: int, decision: Decision, now: datetime) -> None:
-    incident = repo.incident_row(session, incident_id)  # as just updated
+    incident = repo.get_incident(session, incident_id)  # as just updated
     assert incident is not None
     kinds = {e.kind for e in decision.events}
     if decision.outcome is Outcome.REOPEN:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol
 
-import re2  # type: ignore[import-untyped]  # google-re2 ships no type information
+import re2
 
 __all__ = ["AnchoredRegex"]
 

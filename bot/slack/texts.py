@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.slack.blocks import STATUS_LABELS, escape
+from storage.rows import EventRow, IncidentRow, JSONValue
 
 _EVENT_TEXT = {
     "incident.opened": "opened", "commander.assigned": "commander assigned", "alert.fired": "alert fired",
     "alert.resolved": "alert resolved", "alerts.all_resolved": "all alerts resolved",
-    "severity.changed": "severity changed", "status.changed": "status changed", "commander.changed": "commander changed",
+    "severity.changed": "severity changed", "status.changed": "status changed",
+    "commander.changed": "commander changed",
     "commander.acknowledged": "acknowledged", "role.assigned": "role assigned", "update.posted": "update posted",
     "note.added": "note", "incident.resolved": "resolved", "incident.reopened": "reopened",
     "message.pinned": "pinned message", "message.unpinned": "unpinned message",
 }
 
 
-def list_text(incidents: Sequence[Any]) -> str:
+def list_text(incidents: Sequence[IncidentRow]) -> str:
     if not incidents:
         return "No open incidents."
     lines = [f"*Open incidents ({len(incidents)})*"]
@@ -29,7 +32,7 @@ def list_text(incidents: Sequence[Any]) -> str:
     return "\n".join(lines)
 
 
-def _detail(kind: str, data: dict[str, Any]) -> str:
+def _detail(kind: str, data: Mapping[str, JSONValue]) -> str:
     if kind in ("severity.changed", "status.changed", "commander.changed"):
         return f"{data.get('from')} → {data.get('to')}"
     if kind in ("alert.fired", "alert.resolved"):
@@ -43,7 +46,7 @@ def _detail(kind: str, data: dict[str, Any]) -> str:
     return ""
 
 
-def timeline_text(events: Sequence[Any]) -> str:
+def timeline_text(events: Sequence[EventRow]) -> str:
     shown = [e for e in events if e.kind != "command"]
     if not shown:
         return "Nothing on the timeline yet."
@@ -65,12 +68,12 @@ def update_text(incident: Any, text: str, author: str, final: bool = False) -> s
             f"{incident.severity.upper()} · {status} · commander {commander}\n{text}\n_— {by}_")
 
 
-def _ago(delta: Any) -> str:
+def _ago(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
     return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
 
 
-def draft_update(incident: Any, firing: int, last: tuple[Any, str] | None, now: Any) -> str:
+def draft_update(incident: IncidentRow, firing: int, last: tuple[datetime, str] | None, now: datetime) -> str:
     """A draft stakeholder update from the current state, for the commander to edit."""
     status = STATUS_LABELS.get(incident.status, incident.status)
     parts = [f"{incident.severity.upper()} · {status} · open for {_ago(now - incident.opened_at)}",
