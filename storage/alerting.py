@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from storage.dialect import insert_ignoring_conflicts, locked
 from storage.models import Alert, AlertGroup, Incident, IncidentEvent, OutboxAction, StormWindow, WebhookDelivery
+from storage.rows import NewEvent
 
 # Keep IN lists well under both SQLite's and asyncpg's bound-parameter limits.
 _CHUNK = 500
@@ -108,11 +109,11 @@ def insert_incident(session: Session, **values: Any) -> int:
     return int(session.execute(_INSERT_INCIDENT, values).scalar_one())
 
 
-def update_incident(session: Session, incident_id: int, **values: Any) -> None:
+def update_incident(session: Session, incident_id: int, /, **values: Any) -> None:
     session.execute(*_update_by_id(_INCIDENTS, incident_id, values))
 
 
-def update_group(session: Session, group_id: int, **values: Any) -> None:
+def update_group(session: Session, group_id: int, /, **values: Any) -> None:
     session.execute(*_update_by_id(_GROUPS, group_id, values))
 
 
@@ -135,11 +136,11 @@ def resolve_alerts(session: Session, resolved: Iterable[tuple[str, datetime, dat
         session.execute(_RESOLVE_ALERTS, params)
 
 
-def append_events(session: Session, incident_id: int, events: Sequence[dict[str, Any]]) -> list[int]:
+def append_events(session: Session, incident_id: int, events: Sequence[NewEvent]) -> list[int]:
     """Append timeline events; returns their ids in order."""
     if not events:
         return []
-    rows = [{**event, "incident_id": incident_id} for event in events]
+    rows = [event.values(incident_id) for event in events]
     return [int(i) for i in session.execute(_INSERT_EVENTS, rows).scalars()]
 
 
@@ -155,7 +156,7 @@ def enqueue_many(session: Session, *, ordering_key: str, actions: Sequence[tuple
     if not actions:
         return
     session.execute(_INSERT_OUTBOX, [
-        {"ordering_key": ordering_key, "incident_id": incident_id, "kind": kind, "payload": payload,
+        {"ordering_key": ordering_key, "incident_id": incident_id, "kind": str(kind), "payload": payload,
          "state": "pending", "attempts": 0, "available_at": now, "created_at": now}
         for kind, payload in actions
     ])
@@ -194,7 +195,8 @@ def incident_with_channel(session: Session, channel_id: str) -> int | None:
 
 def lock_storm_window(session: Session, key: str) -> int | None:
     """Lock the storm-guard key for this transaction; returns its storm incident, if any."""
-    session.execute(insert_ignoring_conflicts(session, StormWindow).values(key=key).on_conflict_do_nothing(index_elements=["key"]))
+    session.execute(insert_ignoring_conflicts(session, StormWindow).values(key=key)
+                    .on_conflict_do_nothing(index_elements=["key"]))
     query = select(StormWindow.storm_incident_id).where(StormWindow.key == key)
     query = locked(session, query)
     return (session.execute(query)).scalar_one()

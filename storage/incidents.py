@@ -9,13 +9,14 @@ from sqlalchemy.orm import Session
 
 from storage.dialect import insert_ignoring_conflicts, locked
 from storage.models import Alert, AlertGroup, Incident, IncidentEvent, Participant, PinnedMessage, SlackEventSeen
+from storage.rows import IncidentRow
 
 
-def lock_incident(session: Session, incident_id: int) -> Incident | None:
+def lock_incident(session: Session, incident_id: int) -> IncidentRow | None:
     """The incident, locked until commit so concurrent commands apply one after another."""
-    query = select(Incident).where(Incident.id == incident_id).execution_options(populate_existing=True)
-    query = locked(session, query)
-    return (session.execute(query)).scalar_one_or_none()
+    table = Incident.__table__
+    row = session.execute(locked(session, select(table).where(table.c.id == incident_id))).one_or_none()
+    return IncidentRow.from_orm(row) if row is not None else None
 
 
 def incident_id_for_channel(session: Session, channel_id: str) -> int | None:
@@ -39,7 +40,8 @@ def recent_events(session: Session, incident_id: int, limit: int = 30) -> list[I
 def add_participant(session: Session, incident_id: int, user_id: str, now: datetime) -> bool:
     """Record a participant; True when they were not one already."""
     result = session.execute(
-        insert_ignoring_conflicts(session, Participant).values(incident_id=incident_id, user_id=user_id, first_seen_at=now)
+        insert_ignoring_conflicts(session, Participant)
+        .values(incident_id=incident_id, user_id=user_id, first_seen_at=now)
         .on_conflict_do_nothing(index_elements=["incident_id", "user_id"]))
     return bool(result.rowcount)
 
@@ -55,8 +57,8 @@ def first_time_seen(session: Session, event_id: str, now: datetime) -> bool:
 def add_pin_reaction(session: Session, incident_id: int, message_ts: str, user: str) -> bool:
     """Count one more pin reaction; True when the message was not on the timeline before."""
     session.execute(
-        insert_ignoring_conflicts(session, PinnedMessage).values(incident_id=incident_id, message_ts=message_ts, reactors=[],
-                                                      removed_at=None)
+        insert_ignoring_conflicts(session, PinnedMessage)
+        .values(incident_id=incident_id, message_ts=message_ts, reactors=[], removed_at=None)
         .on_conflict_do_nothing(index_elements=["incident_id", "message_ts"]))
     row = _locked_pin(session, incident_id, message_ts)
     was_on_timeline = bool(row.reactors)
@@ -83,8 +85,9 @@ def remove_pin_reaction(session: Session, incident_id: int, message_ts: str, use
 
 def _locked_pin(session: Session, incident_id: int, message_ts: str,
                       missing_ok: bool = False) -> PinnedMessage:
-    query = select(PinnedMessage).where(PinnedMessage.incident_id == incident_id,
-                                        PinnedMessage.message_ts == message_ts).execution_options(populate_existing=True)
+    query = select(PinnedMessage).where(
+        PinnedMessage.incident_id == incident_id, PinnedMessage.message_ts == message_ts,
+    ).execution_options(populate_existing=True)
     query = locked(session, query)
     row = (session.execute(query)).scalar_one_or_none()
     if row is None and not missing_ok:

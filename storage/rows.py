@@ -15,7 +15,7 @@ from typing import Any, Self
 
 JSONValue = Any  # what a JSON document column holds: str, number, bool, None, list or dict of those
 
-__all__ = ["AlertGroupRow", "AlertRow", "EventRow", "IncidentRow"]
+__all__ = ["AlertGroupRow", "AlertRow", "EventRow", "IncidentRow", "NewEvent"]
 
 
 class _FromORM:
@@ -92,3 +92,20 @@ class AlertGroupRow(_FromORM):
     last_body_sha256: str | None
     triage_channel_id: str | None
     triage_ts: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """A timeline event to append: every writer builds its rows with this, and
+    ``alerting.append_events`` attaches the incident id and writes them."""
+
+    kind: str
+    actor: str
+    data: Mapping[str, JSONValue]
+    occurred_at: datetime
+    recorded_at: datetime
+
+    def values(self, incident_id: int) -> dict[str, object]:
+        # str(): an enum member (bot.domain.kinds) goes to the driver as its plain value
+        return {"incident_id": incident_id, "occurred_at": self.occurred_at, "recorded_at": self.recorded_at,
+                "kind": str(self.kind), "actor": self.actor, "data": dict(self.data)}

@@ -26,7 +26,7 @@ def cancel(session: Session, incident_id: int, kinds: Iterable[str] | None = Non
     """Cancel the incident's pending timers (of these kinds, or all)."""
     query = update(Timer).where(Timer.incident_id == incident_id, Timer.state == "pending")
     if kinds is not None:
-        query = query.where(Timer.kind.in_(list(kinds)))
+        query = query.where(Timer.kind.in_([str(kind) for kind in kinds]))
     session.execute(query.values(state="cancelled"))
 
 
@@ -34,7 +34,7 @@ def schedule(session: Session, incident_id: int, kind: str, due_at: datetime, no
                    payload: dict[str, Any] | None = None) -> None:
     """Set the incident's one pending timer of this kind to ``due_at`` (replacing any)."""
     cancel(session, incident_id, [kind])
-    session.execute(insert(Timer).values(incident_id=incident_id, kind=kind, due_at=due_at, state="pending",
+    session.execute(insert(Timer).values(incident_id=incident_id, kind=str(kind), due_at=due_at, state="pending",
                                                payload=payload or {}, created_at=now))
 
 
@@ -43,7 +43,7 @@ def add_new(session: Session, incident_id: int, due: list[tuple[str, datetime, d
     """Add timers to an incident that has none pending of these kinds (a new incident)."""
     if due:
         session.execute(insert(Timer.__table__), [
-            {"incident_id": incident_id, "kind": kind, "due_at": at, "state": "pending", "payload": payload,
+            {"incident_id": incident_id, "kind": str(kind), "due_at": at, "state": "pending", "payload": payload,
              "created_at": now} for kind, at, payload in due])
 
 
@@ -69,7 +69,7 @@ def claim_due(session: Session, now: datetime, limit: int = 50) -> list[DueTimer
 def pending(session: Session, incident_id: int) -> dict[str, datetime]:
     rows = session.execute(select(Timer.kind, Timer.due_at).where(
         Timer.incident_id == incident_id, Timer.state == "pending"))
-    return {kind: due for kind, due in rows}
+    return {str(kind): due for kind, due in rows}
 
 
 def next_due(session: Session) -> datetime | None:

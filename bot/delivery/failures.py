@@ -4,25 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.domain.kinds import ActionKind
 from bot.slack.blocks import escape
 
-_WHAT = {
-    "channel.topic": "set the channel topic",
-    "channel.purpose": "set the channel purpose",
-    "message.header": "post the incident header",
-    "message.pin_header": "pin the incident header",
-    "message.update_header": "update the incident header",
-    "message.post": "post a message",
-    "triage.notice": "post the triage notice",
+_WHAT: dict[str, str] = {
+    ActionKind.CHANNEL_TOPIC: "set the channel topic",
+    ActionKind.CHANNEL_PURPOSE: "set the channel purpose",
+    ActionKind.MESSAGE_HEADER: "post the incident header",
+    ActionKind.MESSAGE_PIN_HEADER: "pin the incident header",
+    ActionKind.MESSAGE_UPDATE_HEADER: "update the incident header",
+    ActionKind.MESSAGE_POST: "post a message",
+    ActionKind.TRIAGE_NOTICE: "post the triage notice",
 }
 
 
 def describe_failure(kind: str, payload: dict[str, Any], error: str) -> str:
-    if kind == "channel.invite":
+    if kind == ActionKind.CHANNEL_INVITE:
         what = f"invite {escape(str(payload.get('user')))}"
-    elif kind == "bookmark.add":
+    elif kind == ActionKind.BOOKMARK_ADD:
         what = f"bookmark {escape(str(payload.get('title')))}"
-    elif kind == "channel.create":
+    elif kind == ActionKind.CHANNEL_CREATE:
         what = "create the incident channel"
     else:
         what = _WHAT.get(kind, kind)
