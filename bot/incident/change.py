@@ -80,6 +80,24 @@ class IncidentChange:
     def action(self, kind: ActionKind, payload: Payload | None = None) -> None:
         self._actions.append((kind, payload or {}))
 
+    @property
+    def events(self) -> tuple[tuple[EventKind, Payload], ...]:
+        return tuple(self._events)
+
+    @property
+    def actions(self) -> tuple[tuple[ActionKind, Payload], ...]:
+        """The outbox actions, in order, that :meth:`flush` will enqueue."""
+        actions = list(self._actions)
+        if self._topic:
+            actions.append((ActionKind.CHANNEL_TOPIC, {}))
+        if self._header:
+            actions.append((ActionKind.MESSAGE_UPDATE_HEADER, {}))
+        return tuple(actions)
+
+    @property
+    def timer_keeping(self) -> tuple[TimerKeeping, ...]:
+        return tuple(self._timer_keeping)
+
     def keep_timers(self, keeping: TimerKeeping) -> None:
         """Adjust the incident's timers once the change is written (each adjustment once)."""
         if keeping not in self._timer_keeping:
@@ -91,12 +109,7 @@ class IncidentChange:
             repo.update_incident(session, incident_id, **self._values, updated_at=self.now)
         repo.append_events(session, incident_id, [NewEvent(kind, self.actor, data, occurred_at=self.now,
                                                            recorded_at=self.now) for kind, data in self._events])
-        actions: list[tuple[str, Payload]] = list(self._actions)
-        if self._topic:
-            actions.append((ActionKind.CHANNEL_TOPIC, {}))
-        if self._header:
-            actions.append((ActionKind.MESSAGE_UPDATE_HEADER, {}))
         repo.enqueue_many(session, ordering_key=f"incident:{incident_id}", incident_id=incident_id,
-                          actions=actions, now=self.now)
+                          actions=self.actions, now=self.now)
         for keeping in self._timer_keeping:
             keeping(session, self._incident, self.now)
