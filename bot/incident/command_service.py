@@ -1,8 +1,10 @@
 """What each /incident subcommand and header button does, in one transaction each.
 
-State changes, the timeline events that record them (with their actor) and the Slack
-actions that announce them are written together; the outbox delivers the rest.
-Every command, allowed or refused, is recorded on the incident's timeline.
+Who may do what and the replies are decided here; the state changes, the timeline
+events that record them (with their actor), the Slack actions that announce them and
+the timer keeping are :mod:`bot.incident.transitions`, written together at the end;
+the outbox delivers the rest. Every command, allowed or refused, is recorded on the
+incident's timeline.
 """
 
 from __future__ import annotations

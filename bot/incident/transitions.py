@@ -24,7 +24,7 @@ from storage import alerting as repo
 from storage import outbox
 
 __all__ = [
-    "BOT_AUTHOR", "acknowledge", "add_note", "alerts_went_stale", "archive_channel", "assign_role", "change_commander",
+    "AUTO_RESOLVE_SUMMARY", "BOT_AUTHOR", "acknowledge", "add_note", "alerts_went_stale", "archive_channel", "assign_role", "change_commander",
     "change_severity", "change_status", "escalate_commander", "open_incident", "post_update", "reopen", "resolve",
     "silences_created", "silences_expired",
 ]
