@@ -25,8 +25,8 @@ from storage import outbox
 
 __all__ = [
     "AUTO_RESOLVE_SUMMARY", "BOT_AUTHOR", "acknowledge", "add_note", "alerts_went_stale", "archive_channel",
-    "assign_role", "change_commander", "change_severity", "change_status", "escalate_commander", "open_incident", "post_update", "reopen", "resolve",
-    "silences_created", "silences_expired",
+    "assign_role", "change_commander", "change_severity", "change_status", "escalate_commander", "open_incident",
+    "post_update", "reopen", "resolve", "silences_created", "silences_expired",
 ]
 
 BOT_AUTHOR = "incident-bot"  # who signs what the bot posts on its own
