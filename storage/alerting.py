@@ -26,7 +26,7 @@ from storage.models import (
     WebhookDelivery,
     table_of,
 )
-from storage.rows import AlertGroupRow, IncidentRow
+from storage.rows import AlertGroupRow, IncidentRow, NewEvent
 
 # Keep IN lists well under both SQLite's and asyncpg's bound-parameter limits.
 _CHUNK = 500
@@ -121,11 +121,11 @@ def insert_incident(session: Session, /, **values: Any) -> int:
     return int(session.execute(_INSERT_INCIDENT, values).scalar_one())
 
 
-def update_incident(session: Session, /, incident_id: int, **values: Any) -> None:
+def update_incident(session: Session, incident_id: int, /, **values: Any) -> None:
     session.execute(*_update_by_id(_INCIDENTS, incident_id, values))
 
 
-def update_group(session: Session, /, group_id: int, **values: Any) -> None:
+def update_group(session: Session, group_id: int, /, **values: Any) -> None:
     session.execute(*_update_by_id(_GROUPS, group_id, values))
 
 
@@ -149,11 +149,11 @@ def resolve_alerts(session: Session, resolved: Iterable[tuple[str, datetime, dat
         session.execute(_RESOLVE_ALERTS, params)
 
 
-def append_events(session: Session, incident_id: int, events: Sequence[dict[str, Any]]) -> list[int]:
+def append_events(session: Session, incident_id: int, events: Sequence[NewEvent]) -> list[int]:
     """Append timeline events; returns their ids in order."""
     if not events:
         return []
-    rows = [{**event, "incident_id": incident_id} for event in events]
+    rows = [event.values(incident_id) for event in events]
     return [int(i) for i in session.execute(_INSERT_EVENTS, rows).scalars()]
 
 
@@ -169,7 +169,7 @@ def enqueue_many(session: Session, *, ordering_key: str, actions: Sequence[tuple
     if not actions:
         return
     session.execute(_INSERT_OUTBOX, [
-        {"ordering_key": ordering_key, "incident_id": incident_id, "kind": kind, "payload": payload,
+        {"ordering_key": ordering_key, "incident_id": incident_id, "kind": str(kind), "payload": payload,
          "state": "pending", "attempts": 0, "available_at": now, "created_at": now}
         for kind, payload in actions
     ])

@@ -13,11 +13,11 @@ from storage.results import rows_affected
 from storage.rows import EventRow, IncidentRow
 
 
-def lock_incident(session: Session, incident_id: int) -> Incident | None:
+def lock_incident(session: Session, incident_id: int) -> IncidentRow | None:
     """The incident, locked until commit so concurrent commands apply one after another."""
-    query = select(Incident).where(Incident.id == incident_id).execution_options(populate_existing=True)
-    query = locked(session, query)
-    return (session.execute(query)).scalar_one_or_none()
+    table = Incident.__table__
+    row = session.execute(locked(session, select(table).where(table.c.id == incident_id))).one_or_none()
+    return IncidentRow.from_orm(row) if row is not None else None
 
 
 def incident_id_for_channel(session: Session, channel_id: str) -> int | None:

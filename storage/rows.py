@@ -16,7 +16,7 @@ from typing import Any, ClassVar, NamedTuple, Self, TypeAlias
 # What a JSON document column holds.
 JSONValue: TypeAlias = "str | int | float | bool | list[JSONValue] | dict[str, JSONValue] | None"
 
-__all__ = ["AlertGroupRow", "AlertRow", "EventRow", "IncidentDetail", "IncidentRow", "JSONValue"]
+__all__ = ["AlertGroupRow", "AlertRow", "EventRow", "IncidentDetail", "IncidentRow", "JSONValue", "NewEvent"]
 
 
 class _FromORM:
@@ -102,3 +102,20 @@ class IncidentDetail(NamedTuple):
     incident: IncidentRow
     alerts: tuple[AlertRow, ...]
     events: tuple[EventRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """A timeline event to append: every writer builds its rows with this, and
+    ``alerting.append_events`` attaches the incident id and writes them."""
+
+    kind: str
+    actor: str
+    data: Mapping[str, object]  # JSON-serialisable; read back as JSONValue
+    occurred_at: datetime
+    recorded_at: datetime
+
+    def values(self, incident_id: int) -> dict[str, object]:
+        # str(): an enum member (bot.domain.kinds) goes to the driver as its plain value
+        return {"incident_id": incident_id, "occurred_at": self.occurred_at, "recorded_at": self.recorded_at,
+                "kind": str(self.kind), "actor": self.actor, "data": dict(self.data)}

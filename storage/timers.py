@@ -27,7 +27,7 @@ def cancel(session: Session, incident_id: int, kinds: Iterable[str] | None = Non
     """Cancel the incident's pending timers (of these kinds, or all)."""
     query = update(Timer).where(Timer.incident_id == incident_id, Timer.state == "pending")
     if kinds is not None:
-        query = query.where(Timer.kind.in_(list(kinds)))
+        query = query.where(Timer.kind.in_([str(kind) for kind in kinds]))
     session.execute(query.values(state="cancelled"))
 
 
@@ -35,7 +35,7 @@ def schedule(session: Session, incident_id: int, kind: str, due_at: datetime, no
                    payload: dict[str, Any] | None = None) -> None:
     """Set the incident's one pending timer of this kind to ``due_at`` (replacing any)."""
     cancel(session, incident_id, [kind])
-    session.execute(insert(Timer).values(incident_id=incident_id, kind=kind, due_at=due_at, state="pending",
+    session.execute(insert(Timer).values(incident_id=incident_id, kind=str(kind), due_at=due_at, state="pending",
                                                payload=payload or {}, created_at=now))
 
 
@@ -44,7 +44,7 @@ def add_new(session: Session, incident_id: int, due: list[tuple[str, datetime, d
     """Add timers to an incident that has none pending of these kinds (a new incident)."""
     if due:
         session.execute(insert(table_of(Timer)), [
-            {"incident_id": incident_id, "kind": kind, "due_at": at, "state": "pending", "payload": payload,
+            {"incident_id": incident_id, "kind": str(kind), "due_at": at, "state": "pending", "payload": payload,
              "created_at": now} for kind, at, payload in due])
 
 

@@ -27,7 +27,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.clock import ManualClock
-from bot.incident import due_timers as bot_timers
+from bot.incident import timer_schedule
 from storage import incidents as store
 from storage import timers as timer_store
 from storage.database import Database
@@ -622,7 +622,9 @@ async def test_a_timer_falling_due_as_the_commander_acknowledges_neither_deadloc
         async with db.transaction() as session:
             incident = await session.run_sync(store.lock_incident, opened.id)
             command_holds_incident.set()
-            await session.run_sync(bot_timers.after_human_change, incident, {"commander.acknowledged"}, now)
+            assert incident is not None
+            await session.run_sync(timer_schedule.on_human_action, opened.id)
+            await session.run_sync(timer_schedule.on_acknowledged, incident, now)
 
     due, _ = await asyncio.wait_for(asyncio.gather(scheduler(), acknowledge()), 10)
     assert [d.kind for d in due] == ["ack_timeout"]

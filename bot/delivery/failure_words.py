@@ -2,8 +2,8 @@
 channel what incident-bot could not do in Slack, and how to fix it when the fix is theirs.
 Pure: everything from a payload or from Slack is mrkdwn-escaped.
 
-Every kind the code enqueues has words here; ``tests/outbox/test_failure_words.py`` reads
-the source for enqueued kinds and fails when one has none.
+Every kind the code enqueues has words here; ``tests/delivery/test_failure_words.py`` fails
+when an :class:`ActionKind` has none.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
+from bot.domain.kinds import ActionKind
 from bot.slack.blocks import escape
 
 BOT_MENTION = "@incident-bot"
@@ -30,27 +31,27 @@ def _fixed(words: str) -> Words:
     return lambda payload: words
 
 
-ACTION_WORDS: Mapping[str, Words] = {
-    "channel.create": _fixed("create the incident channel"),
-    "channel.topic": _fixed("set the channel topic"),
-    "channel.purpose": _fixed("set the channel purpose"),
-    "channel.invite": lambda payload: f"invite {escape(str(payload.get('user')))}",
-    "channel.archive": _fixed("archive the incident channel"),
-    "message.header": _fixed("post the incident header"),
-    "message.pin_header": _fixed("pin the incident header"),
-    "message.update_header": _fixed("update the incident header"),
-    "message.post": _fixed("post a message"),
-    "message.post_to": lambda payload: f"post the update to {channel_ref(payload.get('channel'))}",
-    "message.trace_links": _fixed("post the trace links"),
-    "bookmark.add": lambda payload: f"bookmark {escape(str(payload.get('title')))}",
-    "file.postmortem": _fixed("upload the postmortem draft"),
-    "triage.notice": lambda payload: f"post the triage notice to {channel_ref(payload.get('channel'))}",
+ACTION_WORDS: Mapping[ActionKind, Words] = {
+    ActionKind.CHANNEL_CREATE: _fixed("create the incident channel"),
+    ActionKind.CHANNEL_TOPIC: _fixed("set the channel topic"),
+    ActionKind.CHANNEL_PURPOSE: _fixed("set the channel purpose"),
+    ActionKind.CHANNEL_INVITE: lambda payload: f"invite {escape(str(payload.get('user')))}",
+    ActionKind.CHANNEL_ARCHIVE: _fixed("archive the incident channel"),
+    ActionKind.MESSAGE_HEADER: _fixed("post the incident header"),
+    ActionKind.MESSAGE_PIN_HEADER: _fixed("pin the incident header"),
+    ActionKind.MESSAGE_UPDATE_HEADER: _fixed("update the incident header"),
+    ActionKind.MESSAGE_POST: _fixed("post a message"),
+    ActionKind.MESSAGE_POST_TO: lambda payload: f"post the update to {channel_ref(payload.get('channel'))}",
+    ActionKind.MESSAGE_TRACE_LINKS: _fixed("post the trace links"),
+    ActionKind.BOOKMARK_ADD: lambda payload: f"bookmark {escape(str(payload.get('title')))}",
+    ActionKind.FILE_POSTMORTEM: _fixed("upload the postmortem draft"),
+    ActionKind.TRIAGE_NOTICE: lambda payload: f"post the triage notice to {channel_ref(payload.get('channel'))}",
 }
 
 # Kinds that post to a channel the playbook names, and the playbook field that names it.
-PLAYBOOK_CHANNEL_FIELDS: Mapping[str, str] = {
-    "message.post_to": "stakeholder_channels",
-    "triage.notice": "triage_channel",
+PLAYBOOK_CHANNEL_FIELDS: Mapping[ActionKind, str] = {
+    ActionKind.MESSAGE_POST_TO: "stakeholder_channels",
+    ActionKind.TRIAGE_NOTICE: "triage_channel",
 }
 
 

@@ -18,6 +18,7 @@ from bot.adapters import prometheus as traces
 from bot.clock import Clock
 from bot.delivery.trace_notice import no_trace_links_text
 from bot.domain.decide import alert_detail
+from bot.domain.kinds import ActionKind
 from bot.domain.links import render_links, render_trace_link
 from bot.incident import drafts as postmortems
 from bot.playbook import PlaybookSet
@@ -75,27 +76,32 @@ class SlackActions:
         self._slack = gateway
         self._playbooks = playbooks
         self._clock = clock
-        self._handlers: dict[str, Callable[[ClaimedAction], Awaitable[Done]]] = {
-            "channel.create": self._create_channel,
-            "channel.topic": self._set_topic,
-            "channel.purpose": self._set_purpose,
-            "channel.invite": self._invite,
-            "message.header": self._post_header,
-            "message.pin_header": self._pin_header,
-            "message.update_header": self._update_header,
-            "message.post": self._post,
-            "message.post_to": self._post_to,
-            "bookmark.add": self._add_bookmark,
-            "channel.archive": self._archive,
-            "message.trace_links": self._trace_links,
-            "file.postmortem": self._upload_postmortem,
-            "triage.notice": self._triage_notice,
+        self._handlers: dict[ActionKind, Callable[[ClaimedAction], Awaitable[Done]]] = {
+            ActionKind.CHANNEL_CREATE: self._create_channel,
+            ActionKind.CHANNEL_TOPIC: self._set_topic,
+            ActionKind.CHANNEL_PURPOSE: self._set_purpose,
+            ActionKind.CHANNEL_INVITE: self._invite,
+            ActionKind.MESSAGE_HEADER: self._post_header,
+            ActionKind.MESSAGE_PIN_HEADER: self._pin_header,
+            ActionKind.MESSAGE_UPDATE_HEADER: self._update_header,
+            ActionKind.MESSAGE_POST: self._post,
+            ActionKind.MESSAGE_POST_TO: self._post_to,
+            ActionKind.BOOKMARK_ADD: self._add_bookmark,
+            ActionKind.CHANNEL_ARCHIVE: self._archive,
+            ActionKind.MESSAGE_TRACE_LINKS: self._trace_links,
+            ActionKind.FILE_POSTMORTEM: self._upload_postmortem,
+            ActionKind.TRIAGE_NOTICE: self._triage_notice,
         }
 
+    @property
+    def handled_kinds(self) -> frozenset[ActionKind]:
+        return frozenset(self._handlers)
+
     async def run(self, action: ClaimedAction) -> Done:
-        handler = self._handlers.get(action.kind)
-        if handler is None:
-            raise SlackPermanentError(action.kind, "unknown action kind")
+        try:
+            handler = self._handlers[ActionKind(action.kind)]
+        except (ValueError, KeyError):
+            raise SlackPermanentError(action.kind, "unknown action kind") from None
         return await handler(action)
 
     # -- state -----------------------------------------------------------------
@@ -295,7 +301,8 @@ class SlackActions:
         """Fold change lines queued behind this one into the same message, so a burst of
         deliveries reads as a few messages instead of hundreds."""
         async with self._db.reading() as session:
-            later = await session.run_sync(outbox.pending_after, action.ordering_key, action.id, "message.post")
+            later = await session.run_sync(outbox.pending_after, action.ordering_key, action.id,
+                                           ActionKind.MESSAGE_POST)
         absorbed = []
         for action_id, payload in later:
             if payload.get("purpose") != "changes":
@@ -398,14 +405,15 @@ class SlackActions:
         playbooks = self._playbooks()
         match = next((m for m in playbooks.routes if f"{m.playbook.name}/{m.route.name}" == group.route), None)
         firing = [(labels, ann, fp) for labels, ann, fp, status in alerts if status == "firing"]
-        lines = [blocks.AlertLine(str(l.get("alertname", fp)), alert_detail(l, fp), str(a.get("summary", "")))
-                 for l, a, fp in firing]
+        lines = [blocks.AlertLine(str(labels.get("alertname", fp)), alert_detail(labels, fp), str(a.get("summary", "")))
+                 for labels, a, fp in firing]
         severity = "-"
         links = []
         if match is not None:
-            severities = [match.route.severity.severity_for(l) for l, _, _ in firing] or [match.route.severity.default]
+            severities = ([match.route.severity.severity_for(labels) for labels, _, _ in firing]
+                          or [match.route.severity.default])
             severity = min(severities, key=match.playbook.severity_rank)
-            links = render_links(match.route, [_StoredAlert(l, a) for l, a, _ in firing[:20]])
+            links = render_links(match.route, [_StoredAlert(labels, a) for labels, a, _ in firing[:20]])
         title = str(group.group_labels.get("alertname") or group.group_key)
         payload_blocks = blocks.triage_blocks(title, severity, group.route or "-", lines, links, group_id,
                                               resolved=not firing)

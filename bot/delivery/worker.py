@@ -17,12 +17,14 @@ import structlog
 from bot.clock import Clock
 from bot.delivery.failure_words import describe_failure
 from bot.delivery.slack_actions import Done, NotReady
+from bot.domain.kinds import ActionKind, EventKind
 from bot.observability.metrics import Metrics
 from bot.slack.gateway import SlackPermanentError, SlackRateLimited, SlackTransientError
 from storage import alerting as repo
 from storage import outbox
 from storage.database import Database
 from storage.errors import StorageError
+from storage.rows import NewEvent
 
 log = structlog.get_logger(__name__)
 
@@ -143,7 +145,8 @@ class OutboxWorker:
             done = await self._run(action)
         except SlackRateLimited as exc:  # also NotReady: another queue's action has not happened yet
             await self._retry(action, exc.retry_after, str(exc), count_attempt=False)
-            self._metrics.outbox_actions.labels(action.kind, "waiting" if isinstance(exc, NotReady) else "rate_limited").inc()
+            outcome = "waiting" if isinstance(exc, NotReady) else "rate_limited"
+            self._metrics.outbox_actions.labels(action.kind, outcome).inc()
             return False
         except SlackTransientError as exc:
             delay = backoff(action.attempts)
@@ -187,14 +190,15 @@ class OutboxWorker:
             await session.run_sync(outbox.finish, action.id, state="failed", now=now, error=str(exc))
             if action.incident_id is None:
                 return
-            await session.run_sync(repo.append_events, action.incident_id, [{
-                "occurred_at": now, "recorded_at": now, "kind": "slack.action_failed", "actor": "bot",
-                "data": {"action": action.kind, "error": exc.error, "method": exc.method, "notice": notice},
-            }])
+            await session.run_sync(repo.append_events, action.incident_id, [NewEvent(
+                EventKind.SLACK_ACTION_FAILED, "bot",
+                {"action": action.kind, "error": exc.error, "method": exc.method, "notice": notice},
+                occurred_at=now, recorded_at=now)])
             if action.payload.get("purpose") == "notice":
                 return  # a notice about a notice would loop
             incident = await session.run_sync(repo.get_incident, action.incident_id)
             if incident is not None and incident.channel_id:
                 await session.run_sync(repo.enqueue, ordering_key=action.ordering_key, incident_id=action.incident_id,
-                                   kind="message.post", payload={"text": f":warning: {notice}", "purpose": "notice"},
+                                   kind=ActionKind.MESSAGE_POST,
+                                   payload={"text": f":warning: {notice}", "purpose": "notice"},
                                    now=now)

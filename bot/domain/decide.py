@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from bot.domain.kinds import EventKind
 from bot.domain.notification import Alert, AlertGroupNotification
 from bot.domain.rules import commander_for, declares, severity_for
 from bot.playbook import PlaybookSet, RouteMatch
@@ -87,7 +88,7 @@ class StormState:
 class Event:
     """A timeline event to append; the incident id is attached when it is written."""
 
-    kind: str
+    kind: EventKind
     occurred_at: datetime
     data: dict[str, Any]
     actor: str = "alertmanager"
@@ -127,7 +128,7 @@ def alert_detail(labels: Mapping[str, str], fingerprint: str) -> str:
 
 
 def _fired(alert: Alert) -> Event:
-    return Event("alert.fired", alert.starts_at, {
+    return Event(EventKind.ALERT_FIRED, alert.starts_at, {
         "fingerprint": alert.fingerprint, "alertname": alert_name(alert),
         "detail": alert_detail(alert.labels, alert.fingerprint),
         "starts_at": alert.starts_at.isoformat(), "labels": dict(alert.labels),
@@ -135,7 +136,7 @@ def _fired(alert: Alert) -> Event:
 
 
 def _resolved(alert: Alert, now: datetime) -> Event:
-    return Event("alert.resolved", alert.ends_at or now, {
+    return Event(EventKind.ALERT_RESOLVED, alert.ends_at or now, {
         "fingerprint": alert.fingerprint, "alertname": alert_name(alert),
         "detail": alert_detail(alert.labels, alert.fingerprint),
         "starts_at": alert.starts_at.isoformat(),
@@ -210,7 +211,8 @@ def decide(
     incident = state.incident
     match = _route_for(notification, incident, playbooks)
     new_firing = [a for a in new if a.firing]
-    change_events = [*(_fired(a) for a in new), *(_resolved(a, now) for a in [*resolved, *(a for a in new if not a.firing)])]
+    change_events = [*(_fired(a) for a in new),
+                     *(_resolved(a, now) for a in [*resolved, *(a for a in new if not a.firing)])]
 
     if incident is not None and incident.is_open:
         severity = _raised(match, incident.severity, new_firing)
@@ -224,7 +226,7 @@ def decide(
     if incident is not None and new_firing and incident.resolved_at is not None \
             and now - incident.resolved_at <= incident.reopen_window:
         severity = _raised(match, incident.severity, new_firing)
-        events = [Event("incident.reopened", now, {
+        events = [Event(EventKind.INCIDENT_REOPENED, now, {
             "resolved_at": incident.resolved_at.isoformat(), "reopen_window": str(incident.reopen_window),
         }), *change_events]
         if severity != incident.severity:
@@ -237,16 +239,17 @@ def decide(
         if declares(match, new_firing):
             key = storm_key(match, _group_labels(notification))
             guard = match.route.storm_guard
-            if key is not None and guard is not None and storm is not None and storm.recent_opens >= guard.max_incidents:
+            if key is not None and guard is not None and storm is not None \
+                    and storm.recent_opens >= guard.max_incidents:
                 return _storm(notification, match, storm, new, resolved, change_events, now)
             commander, source = commander_for(match, now)
             title = notification.common_annotations.get("summary")
-            events = [Event("incident.opened", now, {
+            events = [Event(EventKind.INCIDENT_OPENED, now, {
                 "severity": severity, "route": f"{match.playbook.name}/{match.route.name}",
                 "group_key": notification.group_key, "title": title,
             })]
             if commander is not None:
-                events.append(Event("commander.assigned", now, {"commander": commander, "source": source}))
+                events.append(Event(EventKind.COMMANDER_ASSIGNED, now, {"commander": commander, "source": source}))
             events += change_events
             return Decision(Outcome.OPEN, f"route {match.route.name} auto-declares these alerts", match,
                             new, resolved, severity, commander, source, events, storm_key=key)
@@ -266,7 +269,7 @@ def _storm(notification: AlertGroupNotification, match: RouteMatch, storm: Storm
     guard = match.route.storm_guard
     assert guard is not None
     new_firing = [a for a in new if a.firing]
-    joined = Event("storm.group_joined", now, {"group_key": notification.group_key, "alerts": len(new_firing)})
+    joined = Event(EventKind.STORM_GROUP_JOINED, now, {"group_key": notification.group_key, "alerts": len(new_firing)})
     if storm.incident is not None and storm.incident.is_open:
         target = storm.incident
         severity = _raised(match, target.severity, new_firing)
@@ -278,13 +281,14 @@ def _storm(notification: AlertGroupNotification, match: RouteMatch, storm: Storm
     commander, source = commander_for(match, now)
     severity = _max_severity(match, new_firing)
     events = [
-        Event("incident.opened", now, {"severity": severity, "route": f"{match.playbook.name}/{match.route.name}",
-                                       "group_key": notification.group_key, "storm": True}),
-        Event("storm.started", now, {"key": storm.key, "recent_opens": storm.recent_opens,
+        Event(EventKind.INCIDENT_OPENED, now, {
+            "severity": severity, "route": f"{match.playbook.name}/{match.route.name}",
+            "group_key": notification.group_key, "storm": True}),
+        Event(EventKind.STORM_STARTED, now, {"key": storm.key, "recent_opens": storm.recent_opens,
                                      "max_incidents": guard.max_incidents, "window": str(guard.window)}),
     ]
     if commander is not None:
-        events.append(Event("commander.assigned", now, {"commander": commander, "source": source}))
+        events.append(Event(EventKind.COMMANDER_ASSIGNED, now, {"commander": commander, "source": source}))
     events += [joined, *change_events]
     reason = f"storm guard: {storm.recent_opens} incidents within {guard.window} on this route; opens a storm incident"
     return Decision(Outcome.OPEN, reason, match, new, resolved, severity, commander, source, events,
@@ -327,7 +331,7 @@ def _raised(match: RouteMatch | None, current: str, new_firing: Sequence[Alert])
 
 def _severity_event(old: str, new: str, alerts: Sequence[Alert], match: RouteMatch | None, now: datetime) -> Event:
     trigger = next((a for a in alerts if match and severity_for(match, a.labels) == new), alerts[0])
-    return Event("severity.changed", now, {
+    return Event(EventKind.SEVERITY_CHANGED, now, {
         "from": old, "to": new, "reason": f"alert {alert_name(trigger)} joined",
         "automatic": True,
     })
@@ -342,7 +346,7 @@ def _all_resolved_events(incident: IncidentState, new: Sequence[Alert], resolved
     if firing or not had_firing:
         return []
     last = max((a.ends_at or now for a in [*resolved, *new]), default=now)
-    return [Event("alerts.all_resolved", last, {"prompt_commander": True})]
+    return [Event(EventKind.ALERTS_ALL_RESOLVED, last, {"prompt_commander": True})]
 
 
 HUMAN_DECLARATION_LABELS = {"source": "human"}
@@ -358,9 +362,9 @@ def decide_declaration(title: str, severity: str | None, user: str, playbooks: P
     chosen = severity or match.route.severity.default
     match.playbook.severity(chosen)  # KeyError for a severity this playbook does not know
     events = [
-        Event("incident.opened", now, {"severity": chosen, "route": f"{match.playbook.name}/{match.route.name}",
+        Event(EventKind.INCIDENT_OPENED, now, {"severity": chosen, "route": f"{match.playbook.name}/{match.route.name}",
                                        "title": title, "declared_by": user}, actor=user),
-        Event("commander.assigned", now, {"commander": user, "source": "declared"}, actor=user),
+        Event(EventKind.COMMANDER_ASSIGNED, now, {"commander": user, "source": "declared"}, actor=user),
     ]
     return Decision(Outcome.OPEN, "declared by hand", match, severity=chosen, commander=user,
                     commander_source="declared", events=events)

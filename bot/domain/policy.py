@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
 
 from bot.playbook import RouteMatch
 
 DEFAULT_REOPEN_WINDOW = timedelta(hours=1)
+# The snapshot as stored: a JSON object. Readers check what they find rather than trust it.
+Policy = Mapping[str, object]
 
 
-def policy_snapshot(match: RouteMatch) -> dict[str, Any]:
+def policy_snapshot(match: RouteMatch) -> dict[str, object]:
     playbook, route = match.playbook, match.route
-    rotation = None
+    rotation: dict[str, object] | None = None
     if route.commander is not None and route.commander.rotation is not None:
         spec = playbook.rotations[route.commander.rotation]
         rotation = {
@@ -47,48 +48,59 @@ def policy_snapshot(match: RouteMatch) -> dict[str, Any]:
     }
 
 
-def reopen_window(policy: Mapping[str, Any]) -> timedelta:
-    seconds = policy.get("reopen_window_seconds")
-    return timedelta(seconds=seconds) if seconds is not None else DEFAULT_REOPEN_WINDOW
+def reopen_window(policy: Policy) -> timedelta:
+    window = _seconds(policy.get("reopen_window_seconds"))
+    return window if window is not None else DEFAULT_REOPEN_WINDOW
 
 
-def _seconds(value: Any) -> timedelta | None:
-    return timedelta(seconds=float(value)) if value is not None else None
+def _seconds(value: object) -> timedelta | None:
+    return timedelta(seconds=float(value)) if isinstance(value, int | float | str) else None
 
 
-def _severity(policy: Mapping[str, Any], severity: str) -> dict[str, Any] | None:
-    return next((s for s in policy.get("severities", []) if s.get("name") == severity), None)
+def _strings(value: object) -> list[str]:
+    return [str(item) for item in value] if isinstance(value, list) else []
 
 
-def update_cadence(policy: Mapping[str, Any], severity: str) -> timedelta | None:
+def _severity(policy: Policy, severity: str) -> Policy | None:
+    severities = policy.get("severities")
+    if not isinstance(severities, list):
+        return None
+    return next((s for s in severities if isinstance(s, Mapping) and s.get("name") == severity), None)
+
+
+def update_cadence(policy: Policy, severity: str) -> timedelta | None:
     found = _severity(policy, severity)
     return _seconds(found.get("update_every_seconds")) if found else None
 
 
-def ack_timeout(policy: Mapping[str, Any], severity: str) -> timedelta | None:
+def ack_timeout(policy: Policy, severity: str) -> timedelta | None:
     found = _severity(policy, severity)
     return _seconds(found.get("ack_timeout_seconds")) if found else None
 
 
-def stakeholder_channels(policy: Mapping[str, Any], severity: str) -> list[str]:
+def stakeholder_channels(policy: Policy, severity: str) -> list[str]:
     found = _severity(policy, severity)
-    return list(found.get("stakeholder_channels", [])) if found else []
+    return _strings(found.get("stakeholder_channels")) if found else []
 
 
-def auto_resolve_after(policy: Mapping[str, Any]) -> timedelta | None:
+def responders(policy: Policy) -> list[str]:
+    return _strings(policy.get("responders"))
+
+
+def auto_resolve_after(policy: Policy) -> timedelta | None:
     return _seconds(policy.get("auto_resolve_seconds"))
 
 
-def archive_after(policy: Mapping[str, Any]) -> timedelta | None:
+def archive_after(policy: Policy) -> timedelta | None:
     return _seconds(policy.get("archive_after_seconds"))
 
 
-def rotation_users(policy: Mapping[str, Any]) -> list[str]:
-    rotation = policy.get("rotation") or {}
-    return list(rotation.get("users", []))
+def rotation_users(policy: Policy) -> list[str]:
+    rotation = policy.get("rotation")
+    return _strings(rotation.get("users")) if isinstance(rotation, Mapping) else []
 
 
-def next_in_snapshot(policy: Mapping[str, Any], user: str | None) -> str | None:
+def next_in_snapshot(policy: Policy, user: str | None) -> str | None:
     """The next person down the rotation in force when the incident opened; None at its end."""
     users = rotation_users(policy)
     if user not in users:
@@ -97,7 +109,7 @@ def next_in_snapshot(policy: Mapping[str, Any], user: str | None) -> str | None:
     return users[index + 1] if index + 1 < len(users) else None
 
 
-def backup_for(policy: Mapping[str, Any], commander: str | None) -> str | None:
+def backup_for(policy: Policy, commander: str | None) -> str | None:
     """Who to mention beside the commander: the next person in the rotation, wrapping round."""
     users = rotation_users(policy)
     if commander not in users or len(users) < 2:

@@ -7,17 +7,19 @@ and a message is on the timeline once however many people react to it.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
 from bot.clock import Clock
+from bot.domain.kinds import EventKind
 from bot.domain.redaction import redactor
 from bot.playbook import PlaybookSet
 from storage import alerting as repo
 from storage import incidents as store
 from storage.database import Database
+from storage.rows import NewEvent
 
 log = structlog.get_logger(__name__)
 
@@ -67,16 +69,16 @@ class TimelineCapture:
                 assert details is not None
                 author, text, permalink = details
                 text = redactor(patterns).redact(text)
-                kind, data = "message.pinned", {"ts": ts, "author": author, "text": text, "permalink": permalink,
-                                                "pinned_by": user}
+                kind = EventKind.MESSAGE_PINNED
+                data = {"ts": ts, "author": author, "text": text, "permalink": permalink, "pinned_by": user}
                 occurred = _ts_time(ts) or now
             else:
                 if not await session.run_sync(store.remove_pin_reaction, incident_id, ts, user, now):
                     return
-                kind, data, occurred = "message.unpinned", {"ts": ts, "unpinned_by": user}, now
+                kind, data, occurred = EventKind.MESSAGE_UNPINNED, {"ts": ts, "unpinned_by": user}, now
             await session.run_sync(store.add_participant, incident_id, user, now)
             await session.run_sync(repo.append_events, incident_id, [
-                {"occurred_at": occurred, "recorded_at": now, "kind": kind, "actor": user, "data": data}])
+                NewEvent(kind, user, data, occurred_at=occurred, recorded_at=now)])
 
     async def member_joined(self, event_id: str, event: dict[str, Any]) -> None:
         found = await self._incident_for(str(event.get("channel")))
@@ -88,13 +90,10 @@ class TimelineCapture:
                 return
             if await session.run_sync(store.add_participant, found[0], user, now):
                 await session.run_sync(repo.append_events, found[0], [
-                    {"occurred_at": now, "recorded_at": now, "kind": "participant.joined", "actor": user,
-                     "data": {"user": user}}])
+                    NewEvent(EventKind.PARTICIPANT_JOINED, user, {"user": user}, occurred_at=now, recorded_at=now)])
 
 
-def _ts_time(ts: str) -> Any:
-    from datetime import datetime
-
+def _ts_time(ts: str) -> datetime | None:
     try:
         return datetime.fromtimestamp(float(ts), tz=UTC)
     except ValueError:

@@ -1,66 +1,115 @@
-"""One change to an incident: its field updates, timeline events and Slack actions,
-written together at the end of the transaction. Used by commands and timers alike."""
+"""One change to an incident: its field updates, timeline events, Slack actions and timer
+keeping, written together at the end of the transaction. Used by commands and timers alike."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TypedDict, Unpack
 
+from sqlalchemy.orm import Session
+
+from bot.domain.kinds import ActionKind, EventKind
 from storage import alerting as repo
+from storage.rows import IncidentRow, NewEvent
+
+Payload = dict[str, object]
+# Runs at flush, after the change is written, with the incident as changed.
+TimerKeeping = Callable[[Session, IncidentRow, datetime], None]
+
+
+class IncidentUpdate(TypedDict, total=False):
+    """The incident fields a transition changes."""
+
+    status: str
+    severity: str
+    commander: str | None
+    roles: Mapping[str, str]
+    acknowledged_at: datetime | None
+    mitigated_at: datetime | None
+    resolved_at: datetime | None
 
 
 class IncidentChange:
-    def __init__(self, session: Any, incident: Any, actor: str, now: datetime, ctx: Any = None) -> None:
-        self.session, self.incident, self.actor, self.now, self.ctx = session, incident, actor, now, ctx
-        self._values: dict[str, Any] = {}
-        self._events: list[tuple[str, dict[str, Any]]] = []
-        self._actions: list[tuple[str, dict[str, Any]]] = []
+    """Collects a change in memory; :meth:`flush` writes it in the caller's transaction."""
+
+    def __init__(self, incident: IncidentRow, actor: str, now: datetime) -> None:
+        self.actor, self.now = actor, now
+        self._incident = incident
+        self._values: IncidentUpdate = {}
+        self._events: list[tuple[EventKind, Payload]] = []
+        self._actions: list[tuple[ActionKind, Payload]] = []
+        self._timer_keeping: list[TimerKeeping] = []
         self._header = False
         self._topic = False
 
-    def set(self, **values: Any) -> None:
+    @property
+    def incident(self) -> IncidentRow:
+        """The incident as this change leaves it so far."""
+        return self._incident
+
+    def set(self, **values: Unpack[IncidentUpdate]) -> None:
         self._values.update(values)
-        for key, value in values.items():
-            setattr(self.incident, key, value)  # later checks in this change see the new state
+        self._incident = replace(self._incident, **values)  # later checks in this change see the new state
         self._header = True
 
     def refresh_header(self) -> None:
         """The header shows something that changed outside the incident row (a silence)."""
         self._header = True
 
-    def event(self, kind: str, data: dict[str, Any]) -> None:
+    def event(self, kind: EventKind, data: Payload) -> None:
         self._events.append((kind, data))
 
-    def event_kinds(self) -> set[str]:
-        return {kind for kind, _ in self._events}
+    def event_kinds(self) -> frozenset[EventKind]:
+        return frozenset(kind for kind, _ in self._events)
 
-    def announce(self, text: str, topic: bool = False, blocks: list[dict[str, Any]] | None = None) -> None:
-        payload: dict[str, Any] = {"text": text, "purpose": "command"}
+    def announce(self, text: str, topic: bool = False, blocks: list[dict[str, object]] | None = None) -> None:
+        payload: Payload = {"text": text, "purpose": "command"}
         if blocks is not None:
             payload["blocks"] = blocks
-        self._actions.append(("message.post", payload))
+        self._actions.append((ActionKind.MESSAGE_POST, payload))
         self._topic = self._topic or topic
 
     def invite(self, user: str) -> None:
-        self._actions.append(("channel.invite", {"user": user}))
+        self._actions.append((ActionKind.CHANNEL_INVITE, {"user": user}))
 
     def post_elsewhere(self, channel: str, text: str) -> None:
-        self._actions.append(("message.post_to", {"channel": channel, "text": text}))
+        self._actions.append((ActionKind.MESSAGE_POST_TO, {"channel": channel, "text": text}))
 
-    def action(self, kind: str, payload: dict[str, Any] | None = None) -> None:
+    def action(self, kind: ActionKind, payload: Payload | None = None) -> None:
         self._actions.append((kind, payload or {}))
 
-    def flush(self, session: Any) -> None:
-        incident_id = self.incident.id
-        if self._values:
-            repo.update_incident(session, incident_id, **{**self._values, "updated_at": self.now})
-        repo.append_events(session, incident_id, [
-            {"occurred_at": self.now, "recorded_at": self.now, "kind": kind, "actor": self.actor, "data": data}
-            for kind, data in self._events])
+    @property
+    def events(self) -> tuple[tuple[EventKind, Payload], ...]:
+        return tuple(self._events)
+
+    @property
+    def actions(self) -> tuple[tuple[ActionKind, Payload], ...]:
+        """The outbox actions, in order, that :meth:`flush` will enqueue."""
         actions = list(self._actions)
         if self._topic:
-            actions.append(("channel.topic", {}))
+            actions.append((ActionKind.CHANNEL_TOPIC, {}))
         if self._header:
-            actions.append(("message.update_header", {}))
+            actions.append((ActionKind.MESSAGE_UPDATE_HEADER, {}))
+        return tuple(actions)
+
+    @property
+    def timer_keeping(self) -> tuple[TimerKeeping, ...]:
+        return tuple(self._timer_keeping)
+
+    def keep_timers(self, keeping: TimerKeeping) -> None:
+        """Adjust the incident's timers once the change is written (each adjustment once)."""
+        if keeping not in self._timer_keeping:
+            self._timer_keeping.append(keeping)
+
+    def flush(self, session: Session) -> None:
+        incident_id = self._incident.id
+        if self._values:
+            repo.update_incident(session, incident_id, **self._values, updated_at=self.now)
+        repo.append_events(session, incident_id, [NewEvent(kind, self.actor, data, occurred_at=self.now,
+                                                           recorded_at=self.now) for kind, data in self._events])
         repo.enqueue_many(session, ordering_key=f"incident:{incident_id}", incident_id=incident_id,
-                          actions=actions, now=self.now)
+                          actions=self.actions, now=self.now)
+        for keeping in self._timer_keeping:
+            keeping(session, self._incident, self.now)

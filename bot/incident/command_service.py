@@ -1,30 +1,36 @@
 """What each /incident subcommand and header button does, in one transaction each.
 
-State changes, the timeline events that record them (with their actor) and the Slack
-actions that announce them are written together; the outbox delivers the rest.
-Every command, allowed or refused, is recorded on the incident's timeline.
+Who may do what and the replies are decided here; the state changes, the timeline
+events that record them (with their actor), the Slack actions that announce them and
+the timer keeping are :mod:`bot.incident.transitions`, written together at the end;
+the outbox delivers the rest. Every command, allowed or refused, is recorded on the
+incident's timeline.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.adapters.alertmanager import AlertmanagerClient, AlertmanagerError
 from bot.clock import Clock
 from bot.domain import commands as p
+from bot.domain import policy as pol
 from bot.domain.decide import decide_declaration
+from bot.domain.kinds import ActionKind, EventKind
 from bot.domain.permissions import allowed, who_may
-from bot.domain.policy import stakeholder_channels
 from bot.domain.redaction import redactor
-from bot.incident import due_timers as timers
+from bot.incident import timer_schedule as schedule
+from bot.incident import transitions
 from bot.incident.change import IncidentChange
-from bot.incident.opening import open_incident
 from bot.playbook import Playbook, PlaybookSet
 from bot.slack.blocks import escape
-from bot.slack.texts import draft_update, list_text, timeline_text, update_text
+from bot.slack.texts import draft_update, list_text, timeline_text
 from storage import alerting as repo
 from storage import incidents as store
 from storage.database import Database
@@ -123,10 +129,8 @@ class CommandService:
                     labels, now, ends_at, f"incident-bot for Slack user {ctx.user}", comment), labels))
         except AlertmanagerError as exc:
             for silence_id, _ in created:  # all or nothing: do not leave half the groups silenced
-                try:
+                with contextlib.suppress(AlertmanagerError):
                     await self._alertmanager.expire_silence(silence_id)
-                except AlertmanagerError:
-                    pass
             return Reply(f"Nothing was silenced: {exc}")
         return await self._in_incident(incident_id, _SilencesCreated(tuple(created), ends_at, command.comment), ctx)
 
@@ -170,7 +174,7 @@ class CommandService:
         except KeyError:
             return Reply(f"`{command.severity}` is not a severity of the playbook that takes declared incidents.")
         async with self._db.transaction() as session:
-            incident_id = await session.run_sync(open_incident, decision, title=command.title,
+            incident_id = await session.run_sync(transitions.open_incident, decision, title=command.title,
                                                  labels={"source": "human"}, alerts=[], source="human",
                                                  declared_by=ctx.user, now=now)
             await session.run_sync(store.add_participant, incident_id, ctx.user, now)
@@ -179,21 +183,21 @@ class CommandService:
                      f"{escape(command.title)}. Its channel is being created and you are the commander.",
                      changed=True, extra={"incident_id": incident_id})
 
-    async def _in_incident(self, incident_id: int, command: p.Command, ctx: Context) -> Reply:
+    async def _in_incident(self, incident_id: int, command: InIncidentCommand, ctx: Context) -> Reply:
         now = self._clock()
         async with self._db.transaction() as session:
             incident = await session.run_sync(store.lock_incident, incident_id)
             assert incident is not None
             playbook = self._playbook(incident.playbook)
-            change = IncidentChange(session, incident, ctx.user, now, ctx)
+            change = IncidentChange(incident, ctx.user, now)
             await session.run_sync(store.add_participant, incident_id, ctx.user, now)
-            reply = await self._apply(change, playbook, command)
+            reply = await self._apply(session, change, playbook, command)
             refused = reply.extra.get("refused", False)
-            kinds = change.event_kinds()
-            change.event("command", {"source": ctx.source, "text": _redact(playbook, ctx.text), "allowed": not refused})
+            change.event(EventKind.COMMAND, {"source": ctx.source, "text": _redact(playbook, ctx.text),
+                                             "allowed": not refused})
             await session.run_sync(change.flush)
             if not refused:
-                await session.run_sync(timers.after_human_change, incident, kinds, now)
+                await session.run_sync(schedule.on_human_action, incident_id)
         return reply
 
     def _playbook(self, name: str) -> Playbook | None:
@@ -212,18 +216,18 @@ class CommandService:
         if rule == "responders" and group and self._group_members is not None:
             members = await self._group_members(group)
         incident = change.incident
-        responders = set(incident.policy.get("responders", [])) | set((incident.roles or {}).values()) | members
-        if allowed(rule, change.ctx.user, incident.commander, responders):
+        responders = set(pol.responders(incident.policy)) | set((incident.roles or {}).values()) | members
+        if allowed(rule, change.actor, incident.commander, responders):
             return None
         return f"Only {who_may(rule, incident.commander)} can {action.replace('_', ' ')} for this incident."
 
-    async def _apply(self, change: IncidentChange, playbook: Playbook | None, command: p.Command) -> Reply:
-        incident, ctx = change.incident, change.ctx
-        if ctx.user == incident.commander and incident.acknowledged_at is None:
-            change.set(acknowledged_at=change.now)
-            change.event("commander.acknowledged", {"commander": ctx.user})
+    async def _apply(self, session: AsyncSession, change: IncidentChange, playbook: Playbook | None,
+                     command: InIncidentCommand) -> Reply:
+        if change.actor == change.incident.commander and change.incident.acknowledged_at is None:
+            transitions.acknowledge(change)
+        incident = change.incident
         if isinstance(command, p.Acknowledge):
-            if ctx.user != incident.commander:
+            if change.actor != incident.commander:
                 return Reply(f"Only the commander (<@{incident.commander}>) can acknowledge; "
                              "press *Take command* to take over." if incident.commander else
                              "There is no commander yet; press *Take command*.")
@@ -238,12 +242,7 @@ class CommandService:
         if isinstance(command, p.SetCommander):
             return await self._commander(change, playbook, command.user)
         if isinstance(command, p.AssignRole):
-            roles = dict(incident.roles or {})
-            roles[command.role] = command.user
-            change.set(roles=roles)
-            change.event("role.assigned", {"role": command.role, "user": command.user})
-            change.invite(command.user)
-            change.announce(f"<@{ctx.user}> made <@{command.user}> *{escape(command.role)}*.")
+            transitions.assign_role(change, command.role, command.user)
             return Reply(f"<@{command.user}> is now {escape(command.role)}.", changed=True)
         if isinstance(command, p.SetStatus):
             if command.status == "resolved":
@@ -252,37 +251,26 @@ class CommandService:
         if isinstance(command, p.PostUpdate):
             return self._update(change, playbook, command.text)
         if isinstance(command, p.AddNote):
-            change.event("note.added", {"text": _redact(playbook, command.text)})
+            transitions.add_note(change, _redact(playbook, command.text))
             return Reply("Noted on the timeline.", changed=True)
         if isinstance(command, p.Resolve):
             return await self._resolve(change, playbook, command.summary)
         if isinstance(command, p.Reopen):
             if incident.status != "resolved":
                 return Reply("This incident is not resolved, so there is nothing to reopen.")
-            change.set(status="investigating", resolved_at=None)
-            change.event("incident.reopened", {"by": ctx.user})
-            change.announce(f":recycle: <@{ctx.user}> reopened the incident.", topic=True)
+            transitions.reopen(change)
             return Reply("Reopened.", changed=True)
         if isinstance(command, _SilencesCreated):
-            for silence_id, labels in command.silences:
-                change.event("silence.created", {"id": silence_id, "ends_at": command.ends_at.isoformat(),
-                                                 "matchers": labels, "comment": command.comment})
-            change.refresh_header()
-            change.announce(f":mute: <@{ctx.user}> silenced this incident's alerts in Alertmanager until "
-                            f"{command.ends_at:%Y-%m-%d %H:%M} UTC ({len(command.silences)} silence"
-                            f"{'s' if len(command.silences) != 1 else ''}).")
+            transitions.silences_created(change, command.silences, command.ends_at, command.comment)
             return Reply(f"Silenced until {command.ends_at:%H:%M} UTC.", changed=True)
         if isinstance(command, _SilencesExpired):
-            for silence_id in command.ids:
-                change.event("silence.expired", {"id": silence_id})
-            change.refresh_header()
-            change.announce(f":loud_sound: <@{ctx.user}> ended this incident's silences in Alertmanager.")
+            transitions.silences_expired(change, command.ids)
             return Reply(f"Expired {len(command.ids)} silence{'s' if len(command.ids) != 1 else ''}.", changed=True)
         if isinstance(command, p.ShowTimeline):
-            events = await change.session.run_sync(store.recent_events, incident.id)
+            events = await session.run_sync(store.recent_events, incident.id)
             return Reply(timeline_text(events))
         if isinstance(command, p.Postmortem):
-            change.action("file.postmortem")
+            change.action(ActionKind.FILE_POSTMORTEM)
             return Reply("The postmortem draft is being rendered and uploaded to this channel.", changed=True)
         return Reply(f"`{self.command}` cannot do that here.")
 
@@ -298,76 +286,40 @@ class CommandService:
                 return _refused(refusal)
         if command.severity == incident.severity:
             return Reply(f"The severity is already {command.severity.upper()}.")
-        old = incident.severity
-        change.set(severity=command.severity)
-        change.event("severity.changed", {"from": old, "to": command.severity, "reason": command.reason,
-                                          "automatic": False})
-        reason = f": {escape(command.reason)}" if command.reason else ""
-        change.announce(f":rotating_light: <@{change.ctx.user}> changed severity {old.upper()} → "
-                        f"{command.severity.upper()}{reason}", topic=True)
+        transitions.change_severity(change, command.severity, command.reason)
         return Reply(f"Severity is now {command.severity.upper()}.", changed=True)
 
     async def _commander(self, change: IncidentChange, playbook: Playbook | None, user: str) -> Reply:
         incident = change.incident
         if user == incident.commander:
             return Reply(f"<@{user}> is already the commander.")
-        taking_over = user == change.ctx.user
+        taking_over = user == change.actor
         if not (taking_over and incident.commander is None) and \
                 (refusal := await self._may("change_commander", change, playbook)):
             return _refused(refusal)
-        old = incident.commander
-        change.set(commander=user, acknowledged_at=change.now if taking_over else None)
-        change.event("commander.changed", {"from": old, "to": user})
-        change.invite(user)
-        verb = "took command" if taking_over else f"made <@{user}> the commander"
-        change.announce(f":bust_in_silhouette: <@{change.ctx.user}> {verb}.", topic=True)
+        transitions.change_commander(change, user)
         return Reply(f"<@{user}> is now the commander.", changed=True)
 
     def _status(self, change: IncidentChange, status: str) -> Reply:
-        incident = change.incident
-        if status == incident.status:
+        if status == change.incident.status:
             return Reply(f"The status is already {status}.")
-        old = incident.status
-        values: dict[str, Any] = {"status": status}
-        if status == "monitoring" and incident.mitigated_at is None:
-            values["mitigated_at"] = change.now
-        if old == "resolved":
-            values["resolved_at"] = None
-        change.set(**values)
-        change.event("status.changed", {"from": old, "to": status})
-        change.announce(f":large_blue_circle: <@{change.ctx.user}> set the status to *{status}*.", topic=True)
+        transitions.change_status(change, status)
         return Reply(f"Status is now {status}.", changed=True)
 
     def _update(self, change: IncidentChange, playbook: Playbook | None, text: str) -> Reply:
-        incident = change.incident
-        text = _redact(playbook, text)
-        message = update_text(incident, text, change.ctx.user)
-        change.event("update.posted", {"text": text})
-        change.announce(message)
-        channels = stakeholder_channels(incident.policy, incident.severity)  # as in force when it opened
-        for channel in channels:
-            change.post_elsewhere(channel, message)
+        channels = transitions.post_update(change, _redact(playbook, text))
         where = f" and {', '.join(channels)}" if channels else ""
         return Reply(f"Update posted here{where}.", changed=True)
 
     async def _resolve(self, change: IncidentChange, playbook: Playbook | None, summary: str) -> Reply:
-        incident = change.incident
-        if incident.status == "resolved":
+        if change.incident.status == "resolved":
             return Reply("This incident is already resolved.")
         if refusal := await self._may("resolve", change, playbook):
             return _refused(refusal)
-        summary = _redact(playbook, summary)
-        values: dict[str, Any] = {"status": "resolved", "resolved_at": change.now}
-        if incident.mitigated_at is None:
-            values["mitigated_at"] = change.now
-        change.set(**values)
-        change.event("incident.resolved", {"summary": summary})
-        final = update_text(incident, f"Resolved. {summary}".strip(), change.ctx.user, final=True)
-        change.announce(final, topic=True)
-        for channel in stakeholder_channels(incident.policy, incident.severity):
-            change.post_elsewhere(channel, final)
+        transitions.resolve(change, _redact(playbook, summary))
+        expire = playbook is None or playbook.expire_silences_on_resolve
         return Reply("Resolved. The final update is posted.", changed=True,
-                     extra={"resolved": True, "expire_silences": playbook is None or playbook.expire_silences_on_resolve})
+                     extra={"resolved": True, "expire_silences": expire})
 
 
 @dataclass(frozen=True)
@@ -380,6 +332,9 @@ class _SilencesCreated:
 @dataclass(frozen=True)
 class _SilencesExpired:
     ids: tuple[str, ...]
+
+
+InIncidentCommand = p.Command | _SilencesCreated | _SilencesExpired
 
 
 def _redact(playbook: Playbook | None, text: str) -> str:

@@ -11,19 +11,23 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+
+from sqlalchemy.orm import Session
 
 from bot.domain.decide import Decision, GroupState, IncidentState, Outcome, StoredAlert, StormState, decide
+from bot.domain.kinds import ActionKind, EventKind
 from bot.domain.naming import TITLE_MAX, render_title
 from bot.domain.notification import Alert, AlertGroupNotification
 from bot.domain.policy import reopen_window
-from bot.incident import due_timers as timers
-from bot.incident.opening import enqueue_trace_links, event_row, open_incident
+from bot.incident import timer_schedule as timers
+from bot.incident import transitions
+from bot.incident.opening import decided_event, enqueue_trace_links
 from bot.playbook import PlaybookSet
 from bot.slack.plan import plan_changes
 from storage import alerting as repo
 from storage import incidents as store
 from storage.database import Database
+from storage.rows import IncidentRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +53,7 @@ class Ingestor:
             self._on_commit()
         return result
 
-    def _transaction(self, session: Any, body: bytes, notification: AlertGroupNotification,
+    def _transaction(self, session: Session, body: bytes, notification: AlertGroupNotification,
                      now: datetime) -> IngestResult:
         group = repo.lock_group(
             session, group_key=notification.group_key, receiver=notification.receiver,
@@ -70,7 +74,7 @@ class Ingestor:
         return IngestResult(decision.outcome, incident_id, decision.reason)
 
     @staticmethod
-    def _record(session: Any, body: bytes, body_sha256: str, notification: AlertGroupNotification,
+    def _record(session: Session, body: bytes, body_sha256: str, notification: AlertGroupNotification,
                 outcome: Outcome, incident_id: int | None, now: datetime) -> None:
         repo.record_delivery(
             session, received_at=now, group_key=notification.group_key, status=notification.status,
@@ -78,7 +82,7 @@ class Ingestor:
             body_sha256=body_sha256, body=body.decode("utf-8", errors="replace"),
         )
 
-    def _load_state(self, session: Any, group: repo.GroupRow, notification: AlertGroupNotification) -> GroupState:
+    def _load_state(self, session: Session, group: repo.GroupRow, notification: AlertGroupNotification) -> GroupState:
         stored = repo.alerts_by_fingerprint(session, (a.fingerprint for a in notification.alerts))
         known = {fp: [StoredAlert(fp, starts_at, status) for starts_at, status in rows] for fp, rows in stored.items()}
         if group.incident_id is None:
@@ -86,7 +90,7 @@ class Ingestor:
         incident = _incident_state(session, group.incident_id, len(notification.alerts))
         return GroupState(incident=incident, known=known)
 
-    def _storm_state(self, session: Any, decision: Decision, now: datetime, delivery_size: int) -> StormState:
+    def _storm_state(self, session: Session, decision: Decision, now: datetime, delivery_size: int) -> StormState:
         """Lock the storm-guard key, so concurrent opens on it count each other."""
         assert decision.storm_key is not None and decision.route is not None
         guard = decision.route.route.storm_guard
@@ -97,7 +101,7 @@ class Ingestor:
         return StormState(decision.storm_key, recent, incident)
 
 
-def _incident_state(session: Any, incident_id: int, delivery_size: int) -> IncidentState:
+def _incident_state(session: Session, incident_id: int, delivery_size: int) -> IncidentState:
     """The incident as decide() needs it. Its firing alerts are loaded only when a delivery
     of ``delivery_size`` alerts could resolve them all; otherwise counting them is enough,
     which keeps each delivery joining a storm incident from costing more than the last."""
@@ -117,7 +121,7 @@ def _incident_state(session: Any, incident_id: int, delivery_size: int) -> Incid
     )
 
 
-def _alert_row(alert: Alert, group_id: int, incident_id: int | None, now: datetime) -> dict[str, Any]:
+def _alert_row(alert: Alert, group_id: int, incident_id: int | None, now: datetime) -> dict[str, object]:
     return {
         "fingerprint": alert.fingerprint, "starts_at": alert.starts_at, "group_id": group_id,
         "incident_id": incident_id, "status": alert.status, "ends_at": alert.ends_at,
@@ -127,10 +131,10 @@ def _alert_row(alert: Alert, group_id: int, incident_id: int | None, now: dateti
     }
 
 
-def _apply(session: Any, group: repo.GroupRow, notification: AlertGroupNotification, decision: Decision,
+def _apply(session: Session, group: repo.GroupRow, notification: AlertGroupNotification, decision: Decision,
            state: GroupState, now: datetime, body_sha256: str) -> int | None:
     """Write what the decision says. Returns the incident the delivery touched, if any."""
-    group_update: dict[str, Any] = {"last_body_sha256": body_sha256}
+    group_update: dict[str, object] = {"last_body_sha256": body_sha256}
     if decision.route is not None:
         group_update["route"] = f"{decision.route.playbook.name}/{decision.route.route.name}"
 
@@ -157,7 +161,7 @@ def _apply(session: Any, group: repo.GroupRow, notification: AlertGroupNotificat
         _maybe_triage(session, group, decision, now)
         return incident_id
 
-    repo.append_events(session, incident_id, [event_row(e, now) for e in decision.events])
+    repo.append_events(session, incident_id, [decided_event(e, now) for e in decision.events])
     _update_incident(session, incident_id, decision, current, now)
     _keep_timers(session, incident_id, decision, now)
     if decision.route is not None and decision.incident_alerts:
@@ -169,13 +173,13 @@ def _apply(session: Any, group: repo.GroupRow, notification: AlertGroupNotificat
     return incident_id
 
 
-def _open(session: Any, notification: AlertGroupNotification, decision: Decision, now: datetime) -> int:
+def _open(session: Session, notification: AlertGroupNotification, decision: Decision, now: datetime) -> int:
     assert decision.route is not None
     labels = notification.common_labels or notification.group_labels
     title = render_title(decision.route.route.title, labels, notification.common_annotations)
     if decision.storm:
         title = storm_title(decision.route.route.name, decision.storm_key)
-    return open_incident(session, decision, title=title, labels=labels, alerts=notification.alerts,
+    return transitions.open_incident(session, decision, title=title, labels=labels, alerts=notification.alerts,
                                source="storm" if decision.storm else "alertmanager", declared_by=None, now=now)
 
 
@@ -185,42 +189,35 @@ def storm_title(route: str, key: str | None) -> str:
     return title if len(title) <= TITLE_MAX else title[:TITLE_MAX - 1] + "…"
 
 
-def _update_incident(session: Any, incident_id: int, decision: Decision, current: IncidentState | None,
+def _update_incident(session: Session, incident_id: int, decision: Decision, current: IncidentState | None,
                            now: datetime) -> None:
     if decision.outcome is Outcome.OPEN:
         return
-    values: dict[str, Any] = {"updated_at": now}
+    values: dict[str, object] = {"updated_at": now}
     if decision.severity is not None and current is not None and decision.severity != current.severity:
         values["severity"] = decision.severity
     if decision.outcome is Outcome.REOPEN:
         values.update(status="investigating", resolved_at=None, all_alerts_resolved_at=None)
     kinds = {e.kind for e in decision.events}
-    if "alerts.all_resolved" in kinds:
+    if EventKind.ALERTS_ALL_RESOLVED in kinds:
         values["all_alerts_resolved_at"] = now
     elif any(a.firing for a in decision.new_alerts):
         values["all_alerts_resolved_at"] = None
     repo.update_incident(session, incident_id, **values)
 
 
-def _keep_timers(session: Any, incident_id: int, decision: Decision, now: datetime) -> None:
-    incident = repo.get_incident(session, incident_id)  # as just updated
-    assert incident is not None
-    kinds = {e.kind for e in decision.events}
-    if decision.outcome is Outcome.REOPEN:
-        timers.on_reopened(session, incident, now)
-    if incident.status == "resolved":
-        return
-    timers.on_alerts_changed(session, incident, all_resolved="alerts.all_resolved" in kinds,
-                                   fired_again="alert.fired" in kinds, now=now)
-    if "severity.changed" in kinds:
-        timers.on_severity_changed(session, incident, now)
+def _keep_timers(session: Session, incident_id: int, decision: Decision, now: datetime) -> None:
+    row = repo.get_incident(session, incident_id)  # as just updated
+    assert row is not None
+    timers.after_delivery(session, row, {e.kind for e in decision.events},
+                          reopened=decision.outcome is Outcome.REOPEN, now=now)
 
 
-def _maybe_triage(session: Any, group: repo.GroupRow, decision: Decision, now: datetime) -> None:
+def _maybe_triage(session: Session, group: repo.GroupRow, decision: Decision, now: datetime) -> None:
     """A recorded-only group goes to the route's triage channel, if it has one; later
     changes to the group edit that notice rather than post again."""
     match = decision.route
     if decision.outcome is not Outcome.RECORD or match is None or not match.route.triage_channel:
         return
-    repo.enqueue(session, ordering_key=f"group:{group.id}", kind="triage.notice",
+    repo.enqueue(session, ordering_key=f"group:{group.id}", kind=ActionKind.TRIAGE_NOTICE,
                        payload={"group_id": group.id, "channel": match.route.triage_channel}, now=now)

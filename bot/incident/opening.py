@@ -4,29 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+
+from sqlalchemy.orm import Session
 
 from bot.domain.decide import Decision, Event
-from bot.domain.links import AlertView, render_links
+from bot.domain.kinds import ActionKind
+from bot.domain.links import render_links
 from bot.domain.naming import channel_name
+from bot.domain.notification import Alert
 from bot.domain.policy import policy_snapshot
-from bot.incident import due_timers as timers
-from bot.playbook import format_duration
+from bot.incident import timer_schedule as timers
+from bot.playbook import Route, format_duration
 from bot.slack.plan import change_text, plan_open, storm_notice
 from storage import alerting as repo
+from storage.rows import NewEvent
 
 # Links are rendered from the first alerts only: a 10,000-alert group has the same few.
 LINK_SAMPLE = 50
 TRACE_SAMPLE = 10  # alerts whose exemplars are looked up; one group shares one expression anyway
 
 
-def event_row(event: Event, now: datetime) -> dict[str, Any]:
-    return {"occurred_at": event.occurred_at, "recorded_at": now, "kind": event.kind,
-            "actor": event.actor, "data": event.data}
+def decided_event(event: Event, now: datetime) -> NewEvent:
+    """A decision's event as the timeline stores it, recorded ``now``."""
+    return NewEvent(event.kind, event.actor, event.data, occurred_at=event.occurred_at, recorded_at=now)
 
 
-def open_incident(session: Any, decision: Decision, *, title: str, labels: Mapping[str, str],
-                        alerts: Sequence[AlertView], source: str, declared_by: str | None, now: datetime) -> int:
+def open_incident(session: Session, decision: Decision, *, title: str, labels: Mapping[str, str],
+                  alerts: Sequence[Alert], source: str, declared_by: str | None, now: datetime) -> int:
     """Store a new incident with its opening events and the Slack actions that announce it."""
     match = decision.route
     assert match is not None and decision.severity is not None
@@ -45,7 +49,7 @@ def open_incident(session: Any, decision: Decision, *, title: str, labels: Mappi
     if decision.storm:
         assert decision.storm_key is not None
         repo.set_storm_incident(session, decision.storm_key, incident_id)
-    repo.append_events(session, incident_id, [event_row(e, now) for e in decision.events])
+    repo.append_events(session, incident_id, [decided_event(e, now) for e in decision.events])
 
     notice = None
     if decision.storm and route.storm_guard is not None:
@@ -60,14 +64,13 @@ def open_incident(session: Any, decision: Decision, *, title: str, labels: Mappi
     return incident_id
 
 
-def enqueue_trace_links(session: Any, incident_id: int, route: Any, alerts: Sequence[Any], now: datetime) -> None:
+def enqueue_trace_links(session: Session, incident_id: int, route: Route, alerts: Sequence[Alert],
+                        now: datetime) -> None:
     """Ask for trace links for these alerts, on the incident's separate traces queue."""
     if route.trace_url is None or not alerts:
         return
-    payload = {"alerts": [
-        {"generator_url": getattr(a, "generator_url", None), "labels": dict(a.labels),
-         "annotations": dict(a.annotations), "starts_at": a.starts_at.isoformat()}
-        for a in list(alerts)[:TRACE_SAMPLE] if getattr(a, "status", "firing") == "firing"]}
-    if payload["alerts"]:
+    sample = [{"generator_url": a.generator_url, "labels": dict(a.labels), "annotations": dict(a.annotations),
+               "starts_at": a.starts_at.isoformat()} for a in list(alerts)[:TRACE_SAMPLE] if a.status == "firing"]
+    if sample:
         repo.enqueue(session, ordering_key=f"traces:{incident_id}", incident_id=incident_id,
-                     kind="message.trace_links", payload=payload, now=now)
+                     kind=ActionKind.MESSAGE_TRACE_LINKS, payload={"alerts": sample}, now=now)

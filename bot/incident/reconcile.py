@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import structlog
+from sqlalchemy.orm import Session
 
 from bot.adapters.alertmanager import AlertmanagerClient, AlertmanagerError
 from bot.clock import Clock
+from bot.incident import transitions
 from bot.incident.change import IncidentChange
 from storage import alerting as repo
 from storage import incidents as store
@@ -32,7 +33,7 @@ class StaleChanges:
     back: dict[int, list[str]] = field(default_factory=dict)
 
 
-def diff(firing: list[tuple[int, str, datetime, datetime | None, Any]], known: set[str], now: datetime,
+def diff(firing: list[tuple[int, str, datetime, datetime | None, str | None]], known: set[str], now: datetime,
          grace: timedelta = GRACE) -> StaleChanges:
     """Which stored firing alerts went missing from Alertmanager, and which came back. Pure."""
     changes = StaleChanges()
@@ -68,21 +69,13 @@ class Reconciler:
             self._on_commit()
         return changes
 
-    def _apply(self, session: Any, changes: StaleChanges, now: datetime) -> None:
+    def _apply(self, session: Session, changes: StaleChanges, now: datetime) -> None:
         for incident_id, fingerprints in changes.back.items():
             repo.set_stale(session, incident_id, fingerprints, None)
         for incident_id, fingerprints in changes.newly_stale.items():
             incident = store.lock_incident(session, incident_id)
             if incident is None or incident.status == "resolved":
                 continue
-            repo.set_stale(session, incident_id, fingerprints, now)
-            change = IncidentChange(session, incident, "bot", now)
-            for fingerprint in fingerprints:
-                change.event("alert.stale", {"fingerprint": fingerprint})
-            who = f"<@{incident.commander}>" if incident.commander else "Commander"
-            count = len(fingerprints)
-            change.announce(f":ghost: {who}: {count} firing alert{'s are' if count != 1 else ' is'} no longer known to "
-                            "Alertmanager, and nobody saw "
-                            f"{'them' if count != 1 else 'it'} resolve. Check the source; resolve the incident if it is over.")
-            change.refresh_header()
+            change = IncidentChange(incident, "bot", now)
+            transitions.alerts_went_stale(session, change, fingerprints)
             change.flush(session)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from bot.domain.decide import Event
+from bot.domain.kinds import ActionKind, EventKind
 from bot.domain.links import Link
 from bot.slack.blocks import escape, links_text
 
@@ -20,37 +20,39 @@ MAX_LISTED = 5
 
 @dataclass(frozen=True, slots=True)
 class PlannedAction:
-    kind: str
-    payload: dict[str, Any] = field(default_factory=dict)
+    kind: ActionKind
+    payload: dict[str, object] = field(default_factory=dict)
 
 
 def plan_open(commander: str | None, responders: Sequence[str], links: Sequence[Link],
               storm_notice: str | None = None) -> list[PlannedAction]:
     """Everything a new incident needs in Slack, in the order people should see it."""
-    actions = [PlannedAction("channel.create"), PlannedAction("channel.topic"), PlannedAction("channel.purpose")]
+    actions = [PlannedAction(ActionKind.CHANNEL_CREATE), PlannedAction(ActionKind.CHANNEL_TOPIC),
+               PlannedAction(ActionKind.CHANNEL_PURPOSE)]
     invited: list[str] = []
     for user in [commander, *responders]:
         if user and user not in invited:
             invited.append(user)
-            actions.append(PlannedAction("channel.invite", {"user": user}))
-    actions += [PlannedAction("message.header"), PlannedAction("message.pin_header")]
+            actions.append(PlannedAction(ActionKind.CHANNEL_INVITE, {"user": user}))
+    actions += [PlannedAction(ActionKind.MESSAGE_HEADER), PlannedAction(ActionKind.MESSAGE_PIN_HEADER)]
     if storm_notice:
-        actions.append(PlannedAction("message.post", {"text": storm_notice, "purpose": "storm"}))
-    actions.append(PlannedAction("message.post", {"text": links_text(links), "purpose": "links"}))
+        actions.append(PlannedAction(ActionKind.MESSAGE_POST, {"text": storm_notice, "purpose": "storm"}))
+    actions.append(PlannedAction(ActionKind.MESSAGE_POST, {"text": links_text(links), "purpose": "links"}))
     for kind in ("runbook", "dashboard"):
         first = next((link for link in links if link.kind == kind), None)
         if first is not None:
-            actions.append(PlannedAction("bookmark.add", {"title": first.title[:60] or kind.title(), "link": first.url}))
+            bookmark: dict[str, object] = {"title": first.title[:60] or kind.title(), "link": first.url}
+            actions.append(PlannedAction(ActionKind.BOOKMARK_ADD, bookmark))
     return actions
 
 
 def plan_changes(events: Sequence[Event], commander: str | None) -> list[PlannedAction]:
     """One concise message for everything a delivery changed, then a fresh header."""
     text = change_text(events, commander)
-    actions = [PlannedAction("message.post", {"text": text, "purpose": "changes"})] if text else []
-    if any(e.kind in ("incident.reopened", "severity.changed") for e in events):
-        actions.append(PlannedAction("channel.topic"))
-    actions.append(PlannedAction("message.update_header"))
+    actions = [PlannedAction(ActionKind.MESSAGE_POST, {"text": text, "purpose": "changes"})] if text else []
+    if any(e.kind in (EventKind.INCIDENT_REOPENED, EventKind.SEVERITY_CHANGED) for e in events):
+        actions.append(PlannedAction(ActionKind.CHANNEL_TOPIC))
+    actions.append(PlannedAction(ActionKind.MESSAGE_UPDATE_HEADER))
     return actions
 
 
@@ -62,24 +64,24 @@ def _listed(events: Sequence[Event]) -> str:
 
 
 def change_text(events: Sequence[Event], commander: str | None) -> str | None:
-    by_kind: dict[str, list[Event]] = {}
+    by_kind: dict[EventKind, list[Event]] = {}
     for event in events:
         by_kind.setdefault(event.kind, []).append(event)
     lines = []
-    if "incident.reopened" in by_kind:
+    if EventKind.INCIDENT_REOPENED in by_kind:
         lines.append(":recycle: *Reopened*: alerts fired again within the reopen window.")
-    for event in by_kind.get("severity.changed", []):
+    for event in by_kind.get(EventKind.SEVERITY_CHANGED, []):
         lines.append(f":arrow_up: Severity raised {escape(str(event.data['from'])).upper()} → "
                      f"{escape(str(event.data['to'])).upper()} ({escape(str(event.data.get('reason', '')))}).")
-    if joined := by_kind.get("storm.group_joined"):
+    if joined := by_kind.get(EventKind.STORM_GROUP_JOINED):
         lines.append(f":rotating_light: {len(joined)} alert group{'s' if len(joined) != 1 else ''} joined the storm: "
                      + ", ".join(f"`{escape(str(e.data.get('group_key', '?'))[:120])}`" for e in joined[:MAX_LISTED])
                      + (f" and {len(joined) - MAX_LISTED} more" if len(joined) > MAX_LISTED else ""))
-    if fired := by_kind.get("alert.fired"):
+    if fired := by_kind.get(EventKind.ALERT_FIRED):
         lines.append(f":fire: {len(fired)} new alert{'s' if len(fired) != 1 else ''}: {_listed(fired)}")
-    if resolved := by_kind.get("alert.resolved"):
+    if resolved := by_kind.get(EventKind.ALERT_RESOLVED):
         lines.append(f":white_check_mark: {len(resolved)} resolved: {_listed(resolved)}")
-    if "alerts.all_resolved" in by_kind:
+    if EventKind.ALERTS_ALL_RESOLVED in by_kind:
         who = f"<@{commander}>" if commander else "Commander"
         lines.append(f":tada: All alerts have resolved. {who}, type `/incident resolve` once you are sure it is over.")
     return "\n".join(lines) or None

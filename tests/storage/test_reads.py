@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from storage import alerting, incidents, queries
 from storage.database import Database
-from storage.rows import AlertGroupRow, AlertRow, EventRow, IncidentRow
+from storage.rows import AlertGroupRow, AlertRow, EventRow, IncidentRow, NewEvent
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -34,8 +34,8 @@ def _seed(session: Session) -> tuple[int, int, int]:
         "ends_at": None, "labels": {"alertname": "A"}, "annotations": {"summary": "s"}, "generator_url": None,
         "first_seen_at": T0, "resolved_seen_at": None}])
     alerting.append_events(session, first, [
-        {"occurred_at": T0 + timedelta(minutes=m), "recorded_at": T0, "kind": "note.added", "actor": "U1",
-         "data": {"text": f"note {m}"}} for m in range(3)])
+        NewEvent("note.added", "U1", {"text": f"note {m}"}, occurred_at=T0 + timedelta(minutes=m), recorded_at=T0)
+        for m in range(3)])
     return first, second, group.id
 
 

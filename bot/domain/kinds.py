@@ -1,0 +1,75 @@
+"""The kinds the bot stores: timeline events, outbox actions and timers.
+
+Each value is the string stored in the database, so stored data reads the same
+whichever code wrote it. A ``StrEnum`` member equals its string, and a string read
+back from the database compares (and hashes) equal to its member.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventKind(StrEnum):
+    """What happened to an incident: one row of its timeline."""
+
+    INCIDENT_OPENED = "incident.opened"
+    INCIDENT_RESOLVED = "incident.resolved"
+    INCIDENT_REOPENED = "incident.reopened"
+    COMMANDER_ASSIGNED = "commander.assigned"
+    COMMANDER_ACKNOWLEDGED = "commander.acknowledged"
+    COMMANDER_CHANGED = "commander.changed"
+    COMMANDER_ESCALATED = "commander.escalated"
+    ESCALATION_EXHAUSTED = "escalation.exhausted"
+    SEVERITY_CHANGED = "severity.changed"
+    STATUS_CHANGED = "status.changed"
+    ROLE_ASSIGNED = "role.assigned"
+    UPDATE_POSTED = "update.posted"
+    UPDATE_REMINDED = "update.reminded"
+    UPDATE_OVERDUE = "update.overdue"
+    NOTE_ADDED = "note.added"
+    ALERT_FIRED = "alert.fired"
+    ALERT_RESOLVED = "alert.resolved"
+    ALERT_STALE = "alert.stale"
+    ALERTS_ALL_RESOLVED = "alerts.all_resolved"
+    STORM_STARTED = "storm.started"
+    STORM_GROUP_JOINED = "storm.group_joined"
+    SILENCE_CREATED = "silence.created"
+    SILENCE_EXPIRED = "silence.expired"
+    MESSAGE_PINNED = "message.pinned"
+    MESSAGE_UNPINNED = "message.unpinned"
+    PARTICIPANT_JOINED = "participant.joined"
+    CHANNEL_ARCHIVED = "channel.archived"
+    SLACK_ACTION_FAILED = "slack.action_failed"
+    COMMAND = "command"  # every /incident command, allowed or refused
+
+
+class ActionKind(StrEnum):
+    """What the outbox does in Slack (the past tense of some is an :class:`EventKind`)."""
+
+    CHANNEL_CREATE = "channel.create"
+    CHANNEL_TOPIC = "channel.topic"
+    CHANNEL_PURPOSE = "channel.purpose"
+    CHANNEL_INVITE = "channel.invite"
+    CHANNEL_ARCHIVE = "channel.archive"
+    MESSAGE_HEADER = "message.header"
+    MESSAGE_PIN_HEADER = "message.pin_header"
+    MESSAGE_UPDATE_HEADER = "message.update_header"
+    MESSAGE_POST = "message.post"
+    MESSAGE_POST_TO = "message.post_to"
+    MESSAGE_TRACE_LINKS = "message.trace_links"
+    BOOKMARK_ADD = "bookmark.add"
+    FILE_POSTMORTEM = "file.postmortem"
+    TRIAGE_NOTICE = "triage.notice"
+
+
+class TimerKind(StrEnum):
+    UPDATE_DUE = "update_due"
+    UPDATE_OVERDUE = "update_overdue"
+    ACK_TIMEOUT = "ack_timeout"
+    AUTO_RESOLVE = "auto_resolve"
+    ARCHIVE = "archive"
+
+
+# Timers that stop mattering once the incident is resolved (archiving starts then).
+ACTIVE_TIMER_KINDS = (TimerKind.UPDATE_DUE, TimerKind.UPDATE_OVERDUE, TimerKind.ACK_TIMEOUT, TimerKind.AUTO_RESOLVE)

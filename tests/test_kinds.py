@@ -1,0 +1,52 @@
+"""The stored kinds: every outbox action kind has a handler, the code enqueues kinds only
+as enum members, and the enum values are the strings already in the database."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any, cast
+
+from bot.delivery.slack_actions import SlackActions
+from bot.domain.kinds import ActionKind, EventKind, TimerKind
+
+BOT = Path(__file__).resolve().parent.parent / "bot"
+# Calls that put an action kind into the outbox, and where their kind argument is.
+ENQUEUING = {"enqueue": "kind", "enqueue_many": "actions", "action": 0, "PlannedAction": 0}
+
+
+def test_every_action_kind_has_a_handler() -> None:
+    actions = SlackActions(cast("Any", None), cast("Any", None), cast("Any", None), cast("Any", None))
+    assert actions.handled_kinds == frozenset(ActionKind)
+
+
+def _kind_arguments(call: ast.Call, where: str | int) -> list[ast.expr]:
+    if isinstance(where, int):
+        return call.args[where:where + 1]
+    return [k.value for k in call.keywords if k.arg == where]
+
+
+def test_the_code_enqueues_action_kinds_as_enum_members_only() -> None:
+    bare: list[str] = []
+    for path in BOT.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+            if name not in ENQUEUING:
+                continue
+            for argument in _kind_arguments(node, ENQUEUING[name]):
+                for constant in ast.walk(argument):
+                    if isinstance(constant, ast.Constant) and isinstance(constant.value, str) \
+                            and constant.value.count(".") == 1 and " " not in constant.value:
+                        bare.append(f"{path.relative_to(BOT.parent)}:{node.lineno} {constant.value!r}")
+    assert not bare, "action kinds written as strings; use ActionKind: " + ", ".join(bare)
+
+
+def test_enum_values_are_the_stored_strings() -> None:
+    # Stored rows hold these strings: renaming a value would orphan them.
+    assert ActionKind.CHANNEL_ARCHIVE == "channel.archive"
+    assert EventKind.CHANNEL_ARCHIVED == "channel.archived"
+    assert EventKind.COMMAND == "command"
+    assert [t.value for t in TimerKind] == ["update_due", "update_overdue", "ack_timeout", "auto_resolve", "archive"]
+    assert {ActionKind("message.post"): 1}["message.post"] == 1  # strings read back find their member
