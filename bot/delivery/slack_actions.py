@@ -67,8 +67,8 @@ class _StoredAlert:
 
 class SlackActions:
     def __init__(self, db: Database, gateway: SlackGateway, playbooks: Callable[[], PlaybookSet], clock: Clock,
-                 prometheus_url: str | None = None, playbooks_dir: Path | None = None) -> None:
-        self._prometheus_url = prometheus_url
+                 prometheus: traces.PrometheusClient | None = None, playbooks_dir: Path | None = None) -> None:
+        self._prometheus = prometheus
         self._playbooks_dir = playbooks_dir or Path("playbooks")
         self._db = db
         self._slack = gateway
@@ -328,9 +328,9 @@ class SlackActions:
             trace_ids += [t for t in traces.trace_ids_in(alert.get("labels", {}), alert.get("annotations", {}))
                           if t not in trace_ids]
             expression = traces.expression_from(alert.get("generator_url"))
-            if expression and self._prometheus_url:
-                found = await traces.exemplar_trace_ids(self._prometheus_url, expression,
-                                                        datetime.fromisoformat(alert["starts_at"]))
+            if expression and self._prometheus is not None:
+                found = await self._prometheus.exemplar_trace_ids(expression,
+                                                                  datetime.fromisoformat(alert["starts_at"]))
                 trace_ids += [t for t in found.trace_ids if t not in trace_ids]
                 if found.problem:
                     problems.append(found.problem)
@@ -338,7 +338,7 @@ class SlackActions:
                  if (link := render_trace_link(match.route, t)) is not None]
         if links:
             text = "*Traces*\n" + "\n".join(f"• <{link.url}|{blocks.escape(link.title)}>" for link in links)
-        elif not self._prometheus_url:
+        elif self._prometheus is None:
             text = "No trace links: no trace ids in the alerts' labels, and PROMETHEUS_URL is not set for exemplars."
         else:
             text = f"No trace links: no exemplars were found ({problems[0] if problems else 'no trace ids'})."

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
-from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.base import BaseScheduler  # type: ignore[import-untyped]
 from slack_bolt.async_app import AsyncApp
 
 from bot.http.auth import WebhookAuth
@@ -19,6 +19,5 @@ METRICS = web.AppKey("metrics", Metrics)
 INGESTOR = web.AppKey("ingestor", Ingestor)
 WEBHOOK_AUTH = web.AppKey("webhook_auth", WebhookAuth)
 SCHEDULER = web.AppKey("scheduler", BaseScheduler)
-WAKE_OUTBOX = web.AppKey("wake_outbox", list)  # callbacks run after a commit that enqueued actions
 BOLT = web.AppKey("bolt", AsyncApp)
 PLAYBOOKS = web.AppKey("playbooks", PlaybookSet)
