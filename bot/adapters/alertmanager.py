@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -14,9 +14,21 @@ class AlertmanagerError(Exception):
 
 
 class AlertmanagerClient:
+    """Owns one connection pool for the bot's lifetime; ``aclose`` it at shutdown."""
+
     def __init__(self, base_url: str, timeout: float = 5.0) -> None:
         self._base = base_url.rstrip("/")
         self._timeout = timeout
+        self._http = httpx.AsyncClient(timeout=timeout)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.aclose()
 
     async def create_silence(self, labels: Mapping[str, str], starts_at: datetime, ends_at: datetime,
                              created_by: str, comment: str) -> str:
@@ -35,12 +47,11 @@ class AlertmanagerClient:
     async def active_fingerprints(self) -> set[str]:
         """Fingerprints of every alert Alertmanager holds now (firing, silenced or inhibited)."""
         alerts = await self._request("GET", "/api/v2/alerts?active=true&silenced=true&inhibited=true&unprocessed=true")
-        return {str(a["fingerprint"]) for a in alerts if isinstance(a, dict) and "fingerprint" in a}  # type: ignore[union-attr]
+        return {str(a["fingerprint"]) for a in alerts if isinstance(a, dict) and "fingerprint" in a}
 
     async def _request(self, method: str, path: str, body: object = None) -> Any:
         try:
-            async with httpx.AsyncClient(timeout=self._timeout) as client:
-                response = await client.request(method, f"{self._base}{path}", json=body)
+            response = await self._http.request(method, f"{self._base}{path}", json=body)
         except httpx.TimeoutException:
             raise AlertmanagerError(f"Alertmanager did not answer within {self._timeout:g}s") from None
         except httpx.HTTPError as exc:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Self
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -56,26 +57,43 @@ def pick(exemplars: Iterable[tuple[str, float, float]], limit: int = MAX_TRACES)
     return chosen
 
 
-async def exemplar_trace_ids(prometheus_url: str, expression: str, around: datetime,
-                             timeout: float = 3.0) -> ExemplarResult:
-    params = {"query": expression, "start": (around - WINDOW).timestamp(), "end": (around + WINDOW).timestamp()}
-    try:
-        async with httpx.AsyncClient(timeout=timeout) as client:
-            response = await client.get(f"{prometheus_url.rstrip('/')}/api/v1/query_exemplars", params=params)
-        response.raise_for_status()
-        body = response.json()
-    except httpx.TimeoutException:
-        return ExemplarResult([], f"Prometheus did not answer within {timeout:g}s")
-    except (httpx.HTTPError, ValueError) as exc:
-        return ExemplarResult([], f"Prometheus query failed ({type(exc).__name__})")
-    exemplars = []
-    for series in body.get("data") or []:
-        for exemplar in series.get("exemplars") or []:
-            labels = exemplar.get("labels") or {}
-            trace_id = next((str(labels[k]) for k in TRACE_KEYS if labels.get(k)), None)
-            if trace_id:
-                try:
-                    exemplars.append((trace_id, float(exemplar.get("value", 0)), float(exemplar.get("timestamp", 0))))
-                except (TypeError, ValueError):
-                    continue
-    return ExemplarResult(pick(exemplars), None if exemplars else "no exemplars with trace ids")
+class PrometheusClient:
+    """Exemplar lookups over one connection pool kept for the bot's lifetime; ``aclose`` it at shutdown."""
+
+    def __init__(self, base_url: str, timeout: float = 3.0) -> None:
+        self._base = base_url.rstrip("/")
+        self._timeout = timeout
+        self._http = httpx.AsyncClient(timeout=timeout)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.aclose()
+
+    async def exemplar_trace_ids(self, expression: str, around: datetime) -> ExemplarResult:
+        params: dict[str, str | float] = {"query": expression, "start": (around - WINDOW).timestamp(),
+                                          "end": (around + WINDOW).timestamp()}
+        try:
+            response = await self._http.get(f"{self._base}/api/v1/query_exemplars", params=params)
+            response.raise_for_status()
+            body = response.json()
+        except httpx.TimeoutException:
+            return ExemplarResult([], f"Prometheus did not answer within {self._timeout:g}s")
+        except (httpx.HTTPError, ValueError) as exc:
+            return ExemplarResult([], f"Prometheus query failed ({type(exc).__name__})")
+        exemplars = []
+        for series in body.get("data") or []:
+            for exemplar in series.get("exemplars") or []:
+                labels = exemplar.get("labels") or {}
+                trace_id = next((str(labels[k]) for k in TRACE_KEYS if labels.get(k)), None)
+                if trace_id:
+                    try:
+                        exemplars.append((trace_id, float(exemplar.get("value", 0)),
+                                          float(exemplar.get("timestamp", 0))))
+                    except (TypeError, ValueError):
+                        continue
+        return ExemplarResult(pick(exemplars), None if exemplars else "no exemplars with trace ids")

@@ -16,6 +16,7 @@ from bot.domain import commands as p
 from bot.incident.capture import TimelineCapture
 from bot.incident.command_service import CommandService, Context, Reply
 from bot.slack import blocks
+from bot.slack.gateway import SlackError, SlackGateway, SlackRateLimited, SlackTransientError
 from storage.errors import StorageError
 
 log = structlog.get_logger(__name__)
@@ -33,13 +34,34 @@ async def _run(service: CommandService, command: p.Command, ctx: Context) -> Rep
         return Reply(DATABASE_DOWN)
 
 
-def register(bolt: AsyncApp, service: CommandService, capture: TimelineCapture, slash_command: str) -> None:
-    async def handle_command(ack: Any, command: dict[str, Any], respond: Any, client: Any) -> None:
+async def _open_view(gateway: SlackGateway, trigger_id: str, view: dict[str, Any]) -> str | None:
+    """Open a modal through the gateway; None once it is open, else why not. A trigger id
+    lives 3 seconds, so a transient failure is retried once, at once, and no later."""
+    problem = ""
+    for _attempt in (1, 2):
+        try:
+            await gateway.call("views.open", trigger_id=trigger_id, view=view)
+            return None
+        except SlackError as exc:
+            problem = exc.error
+            if not isinstance(exc, SlackTransientError) or isinstance(exc, SlackRateLimited):
+                break
+    log.warning("Slack did not open a modal", callback_id=view.get("callback_id"), error=problem)
+    return problem
+
+
+def register(bolt: AsyncApp, service: CommandService, capture: TimelineCapture, slash_command: str,
+             gateway: SlackGateway) -> None:
+    async def handle_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
         text = str(command.get("text", ""))
         ctx = Context(user=command["user_id"], channel=command["channel_id"], text=f"{slash_command} {text}".strip())
         if text.strip().lower() == "declare":
-            await client.views_open(trigger_id=command["trigger_id"], view=_declare_view(service.severities()))
-            await ack()
+            problem = await _open_view(gateway, command["trigger_id"], _declare_view(service.severities()))
+            if problem is None:
+                await ack()
+            else:
+                await ack(text=f"Slack did not open the declare form ({problem}). Try again, or use "
+                               f"`{slash_command} declare <title> [severity]`.", response_type="ephemeral")
             return
         try:
             parsed = p.parse_command(text, service.severities(), slash_command)
@@ -59,7 +81,7 @@ def register(bolt: AsyncApp, service: CommandService, capture: TimelineCapture, 
     bolt.command(slash_command)(handle_command)
 
     def button(make: Any) -> Any:
-        async def handle(ack: Any, body: dict[str, Any], respond: Any, client: Any) -> None:
+        async def handle(ack: Any, body: dict[str, Any], respond: Any) -> None:
             await ack()
             user, channel = body["user"]["id"], (body.get("channel") or {}).get("id", "")
             action = body["actions"][0]
@@ -67,7 +89,10 @@ def register(bolt: AsyncApp, service: CommandService, capture: TimelineCapture, 
             command = make(user)
             if command == "update-modal":
                 draft = await service.draft_update(channel)
-                await client.views_open(trigger_id=body["trigger_id"], view=_update_view(channel, draft))
+                problem = await _open_view(gateway, body["trigger_id"], _update_view(channel, draft))
+                if problem is not None:
+                    await respond(text=f"Slack did not open the update form ({problem}). Try again.",
+                                  response_type="ephemeral", replace_original=False)
                 return
             if command == "declare-group":
                 reply = await service.declare_group(int(action["value"]), ctx)
@@ -78,7 +103,7 @@ def register(bolt: AsyncApp, service: CommandService, capture: TimelineCapture, 
         return handle
 
     bolt.action(blocks.ACTION_ACK)(button(lambda user: p.Acknowledge()))
-    bolt.action(blocks.ACTION_TAKE_COMMAND)(button(lambda user: p.SetCommander(user)))
+    bolt.action(blocks.ACTION_TAKE_COMMAND)(button(p.SetCommander))
     bolt.action(blocks.ACTION_RAISE_SEVERITY)(button(lambda user: p.RaiseSeverity()))
     bolt.action(blocks.ACTION_RESOLVE)(button(lambda user: p.Resolve("")))
     bolt.action(blocks.ACTION_POST_UPDATE)(button(lambda user: "update-modal"))

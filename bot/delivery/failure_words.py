@@ -76,14 +76,23 @@ def channel_fix(code: str, channel: object, field: str) -> str | None:
 
 def action_words(kind: str, payload: Payload) -> str:
     """What the action would have done, as "incident-bot could not …" continues."""
-    words = ACTION_WORDS.get(kind)
+    known = _known(kind)
+    words = ACTION_WORDS.get(known) if known is not None else None
     return words(payload) if words is not None else f"carry out {escape(kind)}"
+
+
+def _known(kind: str) -> ActionKind | None:
+    try:
+        return ActionKind(kind)
+    except ValueError:  # a row written by a newer version of the bot
+        return None
 
 
 def describe_failure(kind: str, payload: Payload, error: str) -> str:
     """One short line: what incident-bot could not do, and why (with the fix, when people can fix it)."""
     what = action_words(kind, payload)
-    field = PLAYBOOK_CHANNEL_FIELDS.get(kind)
+    known = _known(kind)
+    field = PLAYBOOK_CHANNEL_FIELDS.get(known) if known is not None else None
     fix = channel_fix(error_code(error), payload.get("channel"), field) if field is not None else None
     if fix is not None:
         return f"incident-bot could not {what}: {fix}."

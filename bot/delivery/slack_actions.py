@@ -69,8 +69,8 @@ class _StoredAlert:
 
 class SlackActions:
     def __init__(self, db: Database, gateway: SlackGateway, playbooks: Callable[[], PlaybookSet], clock: Clock,
-                 prometheus_url: str | None = None, playbooks_dir: Path | None = None) -> None:
-        self._prometheus_url = prometheus_url
+                 prometheus: traces.PrometheusClient | None = None, playbooks_dir: Path | None = None) -> None:
+        self._prometheus = prometheus
         self._playbooks_dir = playbooks_dir or Path("playbooks")
         self._db = db
         self._slack = gateway
@@ -285,7 +285,7 @@ class SlackActions:
 
     async def _post(self, action: ClaimedAction) -> Done:
         _, channel = await self._bare_channel(action)
-        text, absorbed = str(action.payload["text"]), []
+        text, absorbed = str(action.payload["text"]), list[int]()
         if action.payload.get("purpose") == "changes":
             text, absorbed = await self._batched_changes(action, text)
         ts = await self._post_message(action, channel, text, action.payload.get("blocks"))
@@ -342,9 +342,9 @@ class SlackActions:
             trace_ids += [t for t in traces.trace_ids_in(alert.get("labels", {}), alert.get("annotations", {}))
                           if t not in trace_ids]
             expression = traces.expression_from(alert.get("generator_url"))
-            if expression and self._prometheus_url:
-                found = await traces.exemplar_trace_ids(self._prometheus_url, expression,
-                                                        datetime.fromisoformat(alert["starts_at"]))
+            if expression and self._prometheus is not None:
+                found = await self._prometheus.exemplar_trace_ids(expression,
+                                                                  datetime.fromisoformat(alert["starts_at"]))
                 trace_ids += [t for t in found.trace_ids if t not in trace_ids]
                 if found.problem:
                     problems.append(found.problem)
@@ -355,7 +355,7 @@ class SlackActions:
         else:
             async with self._db.reading() as session:  # an earlier trace-links action of this incident posted
                 posted = await session.run_sync(outbox.any_posted, action.ordering_key, action.kind)
-            notice = no_trace_links_text(posted, prometheus_configured=bool(self._prometheus_url), problems=problems)
+            notice = no_trace_links_text(posted, prometheus_configured=self._prometheus is not None, problems=problems)
             if notice is None:
                 return Done({"skipped": "no trace links, and the channel already has its trace message"})
             text = notice

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import random
 import socket
 import uuid
@@ -37,7 +38,7 @@ MAX_BACKOFF_SECONDS = 15.0
 def backoff(attempt: int, *, base: float = 0.5, cap: float = MAX_BACKOFF_SECONDS) -> float:
     """Capped exponential backoff with jitter (half fixed, half random)."""
     ceiling = min(cap, base * (2 ** max(attempt - 1, 0)))
-    return ceiling / 2 + random.uniform(0, ceiling / 2)
+    return float(ceiling / 2 + random.uniform(0, ceiling / 2))
 
 
 class OutboxWorker:
@@ -111,9 +112,9 @@ class OutboxWorker:
         for action in claimed:
             task = asyncio.create_task(self._drive(action), name=f"outbox:{action.ordering_key}")
             self._active[action.ordering_key] = task
-            task.add_done_callback(lambda _t, key=action.ordering_key: self._finished(key))
+            task.add_done_callback(functools.partial(self._finished, action.ordering_key))
 
-    def _finished(self, key: str) -> None:
+    def _finished(self, key: str, _task: asyncio.Task[None] | None = None) -> None:
         self._active.pop(key, None)
         self._wake.set()
 

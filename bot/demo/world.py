@@ -126,8 +126,10 @@ class World:
             await asyncio.sleep(0.05)
             if time.monotonic() - self.slack.last_activity < QUIET:
                 continue
-            pending, _ = await self.db.read(outbox.backlog, self.clock())
+            # Timers first: a timer fires and enqueues its action in one commit, so a commit
+            # landing between these reads is seen as either a due timer or pending work.
             due = await self.db.read(timers.next_due)
+            pending, _ = await self.db.read(outbox.backlog, self.clock())
             if pending == 0 and (due is None or due > self.clock()) and \
                     time.monotonic() - self.slack.last_activity >= QUIET:
                 return

@@ -19,6 +19,5 @@ METRICS = web.AppKey("metrics", Metrics)
 INGESTOR = web.AppKey("ingestor", Ingestor)
 WEBHOOK_AUTH = web.AppKey("webhook_auth", WebhookAuth)
 SCHEDULER = web.AppKey("scheduler", BaseScheduler)
-WAKE_OUTBOX = web.AppKey("wake_outbox", list)  # callbacks run after a commit that enqueued actions
 BOLT = web.AppKey("bolt", AsyncApp)
 PLAYBOOKS = web.AppKey("playbooks", PlaybookSet)

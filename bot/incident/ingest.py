@@ -27,7 +27,6 @@ from bot.slack.plan import plan_changes
 from storage import alerting as repo
 from storage import incidents as store
 from storage.database import Database
-from storage.rows import IncidentRow
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import structlog
 from aiohttp import web
@@ -10,18 +10,16 @@ from aiohttp import web
 from bot.clock import Clock, utcnow
 from bot.http import alertmanager, api, ops
 from bot.http.auth import WebhookAuth
-from bot.http.keys import DATABASE, INGESTOR, METRICS, PLAYBOOKS, SETTINGS, WAKE_OUTBOX, WEBHOOK_AUTH
+from bot.http.keys import BOLT, DATABASE, INGESTOR, METRICS, PLAYBOOKS, SCHEDULER, SETTINGS, WEBHOOK_AUTH
 from bot.http.middleware import observe
-from bot.incident.ingest import Ingestor
 from bot.observability.metrics import Metrics
 from bot.playbook import PlaybookSet, load_playbooks
-from bot.runtime.scheduler import scheduler_lifetime
-from bot.runtime.slack import handle_slack_events, slack_lifetime
+from bot.runtime.services import Services, running_services
+from bot.runtime.slack import handle_slack_events
 from bot.settings import Settings
-from storage.database import Database, describe_url
-from storage.migrate import ensure_current, upgrade
 
 log = structlog.get_logger(__name__)
+SERVICES = web.AppKey("services", Services)
 
 
 def create_app(settings: Settings, *, playbooks: PlaybookSet | None = None, clock: Clock = utcnow) -> web.Application:
@@ -38,10 +36,8 @@ def create_app(settings: Settings, *, playbooks: PlaybookSet | None = None, cloc
     )
     if not app[WEBHOOK_AUTH].configured:
         log.warning(app[WEBHOOK_AUTH].not_configured_reason)
-    app[WAKE_OUTBOX] = []
-    app.cleanup_ctx.append(_database(loaded, clock))
-    app.cleanup_ctx.append(slack_lifetime(loaded, clock))
-    app.cleanup_ctx.append(scheduler_lifetime(clock))
+    app.cleanup_ctx.append(_services(loaded, clock))
+    app.on_shutdown.append(_stop_claiming)
     app.router.add_post("/alertmanager", alertmanager.handle_alertmanager)
     app.router.add_post("/slack/events", handle_slack_events)
     app.router.add_get("/healthz", ops.healthz)
@@ -53,28 +49,23 @@ def create_app(settings: Settings, *, playbooks: PlaybookSet | None = None, cloc
     return app
 
 
-def _database(playbooks: PlaybookSet, clock: Clock):  # type: ignore[no-untyped-def]
+def _services(playbooks: PlaybookSet, clock: Clock) -> Callable[[web.Application], AsyncIterator[None]]:
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
-        settings = app[SETTINGS]
-        db = Database(settings.database_url)
-        try:
-            await prepare_schema(db)
-            app[DATABASE] = db
-            wake = app[WAKE_OUTBOX]
-            app[INGESTOR] = Ingestor(db, lambda: playbooks, clock, on_commit=lambda: [cb() for cb in wake])
+        async with running_services(app[SETTINGS], playbooks, clock, app[METRICS]) as services:
+            app[SERVICES] = services
+            app[DATABASE] = services.db
+            app[INGESTOR] = services.ingestor
+            app[SCHEDULER] = services.scheduler
+            if services.bolt is not None:
+                app[BOLT] = services.bolt
             yield
-        finally:
-            await db.dispose()
 
     return lifetime
 
 
-async def prepare_schema(db: Database) -> None:
-    """SQLite (one process, embedded) is upgraded in place; PostgreSQL must be upgraded by
-    an operator with ``incident-bot db upgrade`` so replicas never race a migration."""
-    if db.is_sqlite:
-        before, after = await upgrade(db)
-        if before != after:
-            log.info("database schema upgraded", database=describe_url(db.url), revision=after)
-        return
-    await ensure_current(db)
+async def _stop_claiming(app: web.Application) -> None:
+    """on_shutdown runs as soon as the server stops listening (SIGTERM), before the requests
+    in flight are awaited and long before the services' cleanup."""
+    services = app.get(SERVICES)
+    if services is not None:
+        services.stop_claiming()

@@ -47,12 +47,12 @@ async def test_alerts_gone_from_a_restarted_alertmanager_are_marked_stale_once(
                 return bool(incidents and incidents[0].header_ts)
             await eventually(opened, what="incident opened through Alertmanager")
             # No grace period: the alert is only seconds old.
-            reconciler = Reconciler(db, AlertmanagerClient(am.url), utcnow, on_commit=lambda: None, grace=timedelta(0))
-            assert (await reconciler.run()).newly_stale == {}  # Alertmanager still has it
+            async with AlertmanagerClient(am.url) as client:
+                reconciler = Reconciler(db, client, utcnow, on_commit=lambda: None, grace=timedelta(0))
+                assert (await reconciler.run()).newly_stale == {}  # Alertmanager still has it
         # A new Alertmanager with empty storage: it has forgotten the alert.
-        async with running_alertmanager(tmp_path / "am3", config) as fresh:
-            reconciler = Reconciler(db, AlertmanagerClient(fresh.url), utcnow, on_commit=lambda: None,
-                                    grace=timedelta(0))
+        async with running_alertmanager(tmp_path / "am3", config) as fresh, AlertmanagerClient(fresh.url) as client:
+            reconciler = Reconciler(db, client, utcnow, on_commit=lambda: None, grace=timedelta(0))
             first = await reconciler.run()
             second = await reconciler.run()
         channel = str((await rows.incidents(db))[0].channel_id)

@@ -1,0 +1,140 @@
+"""The composition root: every long-lived part of the bot is built here, once, and torn
+down here in the reverse order.
+
+Shutdown, in order: the scheduler lets a job in flight finish; Socket Mode disconnects;
+the outbox worker finishes what it holds within its grace and releases the rest; the
+Slack gateway and the Alertmanager and Prometheus clients close; the database closes.
+Claiming new outbox work stops earlier, as soon as the server stops listening (see
+``Services.stop_claiming``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+from apscheduler.schedulers.base import BaseScheduler
+from slack_bolt.async_app import AsyncApp
+
+from bot.adapters.alertmanager import AlertmanagerClient
+from bot.adapters.prometheus import PrometheusClient
+from bot.clock import Clock
+from bot.delivery.slack_actions import SlackActions
+from bot.delivery.worker import OutboxWorker
+from bot.incident.capture import TimelineCapture
+from bot.incident.command_service import CommandService
+from bot.incident.due_timers import TimerFirer
+from bot.incident.ingest import Ingestor
+from bot.incident.reconcile import Reconciler
+from bot.observability.metrics import Metrics
+from bot.playbook import PlaybookSet
+from bot.runtime.commits import CommitNotifier
+from bot.runtime.scheduler import (
+    Job,
+    fire_due_timers,
+    purge_old_records,
+    reconcile_with_alertmanager,
+    running_scheduler,
+)
+from bot.runtime.slack import build_bolt, socket_mode
+from bot.settings import Settings
+from bot.slack.gateway import SlackGateway
+from bot.slack.lookups import SlackLookups
+from storage.database import Database, describe_url
+from storage.migrate import ensure_current, upgrade
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    db: Database
+    commits: CommitNotifier
+    ingestor: Ingestor
+    scheduler: BaseScheduler
+    alertmanager: AlertmanagerClient | None = None
+    prometheus: PrometheusClient | None = None
+    gateway: SlackGateway | None = None
+    worker: OutboxWorker | None = None
+    bolt: AsyncApp | None = None
+
+    def stop_claiming(self) -> None:
+        if self.worker is not None:
+            self.worker.stop_claiming()
+
+
+@asynccontextmanager
+async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Clock,
+                           metrics: Metrics) -> AsyncIterator[Services]:
+    def current_playbooks() -> PlaybookSet:
+        return playbooks
+
+    async with AsyncExitStack() as stack:
+        db = Database(settings.database_url)
+        stack.push_async_callback(db.dispose)
+        await prepare_schema(db)
+        commits = CommitNotifier()
+        alertmanager = prometheus = None
+        if settings.alertmanager_url:
+            alertmanager = await stack.enter_async_context(AlertmanagerClient(settings.alertmanager_url))
+        if settings.prometheus_url:
+            prometheus = await stack.enter_async_context(PrometheusClient(settings.prometheus_url))
+        ingestor = Ingestor(db, current_playbooks, clock, on_commit=commits.notify)
+
+        gateway = worker = bolt = None
+        if settings.slack_bot_token is None:
+            log.warning("SLACK_BOT_TOKEN is not set: incidents are recorded, Slack actions wait in the outbox")
+        else:
+            token = settings.slack_bot_token.get_secret_value()
+            gateway = SlackGateway(token, settings.slack_api_url, metrics,
+                                   rate_limit_scale=settings.slack_rate_limit_scale)
+            stack.push_async_callback(gateway.close)
+            actions = SlackActions(db, gateway, current_playbooks, clock, prometheus, settings.playbooks_dir)
+            worker = OutboxWorker(db, actions.run, clock, metrics, concurrency=settings.outbox_concurrency,
+                                  lease=timedelta(seconds=settings.outbox_lease_seconds))
+            commits.subscribe(worker.notify)
+            worker.start()
+            stack.push_async_callback(worker.stop, grace=settings.outbox_shutdown_grace_seconds)
+            if settings.slack_signing_secret is None:
+                log.warning("SLACK_SIGNING_SECRET is not set: /slack/events refuses every request")
+            else:
+                lookups = SlackLookups(gateway)
+                service = CommandService(db, current_playbooks, clock, commits.notify, settings.slash_command,
+                                         lookups.group_members, alertmanager)
+                capture = TimelineCapture(db, current_playbooks, clock, lookups.fetch_message, commits.notify)
+                bolt = build_bolt(token, settings.slack_signing_secret.get_secret_value(), settings.slack_api_url,
+                                  gateway, service, capture, settings.slash_command)
+                if settings.slack_app_token is not None:
+                    await stack.enter_async_context(socket_mode(bolt, settings.slack_app_token.get_secret_value()))
+
+        scheduler = await stack.enter_async_context(running_scheduler(
+            _scheduled_jobs(settings, db, clock, metrics, commits, alertmanager)))
+        yield Services(db, commits, ingestor, scheduler, alertmanager, prometheus, gateway, worker, bolt)
+
+
+def _scheduled_jobs(settings: Settings, db: Database, clock: Clock, metrics: Metrics, commits: CommitNotifier,
+                    alertmanager: AlertmanagerClient | None) -> list[Job]:
+    firer = TimerFirer(db, clock, metrics, on_commit=commits.notify, command=settings.slash_command)
+    jobs = [
+        fire_due_timers(firer, settings.scheduler_tick_seconds),
+        purge_old_records(db, clock, timedelta(days=settings.delivery_retention_days),
+                          timedelta(days=settings.incident_retention_days)),
+    ]
+    if alertmanager is not None:
+        reconciler = Reconciler(db, alertmanager, clock, on_commit=commits.notify)
+        jobs.append(reconcile_with_alertmanager(reconciler, settings.reconcile_seconds))
+    return jobs
+
+
+async def prepare_schema(db: Database) -> None:
+    """SQLite (one process, embedded) is upgraded in place; PostgreSQL must be upgraded by
+    an operator with ``incident-bot db upgrade`` so replicas never race a migration."""
+    if db.is_sqlite:
+        before, after = await upgrade(db)
+        if before != after:
+            log.info("database schema upgraded", database=describe_url(db.url), revision=after)
+        return
+    await ensure_current(db)
