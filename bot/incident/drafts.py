@@ -7,8 +7,7 @@ from pathlib import Path
 
 from bot.domain.links import render_links
 from bot.playbook import PlaybookSet
-from bot.postmortem.model import AlertRecord, EventRecord, IncidentRecord
-from bot.postmortem.render import PostmortemTemplateError, render_postmortem
+from bot.postmortem import AlertRecord, EventRecord, IncidentRecord, PostmortemTemplateError, render_postmortem
 from storage import queries
 from storage.database import Database
 

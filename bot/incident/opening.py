@@ -14,7 +14,7 @@ from bot.domain.naming import channel_name
 from bot.domain.notification import Alert
 from bot.domain.policy import policy_snapshot
 from bot.incident import timer_schedule as timers
-from bot.playbook import Route, format_duration
+from bot.playbook import Route, prometheus_duration
 from bot.slack.plan import change_text, plan_open, storm_notice
 from storage import alerting as repo
 from storage.rows import NewEvent
@@ -53,7 +53,8 @@ def open_incident(session: Session, decision: Decision, *, title: str, labels: M
 
     notice = None
     if decision.storm and route.storm_guard is not None:
-        notice = storm_notice(route.name, route.storm_guard.max_incidents, format_duration(route.storm_guard.window))
+        window = prometheus_duration(route.storm_guard.window)
+        notice = storm_notice(route.name, route.storm_guard.max_incidents, window)
         notice += "\n" + (change_text(decision.events, decision.commander) or "")
     planned = plan_open(decision.commander, route.responders, render_links(route, alerts[:LINK_SAMPLE]), notice)
     repo.enqueue_many(session, ordering_key=f"incident:{incident_id}", incident_id=incident_id, now=now,

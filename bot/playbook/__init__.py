@@ -6,7 +6,7 @@ loader (:func:`load_playbooks`, :func:`check_playbooks`).
 
 from __future__ import annotations
 
-from bot.playbook.durations import format_duration, parse_duration
+from bot.playbook.durations import parse_duration, prometheus_duration
 from bot.playbook.loader import PlaybookSet, RouteMatch, check_playbooks, load_playbooks
 from bot.playbook.matchers import Matcher, MatchOp, matches_all
 from bot.playbook.problems import PlaybookError, PlaybookProblem
@@ -47,8 +47,8 @@ __all__ = [
     "SeverityRule",
     "StormGuard",
     "check_playbooks",
-    "format_duration",
     "load_playbooks",
     "matches_all",
     "parse_duration",
+    "prometheus_duration",
 ]

@@ -6,7 +6,7 @@ import json
 import re
 from datetime import timedelta
 
-__all__ = ["format_duration", "parse_duration"]
+__all__ = ["parse_duration", "prometheus_duration"]
 
 # Units in the order Prometheus requires them (largest first, each at most once).
 _UNITS: tuple[tuple[str, timedelta], ...] = (
@@ -53,11 +53,12 @@ def parse_duration(text: str) -> timedelta:
     return total
 
 
-def format_duration(duration: timedelta) -> str:
-    """Format a non-negative duration compactly, the inverse of :func:`parse_duration`.
+def prometheus_duration(duration: timedelta) -> str:
+    """Format a non-negative duration the Prometheus way, the inverse of :func:`parse_duration`.
 
     ``timedelta(hours=1, minutes=30)`` gives ``"1h30m"``; zero gives ``"0s"``. Precision
-    below one millisecond is dropped (truncated), so the result always parses back.
+    below one millisecond is dropped (truncated), so the result always parses back. (For
+    people, the postmortem writes ``1h 30m``: :func:`bot.postmortem.text.human_duration`.)
 
     Raises:
         ValueError: if the duration is negative.

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer, PlainValidator
 
-from bot.playbook.durations import format_duration, parse_duration
+from bot.playbook.durations import parse_duration, prometheus_duration
 from bot.playbook.matchers import Matcher
 from bot.playbook.templates import compile_template
 
@@ -52,7 +52,7 @@ def _to_duration(value: Any) -> timedelta:
 
 def _positive(value: timedelta) -> timedelta:
     if value <= timedelta(0):
-        raise ValueError(f"expected a duration greater than zero, got {format_duration(value)}")
+        raise ValueError(f"expected a duration greater than zero, got {prometheus_duration(value)}")
     return value
 
 
@@ -89,7 +89,7 @@ def _check_template(source: str) -> str:
 
 
 Duration = Annotated[
-    timedelta, BeforeValidator(_to_duration), PlainSerializer(format_duration, return_type=str)
+    timedelta, BeforeValidator(_to_duration), PlainSerializer(prometheus_duration, return_type=str)
 ]
 """A duration written like ``30s``, ``5m``, ``1h30m``, ``2d``, ``1w`` (zero allowed)."""
 

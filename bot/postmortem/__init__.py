@@ -1,14 +1,14 @@
 """Postmortem drafts rendered from an incident's stored timeline (pure: no database, no Slack)."""
 
+from bot.postmortem.document import render_postmortem
 from bot.postmortem.model import AlertRecord, EventRecord, IncidentRecord
-from bot.postmortem.render import (
+from bot.postmortem.template import (
     DEFAULT_TEMPLATE_PATH,
     PostmortemTemplateError,
     compile_postmortem_template,
     default_template,
-    render_postmortem,
 )
-from bot.postmortem.text import format_duration
+from bot.postmortem.text import human_duration
 
 __all__ = [
     "DEFAULT_TEMPLATE_PATH",
@@ -18,6 +18,6 @@ __all__ = [
     "PostmortemTemplateError",
     "compile_postmortem_template",
     "default_template",
-    "format_duration",
+    "human_duration",
     "render_postmortem",
 ]

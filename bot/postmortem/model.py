@@ -8,12 +8,88 @@ database or Slack. Every datetime must be timezone-aware; the renderer shows it 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any
+from typing import Protocol, TypeAlias
 
-__all__ = ["AlertRecord", "EventRecord", "IncidentRecord"]
+__all__ = ["AlertRecord", "AlertSource", "EventRecord", "EventSource", "IncidentRecord", "IncidentSource", "JSONValue"]
+
+# What an event's JSON ``data`` holds. The renderer checks a value's type before relying on it.
+JSONValue: TypeAlias = "str | int | float | bool | Sequence[JSONValue] | Mapping[str, JSONValue] | None"
+
+
+class IncidentSource(Protocol):
+    """What :meth:`IncidentRecord.from_row` reads: a stored incident (ORM object or row)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def severity(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def playbook(self) -> str: ...
+    @property
+    def route(self) -> str: ...
+    @property
+    def commander(self) -> str | None: ...
+    @property
+    def declared_by(self) -> str | None: ...
+    @property
+    def channel_name(self) -> str: ...
+    @property
+    def channel_id(self) -> str | None: ...
+    @property
+    def opened_at(self) -> datetime: ...
+    @property
+    def acknowledged_at(self) -> datetime | None: ...
+    @property
+    def mitigated_at(self) -> datetime | None: ...
+    @property
+    def resolved_at(self) -> datetime | None: ...
+    @property
+    def roles(self) -> Mapping[str, str] | None: ...
+
+
+class EventSource(Protocol):
+    """What :meth:`EventRecord.from_row` reads: a stored timeline event."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def recorded_at(self) -> datetime: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def actor(self) -> str: ...
+    @property
+    def data(self) -> Mapping[str, JSONValue] | None: ...
+
+
+class AlertSource(Protocol):
+    """What :meth:`AlertRecord.from_row` reads: a stored alert."""
+
+    @property
+    def fingerprint(self) -> str: ...
+    @property
+    def labels(self) -> Mapping[str, str] | None: ...
+    @property
+    def annotations(self) -> Mapping[str, str] | None: ...
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def ends_at(self) -> datetime | None: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def generator_url(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +114,9 @@ class IncidentRecord:
     roles: Mapping[str, str] = field(default_factory=dict)  # role name -> Slack user id
 
     @classmethod
-    def from_row(cls, row: Any) -> IncidentRecord:
+    def from_row(cls, row: IncidentSource) -> IncidentRecord:
         values = {f.name: getattr(row, f.name) for f in fields(cls)}
-        values["roles"] = dict(values["roles"] or {})
+        values["roles"] = dict(row.roles or {})
         return cls(**values)
 
 
@@ -53,10 +129,10 @@ class EventRecord:
     recorded_at: datetime
     kind: str
     actor: str  # "alertmanager", "bot", or a Slack user id
-    data: Mapping[str, Any] = field(default_factory=dict)
+    data: Mapping[str, JSONValue] = field(default_factory=dict)
 
     @classmethod
-    def from_row(cls, row: Any) -> EventRecord:
+    def from_row(cls, row: EventSource) -> EventRecord:
         return cls(row.id, row.occurred_at, row.recorded_at, row.kind, row.actor, row.data or {})
 
 
@@ -73,6 +149,6 @@ class AlertRecord:
     generator_url: str | None = None
 
     @classmethod
-    def from_row(cls, row: Any) -> AlertRecord:
+    def from_row(cls, row: AlertSource) -> AlertRecord:
         return cls(row.fingerprint, dict(row.labels or {}), dict(row.annotations or {}), row.starts_at,
                    row.ends_at, row.status, row.generator_url)

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import TypeGuard
 
 __all__ = [
     "clock",
     "code",
-    "format_duration",
+    "full_time",
+    "human_duration",
     "is_slack_user",
     "link",
     "offset",
     "one_line",
     "quote",
+    "safe_url",
     "to_utc",
     "user",
 ]
@@ -23,11 +26,14 @@ _WHITESPACE = re.compile(r"\s+")
 _BACKTICKS = re.compile(r"`+")
 
 
-def format_duration(delta: timedelta) -> str:
-    """``42s``, ``4m 02s``, ``1h 03m``, ``2d 3h``: two units at most, truncated to whole
-    seconds; a negative duration gets a leading ``-``."""
+def human_duration(delta: timedelta) -> str:
+    """A duration for people to read: ``42s``, ``4m 02s``, ``1h 03m``, ``2d 3h``; two units
+    at most, truncated to whole seconds; a negative duration gets a leading ``-``.
+
+    Not parseable back: playbook files use :func:`bot.playbook.durations.prometheus_duration`
+    (``1h3m``) instead."""
     if delta < timedelta(0):
-        return "-" + format_duration(-delta)
+        return "-" + human_duration(-delta)
     total = delta.days * 86400 + delta.seconds
     if total < 60:
         return f"{total}s"
@@ -41,8 +47,8 @@ def format_duration(delta: timedelta) -> str:
 def offset(delta: timedelta) -> str:
     """``T+4m 12s`` (or ``T-30s`` for something before the origin)."""
     if delta < timedelta(0):
-        return "T-" + format_duration(-delta)
-    return "T+" + format_duration(delta)
+        return "T-" + human_duration(-delta)
+    return "T+" + human_duration(delta)
 
 
 def to_utc(value: datetime, what: str = "datetime") -> datetime:
@@ -91,7 +97,7 @@ def quote(text: object, indent: str = "  ") -> str:
     return "\n".join(f"{indent}> {line.rstrip()}" if line.strip() else f"{indent}>" for line in lines)
 
 
-def is_slack_user(value: object) -> bool:
+def is_slack_user(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and _SLACK_USER.fullmatch(value) is not None
 
 
@@ -113,7 +119,7 @@ def safe_url(url: object) -> str | None:
         return None
     url = url.strip()
     lower = url.lower()
-    if not (lower.startswith("http://") or lower.startswith("https://")) or len(url) <= len("https://"):
+    if not lower.startswith(("http://", "https://")) or len(url) <= len("https://"):
         return None
     if any(c.isspace() or c in "<>" for c in url):
         return None

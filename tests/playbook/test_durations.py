@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.playbook.durations import format_duration, parse_duration
+from bot.playbook.durations import parse_duration, prometheus_duration
 
 
 @pytest.mark.parametrize(
@@ -61,16 +61,16 @@ def test_parse_duration_rejects_absurdly_long_durations() -> None:
         (timedelta(microseconds=999), "0s"),
     ],
 )
-def test_format_duration_is_compact(duration: timedelta, text: str) -> None:
-    assert format_duration(duration) == text
+def test_prometheus_duration_is_compact(duration: timedelta, text: str) -> None:
+    assert prometheus_duration(duration) == text
 
 
-def test_format_duration_rejects_negative_durations() -> None:
+def test_prometheus_duration_rejects_negative_durations() -> None:
     with pytest.raises(ValueError, match="negative"):
-        format_duration(timedelta(seconds=-1))
+        prometheus_duration(timedelta(seconds=-1))
 
 
 @given(st.integers(min_value=0, max_value=10**12))
 def test_format_then_parse_round_trips_whole_milliseconds(milliseconds: int) -> None:
     duration = timedelta(milliseconds=milliseconds)
-    assert parse_duration(format_duration(duration)) == duration
+    assert parse_duration(prometheus_duration(duration)) == duration

@@ -13,7 +13,7 @@ from bot.postmortem import (
     EventRecord,
     IncidentRecord,
     PostmortemTemplateError,
-    format_duration,
+    human_duration,
     render_postmortem,
 )
 from bot.postmortem.text import code, quote
@@ -23,10 +23,11 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def incident(opened: datetime, **changes: object) -> IncidentRecord:
-    values: dict[str, object] = dict(
-        id=7, title="Disk full on db-1", severity="sev2", status="resolved", source="alertmanager",
-        playbook="default", route="critical", commander=COMMANDER, declared_by=None, channel_name="inc-7-disk-full",
-        channel_id="C07", opened_at=opened, acknowledged_at=None, mitigated_at=None, resolved_at=None, roles={})
+    values: dict[str, object] = {
+        "id": 7, "title": "Disk full on db-1", "severity": "sev2", "status": "resolved", "source": "alertmanager",
+        "playbook": "default", "route": "critical", "commander": COMMANDER, "declared_by": None,
+        "channel_name": "inc-7-disk-full", "channel_id": "C07", "opened_at": opened, "acknowledged_at": None,
+        "mitigated_at": None, "resolved_at": None, "roles": {}}
     values.update(changes)
     return IncidentRecord(**values)  # type: ignore[arg-type]
 
@@ -397,7 +398,7 @@ def test_records_copy_rows_with_the_same_attribute_names() -> None:
     (-90, "-1m 30s"),
 ])
 def test_duration_format(seconds: float, text: str) -> None:
-    assert format_duration(timedelta(seconds=seconds)) == text
+    assert human_duration(timedelta(seconds=seconds)) == text
 
 
 def test_markdown_helpers() -> None:
