@@ -63,7 +63,7 @@ def by_severity(timings: Iterable[Timing], measure: object) -> dict[str, list[fl
 def human(seconds: float | None) -> str:
     if seconds is None:
         return "-"
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     if hours >= 24:
         return f"{hours // 24}d {hours % 24}h"

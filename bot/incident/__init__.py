@@ -1,1 +1,2 @@
-"""The application: incident transitions and the transaction scripts that apply them (webhooks, commands, timers, capture, reconciliation)."""
+"""The application: incident transitions and the transaction scripts that apply them
+(webhooks, commands, timers, capture, reconciliation)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import HistogramMetricFamily, Metric
@@ -50,7 +51,8 @@ class Metrics:
             ["method"], buckets=LATENCY_BUCKETS, registry=self.registry,
         )
         self.outbox_actions = Counter(
-            "incident_bot_outbox_actions", "Outbox action attempts, by kind and result (done, failed, retried, rate_limited, waiting).",
+            "incident_bot_outbox_actions",
+            "Outbox action attempts, by kind and result (done, failed, retried, rate_limited, waiting).",
             ["kind", "result"], registry=self.registry,
         )
         self.outbox_depth = Gauge(
@@ -86,9 +88,11 @@ class _DurationCollector:
     """MTTA/MTTR as histograms computed from stored incidents, so every replica reports
     the same truth and a restart forgets nothing."""
 
-    HELP = {
-        "incident_bot_time_to_acknowledge_seconds": "Time from open to acknowledgement of incidents opened in the last 30 days, by severity.",
-        "incident_bot_time_to_resolve_seconds": "Time from open to resolution of incidents opened in the last 30 days, by severity.",
+    HELP: ClassVar[dict[str, str]] = {
+        "incident_bot_time_to_acknowledge_seconds":
+            "Time from open to acknowledgement of incidents opened in the last 30 days, by severity.",
+        "incident_bot_time_to_resolve_seconds":
+            "Time from open to resolution of incidents opened in the last 30 days, by severity.",
     }
 
     def __init__(self, metrics: Metrics) -> None:

@@ -156,7 +156,7 @@ def links_text(links: Sequence[Link]) -> str:
         return "No runbook, dashboard or trace links were found for these alerts."
     order = ["runbook", "dashboard", "traces", "logs", "prometheus", "link"]
     lines = ["*Links*"]
-    for item in sorted(links, key=lambda l: order.index(l.kind) if l.kind in order else len(order)):
+    for item in sorted(links, key=lambda each: order.index(each.kind) if each.kind in order else len(order)):
         lines.append(f"• {link(item.url, _plain(item.title, 80))} ({item.kind})")
     return "\n".join(lines)
 

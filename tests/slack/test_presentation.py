@@ -13,11 +13,11 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
 def view(**overrides: object) -> blocks.IncidentView:
-    values: dict[str, object] = dict(
-        id=42, title="HighErrorRate in checkout", severity="sev1", severity_rank=0, status="investigating",
-        commander="UALICE", opened_at=NOW, source="alertmanager", route="default/critical",
-        firing=[blocks.AlertLine("HighErrorRate", f"10.0.0.{i}:8080", "5xx high") for i in range(13)],
-    )
+    values: dict[str, object] = {
+        "id": 42, "title": "HighErrorRate in checkout", "severity": "sev1", "severity_rank": 0, "status": "investigating",
+        "commander": "UALICE", "opened_at": NOW, "source": "alertmanager", "route": "default/critical",
+        "firing": [blocks.AlertLine("HighErrorRate", f"10.0.0.{i}:8080", "5xx high") for i in range(13)],
+    }
     values.update(overrides)
     return blocks.IncidentView(**values)  # type: ignore[arg-type]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -37,10 +38,8 @@ async def read_arguments(request: web.Request) -> tuple[dict[str, Any], str | No
         value = args[name]
         if isinstance(value, str):
             # Keep an undecodable string as is, so the method can report its own *_format error.
-            try:
+            with contextlib.suppress(ValueError):
                 args[name] = json.loads(value)
-            except ValueError:
-                pass
     header = request.headers.get("Authorization", "")
     token = header[len("Bearer ") :] if header.startswith("Bearer ") else field_token
     return args, (str(token) if token else None)

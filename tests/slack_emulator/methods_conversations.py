@@ -194,7 +194,7 @@ def replies(ws: Workspace, args: Args) -> dict[str, Any]:
     ts = args.text("ts") or ""
     if not TS_PATTERN.match(ts) or channel.message(ts) is None:
         raise SlackError("thread_not_found")
-    thread = [m for m in channel.messages if m.ts == ts or m.thread_ts == ts]
+    thread = [m for m in channel.messages if ts in (m.ts, m.thread_ts)]
     page, cursor = paginate(thread, args, default=100, maximum=1000)
     metadata = args.flag("include_all_metadata")
     return {
