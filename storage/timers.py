@@ -70,7 +70,7 @@ def claim_due(session: Session, now: datetime, limit: int = 50) -> list[DueTimer
 def pending(session: Session, incident_id: int) -> dict[str, datetime]:
     rows = session.execute(select(Timer.kind, Timer.due_at).where(
         Timer.incident_id == incident_id, Timer.state == "pending"))
-    return dict(rows.tuples())
+    return dict(rows.all())
 
 
 def next_due(session: Session) -> datetime | None:

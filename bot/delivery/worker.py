@@ -17,7 +17,7 @@ import structlog
 
 from bot.clock import Clock
 from bot.delivery.failure_words import describe_failure
-from bot.delivery.slack_actions import Done, NotReady
+from bot.delivery.outcome import Done, NotReady
 from bot.domain.kinds import ActionKind, EventKind
 from bot.observability.metrics import Metrics
 from bot.slack.gateway import SlackPermanentError, SlackRateLimited, SlackTransientError
