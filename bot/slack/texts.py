@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from bot.slack.blocks import STATUS_LABELS, escape
 from storage.rows import EventRow, IncidentRow, JSONValue
@@ -59,7 +58,7 @@ def timeline_text(events: Sequence[EventRow]) -> str:
     return "\n".join(lines)
 
 
-def update_text(incident: Any, text: str, author: str, final: bool = False) -> str:
+def update_text(incident: IncidentRow, text: str, author: str, final: bool = False) -> str:
     label = "Final update" if final else "Update"
     status = STATUS_LABELS.get(incident.status, incident.status)
     commander = f"<@{incident.commander}>" if incident.commander else "unassigned"
