@@ -4,31 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Self
+from typing import Any
 
 import httpx
+
+from bot.adapters.peer import PeerClient
 
 
 class AlertmanagerError(Exception):
     """One line the commander can read: what Alertmanager said or why it could not be reached."""
 
 
-class AlertmanagerClient:
+class AlertmanagerClient(PeerClient):
     """Owns one connection pool for the bot's lifetime; ``aclose`` it at shutdown."""
 
     def __init__(self, base_url: str, timeout: float = 5.0) -> None:
-        self._base = base_url.rstrip("/")
-        self._timeout = timeout
-        self._http = httpx.AsyncClient(timeout=timeout)
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *_exc: object) -> None:
-        await self.aclose()
+        super().__init__(base_url, timeout)
 
     async def create_silence(self, labels: Mapping[str, str], starts_at: datetime, ends_at: datetime,
                              created_by: str, comment: str) -> str:

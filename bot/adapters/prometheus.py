@@ -11,10 +11,11 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Self
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+
+from bot.adapters.peer import PeerClient
 
 TRACE_KEYS = ("trace_id", "traceid", "traceID", "trace-id", "TraceID")
 _TRACE_ID = re.compile(r"^[0-9a-fA-F]{16,32}$")
@@ -57,22 +58,11 @@ def pick(exemplars: Iterable[tuple[str, float, float]], limit: int = MAX_TRACES)
     return chosen
 
 
-class PrometheusClient:
+class PrometheusClient(PeerClient):
     """Exemplar lookups over one connection pool kept for the bot's lifetime; ``aclose`` it at shutdown."""
 
     def __init__(self, base_url: str, timeout: float = 3.0) -> None:
-        self._base = base_url.rstrip("/")
-        self._timeout = timeout
-        self._http = httpx.AsyncClient(timeout=timeout)
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *_exc: object) -> None:
-        await self.aclose()
+        super().__init__(base_url, timeout)
 
     async def exemplar_trace_ids(self, expression: str, around: datetime) -> ExemplarResult:
         params: dict[str, str | float] = {"query": expression, "start": (around - WINDOW).timestamp(),
