@@ -128,7 +128,7 @@ async def pending_timers(db: Database, incident_id: int) -> dict[str, datetime]:
     async with db.reading() as session:
         result = await session.execute(select(Timer.kind, Timer.due_at).where(
             Timer.incident_id == incident_id, Timer.state == "pending"))
-        return dict(result)
+        return dict(result.all())
 
 
 async def timers_of(db: Database) -> list[Timer]:
