@@ -4,19 +4,48 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from storage.dialect import insert_ignoring_conflicts, locked
-from storage.models import Alert, AlertGroup, Incident, IncidentEvent, Participant, PinnedMessage, SlackEventSeen
+from storage.dialect import dialect_name, insert_ignoring_conflicts, locked
+from storage.models import (
+    Alert,
+    AlertGroup,
+    Incident,
+    IncidentEvent,
+    Participant,
+    PinnedMessage,
+    SlackEventSeen,
+    table_of,
+)
 from storage.results import rows_affected
 from storage.rows import EventRow, IncidentRow
 
+# Built once: every webhook delivery to an existing incident locks it.
+_INCIDENTS = table_of(Incident)
+_BY_ID = select(_INCIDENTS).where(_INCIDENTS.c.id == bindparam("incident_id"))
+_OPEN_BY_ID = _BY_ID.where(_INCIDENTS.c.status != "resolved")
+_LOCK_BY_ID, _LOCK_OPEN_BY_ID = _BY_ID.with_for_update(), _OPEN_BY_ID.with_for_update()
+
 
 def lock_incident(session: Session, incident_id: int) -> IncidentRow | None:
-    """The incident, locked until commit so concurrent commands apply one after another."""
-    table = Incident.__table__
-    row = session.execute(locked(session, select(table).where(table.c.id == incident_id))).one_or_none()
+    """The incident, locked until commit, so that commands, fired timers and webhook
+    deliveries on it apply one after another, each seeing the last one's result."""
+    return _locked_row(session, _LOCK_BY_ID if _postgresql(session) else _BY_ID, incident_id)
+
+
+def lock_open_incident(session: Session, incident_id: int) -> IncidentRow | None:
+    """The incident if it is not resolved, locked until commit. A resolved one is neither
+    returned nor waited for, so a transaction that holds it never blocks this one."""
+    return _locked_row(session, _LOCK_OPEN_BY_ID if _postgresql(session) else _OPEN_BY_ID, incident_id)
+
+
+def _postgresql(session: Session) -> bool:
+    return dialect_name(session) == "postgresql"  # SQLite's writer holds the database lock from BEGIN
+
+
+def _locked_row(session: Session, query: Select[tuple[object, ...]], incident_id: int) -> IncidentRow | None:
+    row = session.execute(query, {"incident_id": incident_id}).one_or_none()
     return IncidentRow.from_orm(row) if row is not None else None
 
 

@@ -84,3 +84,55 @@ def test_later_checks_in_one_change_see_the_new_state() -> None:
     assert (change.incident.acknowledged_at, change.incident.severity) == (NOW, "sev1")
     assert [kind for kind, _ in change.events] == [EventKind.COMMANDER_ACKNOWLEDGED, EventKind.SEVERITY_CHANGED]
     assert change.timer_keeping == (timer_schedule.on_acknowledged, timer_schedule.on_severity_changed)
+
+
+def test_a_person_and_an_alert_raise_the_severity_through_one_transition() -> None:
+    by_hand = IncidentChange(incident(), "UALICE", NOW)
+    transitions.change_severity(by_hand, "sev1", "customers affected")
+    by_alert = IncidentChange(incident(), "alertmanager", NOW)
+    transitions.change_severity(by_alert, "sev1", "alert HighErrorRate joined", automatic=True,
+                                announcement=transitions.Announcement.IN_BATCH)
+    for change in (by_hand, by_alert):
+        assert change.incident.severity == "sev1"
+        assert change.timer_keeping == (timer_schedule.on_severity_changed,)
+    assert by_hand.events == ((EventKind.SEVERITY_CHANGED, {"from": "sev2", "to": "sev1",
+                                                            "reason": "customers affected", "automatic": False}),)
+    assert by_alert.events == ((EventKind.SEVERITY_CHANGED, {"from": "sev2", "to": "sev1",
+                                                             "reason": "alert HighErrorRate joined", "automatic": True}),)
+    assert by_hand.actions == (
+        (ActionKind.MESSAGE_POST, {"text": ":rotating_light: <@UALICE> changed severity SEV2 → SEV1: customers affected",
+                                   "purpose": "command"}),
+        (ActionKind.CHANNEL_TOPIC, {}), (ActionKind.MESSAGE_UPDATE_HEADER, {}))
+    # The delivery's one "changes" message says it; the topic and the header still follow.
+    assert by_alert.actions == ((ActionKind.CHANNEL_TOPIC, {}), (ActionKind.MESSAGE_UPDATE_HEADER, {}))
+
+
+def test_a_person_and_an_alert_reopen_through_one_transition_that_leaves_the_alert_state_alone() -> None:
+    resolved = incident(status="resolved", resolved_at=OPENED + timedelta(minutes=30), all_alerts_resolved_at=OPENED)
+    by_hand = IncidentChange(resolved, "UALICE", NOW)
+    transitions.reopen(by_hand)
+    by_alert = IncidentChange(resolved, "alertmanager", NOW)
+    cause = {"resolved_at": resolved.resolved_at.isoformat() if resolved.resolved_at else None,
+             "reopen_window": "1:00:00"}
+    transitions.reopen(by_alert, cause=cause, announcement=transitions.Announcement.IN_BATCH)
+    for change in (by_hand, by_alert):
+        assert (change.incident.status, change.incident.resolved_at) == ("investigating", None)
+        assert change.incident.all_alerts_resolved_at == OPENED  # reopening changes no alert
+        assert change.timer_keeping == (timer_schedule.on_reopened,)
+    assert by_hand.events == ((EventKind.INCIDENT_REOPENED, {"by": "UALICE"}),)
+    assert by_alert.events == ((EventKind.INCIDENT_REOPENED, cause),)
+    assert by_hand.actions[0] == (ActionKind.MESSAGE_POST, {"text": ":recycle: <@UALICE> reopened the incident.",
+                                                            "purpose": "command"})
+    assert by_alert.actions == ((ActionKind.CHANNEL_TOPIC, {}), (ActionKind.MESSAGE_UPDATE_HEADER, {}))
+
+    transitions.alerts_fired_again(by_alert)  # what the alert that reopened it does
+    assert by_alert.incident.all_alerts_resolved_at is None
+    assert by_alert.timer_keeping == (timer_schedule.on_reopened, timer_schedule.on_alerts_fired)
+
+
+def test_all_alerts_resolved_starts_the_quiet_period_when_the_bot_learns_of_it() -> None:
+    change = IncidentChange(incident(all_alerts_resolved_at=None), "alertmanager", NOW)
+    transitions.alerts_all_resolved(change, {"prompt_commander": True}, NOW - timedelta(minutes=3))
+    assert change.incident.all_alerts_resolved_at == NOW
+    assert change.events == ((EventKind.ALERTS_ALL_RESOLVED, {"prompt_commander": True}),)
+    assert change.timer_keeping == (timer_schedule.on_alerts_all_resolved,)

@@ -29,6 +29,7 @@ class IncidentUpdate(TypedDict, total=False):
     acknowledged_at: datetime | None
     mitigated_at: datetime | None
     resolved_at: datetime | None
+    all_alerts_resolved_at: datetime | None
 
 
 class IncidentChange:
@@ -38,11 +39,12 @@ class IncidentChange:
         self.actor, self.now = actor, now
         self._incident = incident
         self._values: IncidentUpdate = {}
-        self._events: list[tuple[EventKind, Payload]] = []
+        self._events: list[tuple[EventKind, Payload, datetime]] = []
         self._actions: list[tuple[ActionKind, Payload]] = []
         self._timer_keeping: list[TimerKeeping] = []
         self._header = False
         self._topic = False
+        self._touched = False
 
     @property
     def incident(self) -> IncidentRow:
@@ -58,14 +60,24 @@ class IncidentChange:
         """The header shows something that changed outside the incident row (a silence)."""
         self._header = True
 
-    def event(self, kind: EventKind, data: Payload) -> None:
-        self._events.append((kind, data))
+    def refresh_topic(self) -> None:
+        """The topic shows what changed, though no line of this change announces it."""
+        self._topic = True
+
+    def touch(self) -> None:
+        """The incident changed outside its row (its alerts): its ``updated_at`` moves on."""
+        self._touched = True
+
+    def event(self, kind: EventKind, data: Payload, occurred_at: datetime | None = None) -> None:
+        """Record an event on the timeline; it occurred ``now`` unless it says when."""
+        self._events.append((kind, data, self.now if occurred_at is None else occurred_at))
 
     def event_kinds(self) -> frozenset[EventKind]:
-        return frozenset(kind for kind, _ in self._events)
+        return frozenset(kind for kind, _, _ in self._events)
 
-    def announce(self, text: str, topic: bool = False, blocks: list[dict[str, object]] | None = None) -> None:
-        payload: Payload = {"text": text, "purpose": "command"}
+    def announce(self, text: str, topic: bool = False, blocks: list[dict[str, object]] | None = None,
+                 purpose: str = "command") -> None:
+        payload: Payload = {"text": text, "purpose": purpose}
         if blocks is not None:
             payload["blocks"] = blocks
         self._actions.append((ActionKind.MESSAGE_POST, payload))
@@ -82,7 +94,7 @@ class IncidentChange:
 
     @property
     def events(self) -> tuple[tuple[EventKind, Payload], ...]:
-        return tuple(self._events)
+        return tuple((kind, data) for kind, data, _ in self._events)
 
     @property
     def actions(self) -> tuple[tuple[ActionKind, Payload], ...]:
@@ -105,10 +117,11 @@ class IncidentChange:
 
     def flush(self, session: Session) -> None:
         incident_id = self._incident.id
-        if self._values:
+        if self._values or self._touched:
             repo.update_incident(session, incident_id, **self._values, updated_at=self.now)
-        repo.append_events(session, incident_id, [NewEvent(kind, self.actor, data, occurred_at=self.now,
-                                                           recorded_at=self.now) for kind, data in self._events])
+        repo.append_events(session, incident_id, [NewEvent(kind, self.actor, data, occurred_at=occurred_at,
+                                                           recorded_at=self.now)
+                                                  for kind, data, occurred_at in self._events])
         repo.enqueue_many(session, ordering_key=f"incident:{incident_id}", incident_id=incident_id,
                           actions=self.actions, now=self.now)
         for keeping in self._timer_keeping:

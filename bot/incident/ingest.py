@@ -1,8 +1,11 @@
 """The webhook path: one Alertmanager delivery becomes one committed transaction.
 
-Load what is stored about the group (under a lock), ask :func:`bot.domain.decide.decide`
-what to do, write the outcome, the timeline events, the outbox actions and the raw
-delivery, and commit. Slack work happens later, from the outbox.
+Load what is stored about the group (under a lock) and its incident (locked too, as
+commands and timers lock it), ask :func:`bot.domain.decide.decide` what to do, write
+the outcome, the timeline events, the outbox actions and the raw delivery, and commit.
+An existing incident changes through :mod:`bot.incident.transitions`, as it does for
+people and timers; one "changes" message announces everything a delivery changed.
+Slack work happens later, from the outbox.
 """
 
 from __future__ import annotations
@@ -19,14 +22,18 @@ from bot.domain.kinds import ActionKind, EventKind
 from bot.domain.naming import TITLE_MAX, render_title
 from bot.domain.notification import Alert, AlertGroupNotification
 from bot.domain.policy import reopen_window
-from bot.incident import timer_schedule as timers
 from bot.incident import transitions
-from bot.incident.opening import decided_event, enqueue_trace_links
+from bot.incident.change import IncidentChange
+from bot.incident.opening import enqueue_trace_links
+from bot.incident.transitions import Announcement
 from bot.playbook import PlaybookSet
-from bot.slack.plan import plan_changes
+from bot.slack.plan import change_text
 from storage import alerting as repo
 from storage import incidents as store
 from storage.database import Database
+from storage.rows import IncidentRow
+
+ALERTMANAGER = "alertmanager"  # the actor of what a delivery changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +69,14 @@ class Ingestor:
         if group.last_body_sha256 == body_sha256:  # an unchanged re-send: nothing to decide
             self._record(session, body, body_sha256, notification, Outcome.DUPLICATE, group.incident_id, now)
             return IngestResult(Outcome.DUPLICATE, group.incident_id, "identical to the last delivery of this group")
-        state = self._load_state(session, group, notification)
+        incidents: dict[int, IncidentRow] = {}  # as locked, by id
+        state = self._load_state(session, group, notification, incidents)
         playbooks = self._playbooks()
         decision = decide(notification, state, playbooks, now)
         if decision.outcome is Outcome.OPEN and decision.storm_key is not None:
-            storm = self._storm_state(session, decision, now, len(notification.alerts))
+            storm = self._storm_state(session, decision, now, len(notification.alerts), incidents)
             decision = decide(notification, state, playbooks, now, storm)
-        incident_id = _apply(session, group, notification, decision, state, now, body_sha256)
+        incident_id = _apply(session, group, notification, decision, state, incidents, now, body_sha256)
         self._record(session, body, body_sha256, notification, decision.outcome, incident_id, now)
         return IngestResult(decision.outcome, incident_id, decision.reason)
 
@@ -81,31 +89,44 @@ class Ingestor:
             body_sha256=body_sha256, body=body.decode("utf-8", errors="replace"),
         )
 
-    def _load_state(self, session: Session, group: repo.GroupRow, notification: AlertGroupNotification) -> GroupState:
+    def _load_state(self, session: Session, group: repo.GroupRow, notification: AlertGroupNotification,
+                    incidents: dict[int, IncidentRow]) -> GroupState:
         stored = repo.alerts_by_fingerprint(session, (a.fingerprint for a in notification.alerts))
         known = {fp: [StoredAlert(fp, starts_at, status) for starts_at, status in rows] for fp, rows in stored.items()}
         if group.incident_id is None:
             return GroupState(known=known)
-        incident = _incident_state(session, group.incident_id, len(notification.alerts))
-        return GroupState(incident=incident, known=known)
+        # Locked before deciding, after the group (the order every delivery takes): a command
+        # or timer on the incident commits first, or waits for this delivery, never between
+        # this decision and its writes.
+        row = store.lock_incident(session, group.incident_id)
+        assert row is not None, "foreign keys guarantee the incident exists"
+        incidents[row.id] = row
+        return GroupState(incident=_incident_state(session, row, len(notification.alerts)), known=known)
 
-    def _storm_state(self, session: Session, decision: Decision, now: datetime, delivery_size: int) -> StormState:
+    def _storm_state(self, session: Session, decision: Decision, now: datetime, delivery_size: int,
+                     incidents: dict[int, IncidentRow]) -> StormState:
         """Lock the storm-guard key, so concurrent opens on it count each other."""
         assert decision.storm_key is not None and decision.route is not None
         guard = decision.route.route.storm_guard
         assert guard is not None
         storm_incident_id = repo.lock_storm_window(session, decision.storm_key)
         recent = repo.recent_opens(session, decision.storm_key, now - guard.window)
-        incident = _incident_state(session, storm_incident_id, delivery_size) if storm_incident_id is not None else None
+        row = None
+        if storm_incident_id is not None:
+            # Only an open storm incident is joined, so only an open one is locked: a delivery
+            # that holds a resolved storm incident as its group's own may be waiting for this
+            # storm-guard key, and waiting for that incident here would deadlock with it.
+            row = incidents.get(storm_incident_id) or store.lock_open_incident(session, storm_incident_id)
+        if row is not None:
+            incidents[row.id] = row
+        incident = _incident_state(session, row, delivery_size) if row is not None else None
         return StormState(decision.storm_key, recent, incident)
 
 
-def _incident_state(session: Session, incident_id: int, delivery_size: int) -> IncidentState:
+def _incident_state(session: Session, row: IncidentRow, delivery_size: int) -> IncidentState:
     """The incident as decide() needs it. Its firing alerts are loaded only when a delivery
     of ``delivery_size`` alerts could resolve them all; otherwise counting them is enough,
     which keeps each delivery joining a storm incident from costing more than the last."""
-    row = repo.get_incident(session, incident_id)
-    assert row is not None, "foreign keys guarantee the incident exists"
     firing: list[tuple[str, datetime]] = []
     more_firing = False
     if row.status != "resolved":
@@ -131,7 +152,7 @@ def _alert_row(alert: Alert, group_id: int, incident_id: int | None, now: dateti
 
 
 def _apply(session: Session, group: repo.GroupRow, notification: AlertGroupNotification, decision: Decision,
-           state: GroupState, now: datetime, body_sha256: str) -> int | None:
+           state: GroupState, incidents: dict[int, IncidentRow], now: datetime, body_sha256: str) -> int | None:
     """Write what the decision says. Returns the incident the delivery touched, if any."""
     group_update: dict[str, object] = {"last_body_sha256": body_sha256}
     if decision.route is not None:
@@ -160,16 +181,36 @@ def _apply(session: Session, group: repo.GroupRow, notification: AlertGroupNotif
         _maybe_triage(session, group, decision, now)
         return incident_id
 
-    repo.append_events(session, incident_id, [decided_event(e, now) for e in decision.events])
-    _update_incident(session, incident_id, decision, current, now)
-    _keep_timers(session, incident_id, decision, now)
+    change = _change(incidents[incident_id], decision, now)
     if decision.route is not None and decision.incident_alerts:
         enqueue_trace_links(session, incident_id, decision.route.route, [a for a in decision.new_alerts if a.firing],
                             now)
-    planned = plan_changes(decision.events, current.commander if current is not None else None)
-    repo.enqueue_many(session, ordering_key=f"incident:{incident_id}", incident_id=incident_id, now=now,
-                            actions=[(a.kind, a.payload) for a in planned])
+    change.flush(session)
     return incident_id
+
+
+def _change(incident: IncidentRow, decision: Decision, now: datetime) -> IncidentChange:
+    """What the delivery changes on an existing incident, through the transitions people
+    and timers use, each event with its own time; one message announces it all."""
+    change = IncidentChange(incident, ALERTMANAGER, now)
+    for event in decision.events:
+        if event.kind is EventKind.INCIDENT_REOPENED:
+            transitions.reopen(change, cause=event.data, announcement=Announcement.IN_BATCH)
+        elif event.kind is EventKind.SEVERITY_CHANGED:
+            transitions.change_severity(change, str(event.data["to"]), str(event.data["reason"]), automatic=True,
+                                        announcement=Announcement.IN_BATCH)
+        elif event.kind is EventKind.ALERTS_ALL_RESOLVED:
+            transitions.alerts_all_resolved(change, event.data, event.occurred_at)
+        else:
+            change.event(event.kind, event.data, occurred_at=event.occurred_at)
+    if decision.incident_alerts and any(a.firing for a in decision.new_alerts):
+        transitions.alerts_fired_again(change)
+    text = change_text(decision.events, incident.commander)
+    if text:
+        change.announce(text, purpose="changes")
+    change.refresh_header()  # it lists the firing alerts
+    change.touch()
+    return change
 
 
 def _open(session: Session, notification: AlertGroupNotification, decision: Decision, now: datetime) -> int:
@@ -186,30 +227,6 @@ def storm_title(route: str, key: str | None) -> str:
     scope = (key or "").partition("|")[2].replace(",", ", ")
     title = f"Alert storm on {route}" + (f" ({scope})" if scope.strip("=, ") else "")
     return title if len(title) <= TITLE_MAX else title[:TITLE_MAX - 1] + "…"
-
-
-def _update_incident(session: Session, incident_id: int, decision: Decision, current: IncidentState | None,
-                           now: datetime) -> None:
-    if decision.outcome is Outcome.OPEN:
-        return
-    values: dict[str, object] = {"updated_at": now}
-    if decision.severity is not None and current is not None and decision.severity != current.severity:
-        values["severity"] = decision.severity
-    if decision.outcome is Outcome.REOPEN:
-        values.update(status="investigating", resolved_at=None, all_alerts_resolved_at=None)
-    kinds = {e.kind for e in decision.events}
-    if EventKind.ALERTS_ALL_RESOLVED in kinds:
-        values["all_alerts_resolved_at"] = now
-    elif any(a.firing for a in decision.new_alerts):
-        values["all_alerts_resolved_at"] = None
-    repo.update_incident(session, incident_id, **values)
-
-
-def _keep_timers(session: Session, incident_id: int, decision: Decision, now: datetime) -> None:
-    row = repo.get_incident(session, incident_id)  # as just updated
-    assert row is not None
-    timers.after_delivery(session, row, {e.kind for e in decision.events},
-                          reopened=decision.outcome is Outcome.REOPEN, now=now)
 
 
 def _maybe_triage(session: Session, group: repo.GroupRow, decision: Decision, now: datetime) -> None:

@@ -82,27 +82,16 @@ def on_reopened(session: Session, incident: IncidentRow, now: datetime) -> None:
     _schedule_update(session, incident.id, incident.policy, incident.severity, now, now)
 
 
-def on_alerts_changed(session: Session, incident: IncidentRow, all_resolved: bool, fired_again: bool,
-                      now: datetime) -> None:
-    quiet = pol.auto_resolve_after(incident.policy)
-    if quiet is None:  # the policy is fixed at open: without auto_resolve there is no such timer to keep
-        return
-    if fired_again:
+def on_alerts_fired(session: Session, incident: IncidentRow, now: datetime) -> None:
+    if pol.auto_resolve_after(incident.policy) is not None:  # the policy is fixed at open: else no such timer
         timers.cancel(session, incident.id, [TimerKind.AUTO_RESOLVE])
-    if all_resolved and incident.source in ("alertmanager", "storm"):
+
+
+def on_alerts_all_resolved(session: Session, incident: IncidentRow, now: datetime) -> None:
+    """Resolve automatically after the quiet period, if the policy says so and alerts opened the incident."""
+    quiet = pol.auto_resolve_after(incident.policy)
+    if quiet is not None and incident.source in ("alertmanager", "storm"):
         timers.schedule(session, incident.id, TimerKind.AUTO_RESOLVE, now + quiet, now)
-
-
-def after_delivery(session: Session, incident: IncidentRow, kinds: set[str], reopened: bool, now: datetime) -> None:
-    """Keep the timers in step with what an Alertmanager delivery changed (``incident`` as just updated)."""
-    if reopened:
-        on_reopened(session, incident, now)
-    if incident.status == "resolved":
-        return
-    on_alerts_changed(session, incident, all_resolved=EventKind.ALERTS_ALL_RESOLVED in kinds,
-                      fired_again=EventKind.ALERT_FIRED in kinds, now=now)
-    if EventKind.SEVERITY_CHANGED in kinds:
-        on_severity_changed(session, incident, now)
 
 
 def _schedule_update(session: Session, incident_id: int, policy: Mapping[str, object], severity: str,

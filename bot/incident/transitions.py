@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from enum import Enum, auto
 
 from sqlalchemy.orm import Session
 
 from bot.domain import policy as pol
 from bot.domain.kinds import ActionKind, EventKind
 from bot.incident import timer_schedule as schedule
-from bot.incident.change import IncidentChange, IncidentUpdate
+from bot.incident.change import IncidentChange, IncidentUpdate, Payload
 from bot.incident.opening import open_incident
 from bot.slack.blocks import escape
 from bot.slack.texts import update_text
@@ -24,14 +25,22 @@ from storage import alerting as repo
 from storage import outbox
 
 __all__ = [
-    "AUTO_RESOLVE_SUMMARY", "BOT_AUTHOR", "acknowledge", "add_note", "alerts_went_stale", "archive_channel",
-    "assign_role", "change_commander", "change_severity", "change_status", "escalate_commander", "open_incident",
-    "post_update", "reopen", "resolve", "silences_created", "silences_expired",
+    "AUTO_RESOLVE_SUMMARY", "BOT_AUTHOR", "Announcement", "acknowledge", "add_note", "alerts_all_resolved",
+    "alerts_fired_again", "alerts_went_stale", "archive_channel", "assign_role", "change_commander",
+    "change_severity", "change_status", "escalate_commander", "open_incident", "post_update", "reopen", "resolve",
+    "silences_created", "silences_expired",
 ]
 
 BOT_AUTHOR = "incident-bot"  # who signs what the bot posts on its own
 AUTO_RESOLVE_SUMMARY = "all alerts stayed resolved"
 AUTO_RESOLVE_TEXT = "Resolved automatically: every alert stayed resolved for the quiet period."
+
+
+class Announcement(Enum):
+    """How a transition is announced in the incident channel."""
+
+    OWN_LINE = auto()  # its own line, signed by the actor (a person's command)
+    IN_BATCH = auto()  # by the caller, in one message for everything it changed (an Alertmanager delivery)
 
 
 def acknowledge(change: IncidentChange) -> None:
@@ -82,13 +91,18 @@ def assign_role(change: IncidentChange, role: str, user: str) -> None:
     change.announce(f"<@{change.actor}> made <@{user}> *{escape(role)}*.")
 
 
-def change_severity(change: IncidentChange, severity: str, reason: str) -> None:
+def change_severity(change: IncidentChange, severity: str, reason: str, *, automatic: bool = False,
+                    announcement: Announcement = Announcement.OWN_LINE) -> None:
+    """A new severity, set by the actor or, ``automatic``, raised by a more severe alert."""
     old = change.incident.severity
     change.set(severity=severity)
-    change.event(EventKind.SEVERITY_CHANGED, {"from": old, "to": severity, "reason": reason, "automatic": False})
-    because = f": {escape(reason)}" if reason else ""
-    change.announce(f":rotating_light: <@{change.actor}> changed severity {old.upper()} → "
-                    f"{severity.upper()}{because}", topic=True)
+    change.event(EventKind.SEVERITY_CHANGED, {"from": old, "to": severity, "reason": reason, "automatic": automatic})
+    if announcement is Announcement.OWN_LINE:
+        because = f": {escape(reason)}" if reason else ""
+        change.announce(f":rotating_light: <@{change.actor}> changed severity {old.upper()} → "
+                        f"{severity.upper()}{because}", topic=True)
+    else:
+        change.refresh_topic()
     change.keep_timers(schedule.on_severity_changed)
 
 
@@ -143,11 +157,35 @@ def resolve(change: IncidentChange, summary: str, *, automatic: bool = False) ->
     change.keep_timers(schedule.on_resolved)
 
 
-def reopen(change: IncidentChange) -> None:
+def reopen(change: IncidentChange, *, cause: Payload | None = None,
+           announcement: Announcement = Announcement.OWN_LINE) -> None:
+    """Reopen a resolved incident: by the actor, or for the ``cause`` the event records
+    (an alert that fired again within the reopen window).
+
+    Whether all its alerts are resolved is left as it is: reopening changes no alert.
+    An alert that fires again says so itself (:func:`alerts_fired_again`)."""
     change.set(status="investigating", resolved_at=None)
-    change.event(EventKind.INCIDENT_REOPENED, {"by": change.actor})
-    change.announce(f":recycle: <@{change.actor}> reopened the incident.", topic=True)
+    change.event(EventKind.INCIDENT_REOPENED, {"by": change.actor} if cause is None else cause)
+    if announcement is Announcement.OWN_LINE:
+        change.announce(f":recycle: <@{change.actor}> reopened the incident.", topic=True)
+    else:
+        change.refresh_topic()
     change.keep_timers(schedule.on_reopened)
+
+
+def alerts_all_resolved(change: IncidentChange, data: Payload, occurred_at: datetime) -> None:
+    """The last firing alert resolved (at ``occurred_at``): the quiet period before an
+    automatic resolve starts now."""
+    change.set(all_alerts_resolved_at=change.now)
+    change.event(EventKind.ALERTS_ALL_RESOLVED, data, occurred_at=occurred_at)
+    change.keep_timers(schedule.on_alerts_all_resolved)
+
+
+def alerts_fired_again(change: IncidentChange) -> None:
+    """New alerts fire: the incident's alerts are no longer all resolved, and a quiet
+    period that would have resolved it automatically is over."""
+    change.set(all_alerts_resolved_at=None)
+    change.keep_timers(schedule.on_alerts_fired)
 
 
 def silences_created(change: IncidentChange, silences: Sequence[tuple[str, Mapping[str, str]]], ends_at: datetime,

@@ -46,16 +46,6 @@ def plan_open(commander: str | None, responders: Sequence[str], links: Sequence[
     return actions
 
 
-def plan_changes(events: Sequence[Event], commander: str | None) -> list[PlannedAction]:
-    """One concise message for everything a delivery changed, then a fresh header."""
-    text = change_text(events, commander)
-    actions = [PlannedAction(ActionKind.MESSAGE_POST, {"text": text, "purpose": "changes"})] if text else []
-    if any(e.kind in (EventKind.INCIDENT_REOPENED, EventKind.SEVERITY_CHANGED) for e in events):
-        actions.append(PlannedAction(ActionKind.CHANNEL_TOPIC))
-    actions.append(PlannedAction(ActionKind.MESSAGE_UPDATE_HEADER))
-    return actions
-
-
 def _listed(events: Sequence[Event]) -> str:
     names = [f"{escape(str(e.data.get('alertname', '?')))} {escape(str(e.data.get('detail', '')))}".strip()
              for e in events[:MAX_LISTED]]
