@@ -7,10 +7,13 @@ itself; slower work acknowledges first and answers through ``respond`` afterward
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.domain import commands as p
 from bot.incident.capture import TimelineCapture
@@ -24,6 +27,8 @@ ACK_BUDGET = 2.0  # seconds of Slack's 3 spent working before acknowledging anyw
 DATABASE_DOWN = "incident-bot cannot reach its database right now; nothing changed. Try again in a moment."
 DECLARE_VIEW = "incident_declare"
 UPDATE_VIEW = "incident_update"
+
+ButtonHandler = Callable[[AsyncAck, dict[str, Any], AsyncRespond], Awaitable[None]]
 
 
 async def _run(service: CommandService, command: p.Command, ctx: Context) -> Reply:
@@ -52,7 +57,7 @@ async def _open_view(gateway: SlackGateway, trigger_id: str, view: dict[str, Any
 
 def register(bolt: AsyncApp, service: CommandService, capture: TimelineCapture, slash_command: str,
              gateway: SlackGateway) -> None:
-    async def handle_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
+    async def handle_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         text = str(command.get("text", ""))
         ctx = Context(user=command["user_id"], channel=command["channel_id"], text=f"{slash_command} {text}".strip())
         if text.strip().lower() == "declare":
@@ -80,8 +85,8 @@ def register(bolt: AsyncApp, service: CommandService, capture: TimelineCapture, 
 
     bolt.command(slash_command)(handle_command)
 
-    def button(make: Any) -> Any:
-        async def handle(ack: Any, body: dict[str, Any], respond: Any) -> None:
+    def button(make: Callable[[str], p.Command | str]) -> ButtonHandler:
+        async def handle(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
             await ack()
             user, channel = body["user"]["id"], (body.get("channel") or {}).get("id", "")
             action = body["actions"][0]
@@ -97,6 +102,7 @@ def register(bolt: AsyncApp, service: CommandService, capture: TimelineCapture, 
             if command == "declare-group":
                 reply = await service.declare_group(int(action["value"]), ctx)
             else:
+                assert not isinstance(command, str), f"no button does {command!r}"
                 reply = await _run(service, command, ctx)
             if reply.text and not reply.changed:
                 await respond(text=reply.text, response_type="ephemeral", replace_original=False)
@@ -109,7 +115,7 @@ def register(bolt: AsyncApp, service: CommandService, capture: TimelineCapture, 
     bolt.action(blocks.ACTION_POST_UPDATE)(button(lambda user: "update-modal"))
     bolt.action(blocks.ACTION_DECLARE)(button(lambda user: "declare-group"))
 
-    async def declare_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def declare_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         values = view["state"]["values"]
         title = str(values["title"]["title"]["value"] or "").strip()
         if not title:
@@ -120,7 +126,7 @@ def register(bolt: AsyncApp, service: CommandService, capture: TimelineCapture, 
         ctx = Context(user=body["user"]["id"], channel="", source="modal", text="declare (modal)")
         await _run(service, p.Declare(blocks.escape(title)[:150], selected), ctx)
 
-    async def update_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def update_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         text = str(view["state"]["values"]["update"]["update"]["value"] or "").strip()
         if not text:
             await ack(response_action="errors", errors={"update": "Write the update."})
