@@ -85,7 +85,7 @@ def lock_group(session: Session, *, group_key: str, receiver: str, group_labels:
         stmt = _group_upserts[dialect] = base.on_conflict_do_update(
             index_elements=["group_key"],
             set_={"last_seen_at": base.excluded.last_seen_at, "last_status": base.excluded.last_status},
-        ).returning(AlertGroup.id, AlertGroup.incident_id, AlertGroup.last_body_sha256)
+        ).returning(_GROUPS.c.id, _GROUPS.c.incident_id, _GROUPS.c.last_body_sha256)
     row = session.execute(stmt, {
         "group_key": group_key, "receiver": receiver, "group_labels": group_labels, "last_status": status,
         "first_seen_at": now, "last_seen_at": now,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import structlog
@@ -33,6 +34,7 @@ def serve(settings: Settings) -> int:
         mode="socket" if settings.slack_app_token else "http", listen=f"{settings.host}:{settings.port}",
     )
     app = create_app(settings, playbooks=playbooks)
+    app.on_startup.append(_freeze_startup_heap)  # after the lifetimes: every long-lived part exists by then
     try:
         web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None,
                     shutdown_timeout=10)
@@ -45,3 +47,11 @@ def serve(settings: Settings) -> int:
         return 1
     log.info("incident-bot stopped")
     return 0
+
+
+async def _freeze_startup_heap(_app: web.Application) -> None:
+    """Move what start-up built (modules, playbooks, compiled statements and templates) out of
+    the garbage collector's reach: it lives as long as the process, and a full collection
+    that walks it all pauses every request in flight (about 100 ms seen under webhook load)."""
+    gc.collect()
+    gc.freeze()
