@@ -1,5 +1,5 @@
 """Every outbox action kind has words for the failure notice, and the words for a channel the
-playbook names say what is wrong with it and how to fix it. (``tests/test_kinds.py`` keeps
+playbook names say what is wrong with it and how to fix it. (``tests/domain/test_kinds.py`` keeps
 every enqueued kind an :class:`ActionKind` with a handler, so a new kind without words fails here.)
 """
 

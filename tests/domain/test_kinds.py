@@ -10,7 +10,7 @@ from typing import Any, cast
 from bot.delivery.slack_actions import SlackActions
 from bot.domain.kinds import ActionKind, EventKind, TimerKind
 
-BOT = Path(__file__).resolve().parent.parent / "bot"
+BOT = Path(__file__).resolve().parents[2] / "bot"
 # Calls that put an action kind into the outbox, and where their kind argument is.
 ENQUEUING = {"enqueue": "kind", "enqueue_many": "actions", "action": 0, "PlannedAction": 0}
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given, settings
 
 from bot.domain.notification import AlertGroupNotification, PayloadError, parse_webhook
-from tests.alertmanager.webhook_strategies import (
+from tests.domain.webhook_strategies import (
     Mutation,
     encode,
     group_with,
