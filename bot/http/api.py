@@ -11,7 +11,7 @@ from typing import TypeVar
 from aiohttp import web
 
 from bot.http.auth import api_token_ok
-from bot.http.errors import json_error
+from bot.http.json_errors import json_error
 from bot.http.keys import DATABASE, PLAYBOOKS, SETTINGS
 from bot.incident.drafts import PostmortemError, filename, postmortem_markdown
 from storage import queries

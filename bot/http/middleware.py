@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 from aiohttp import web
 
-from bot.http.errors import json_error
+from bot.http.json_errors import json_error
 from bot.http.keys import METRICS
 
 log = structlog.get_logger(__name__)

@@ -8,14 +8,14 @@ import structlog
 from aiohttp import web
 
 from bot.clock import Clock, utcnow
-from bot.http import alertmanager, api, ops
+from bot.http import api, ops, webhook
 from bot.http.auth import WebhookAuth
 from bot.http.keys import BOLT, DATABASE, INGESTOR, METRICS, PLAYBOOKS, SCHEDULER, SETTINGS, WEBHOOK_AUTH
 from bot.http.middleware import observe
 from bot.observability.metrics import Metrics
 from bot.playbook import PlaybookSet, load_playbooks
+from bot.runtime.bolt_app import handle_slack_events
 from bot.runtime.services import Services, running_services
-from bot.runtime.slack import handle_slack_events
 from bot.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -38,7 +38,7 @@ def create_app(settings: Settings, *, playbooks: PlaybookSet | None = None, cloc
         log.warning(app[WEBHOOK_AUTH].not_configured_reason)
     app.cleanup_ctx.append(_services(loaded, clock))
     app.on_shutdown.append(_stop_claiming)
-    app.router.add_post("/alertmanager", alertmanager.handle_alertmanager)
+    app.router.add_post("/alertmanager", webhook.handle_alertmanager)
     app.router.add_post("/slack/events", handle_slack_events)
     app.router.add_get("/healthz", ops.healthz)
     app.router.add_get("/readyz", ops.readyz)

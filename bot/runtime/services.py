@@ -31,6 +31,7 @@ from bot.incident.ingest import Ingestor
 from bot.incident.reconcile import Reconciler
 from bot.observability.metrics import Metrics
 from bot.playbook import PlaybookSet
+from bot.runtime.bolt_app import build_bolt, socket_mode
 from bot.runtime.commits import CommitNotifier
 from bot.runtime.scheduler import (
     Job,
@@ -39,7 +40,6 @@ from bot.runtime.scheduler import (
     reconcile_with_alertmanager,
     running_scheduler,
 )
-from bot.runtime.slack import build_bolt, socket_mode
 from bot.settings import Settings
 from bot.slack.gateway import SlackGateway
 from bot.slack.lookups import SlackLookups

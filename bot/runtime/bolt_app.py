@@ -15,7 +15,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.bolt.listeners import register
-from bot.http.errors import json_error
+from bot.http.json_errors import json_error
 from bot.http.keys import BOLT
 from bot.incident.capture import TimelineCapture
 from bot.incident.command_service import CommandService

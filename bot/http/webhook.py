@@ -11,7 +11,7 @@ import structlog
 from aiohttp import web
 
 from bot.domain.notification import PayloadError, parse_webhook_cached
-from bot.http.errors import json_error
+from bot.http.json_errors import json_error
 from bot.http.keys import INGESTOR, METRICS, SETTINGS, WEBHOOK_AUTH
 from storage.errors import StorageError
 
