@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from storage.database import Database
-from tests.domain.webhook_strategies import encode, group_with, mutated_webhooks, noise
 from tests.conftest import REPO
+from tests.domain.webhook_strategies import encode, group_with, mutated_webhooks, noise
 from tests.support import rows
 from tests.support.bot import WEBHOOK_TOKEN, bot_settings, running_bot
 from tests.support.payloads import body as encoded
