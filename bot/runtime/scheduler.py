@@ -26,37 +26,33 @@ HOUSEKEEPING_INTERVAL = timedelta(hours=1)
 @dataclass(frozen=True, slots=True)
 class Job:
     id: str
-    run: Callable[[], Awaitable[None]]
+    run: Callable[[], Awaitable[object]]  # what it returns is not used
     every_seconds: float
+    when_database_down: str  # logged when a run fails for want of the database; the next run retries
     start_now: bool = True  # or only after the first interval
+
+    async def run_once(self) -> None:
+        try:
+            await self.run()
+        except StorageError as exc:
+            log.warning(self.when_database_down, error=str(exc))
 
 
 def fire_due_timers(firer: TimerFirer, tick_seconds: float) -> Job:
-    async def fire_due() -> None:
-        try:
-            await firer.fire_due()
-        except StorageError as exc:
-            log.warning("timers: database unavailable, will retry next tick", error=str(exc))
-    return Job("fire-due-timers", fire_due, tick_seconds)
+    return Job("fire-due-timers", firer.fire_due, tick_seconds, "timers: database unavailable, will retry next tick")
 
 
 def purge_old_records(db: Database, clock: Clock, deliveries: timedelta, incidents: timedelta) -> Job:
     async def purge() -> None:
-        try:
-            await purge_old_deliveries(db, clock, deliveries)
-            await purge_closed_incidents_older_than(db, clock, incidents)
-        except StorageError as exc:
-            log.warning("retention purge failed, will retry next run", error=str(exc))
-    return Job("purge-deliveries", purge, HOUSEKEEPING_INTERVAL.total_seconds())
+        await purge_old_deliveries(db, clock, deliveries)
+        await purge_closed_incidents_older_than(db, clock, incidents)
+    return Job("purge-deliveries", purge, HOUSEKEEPING_INTERVAL.total_seconds(),
+               "retention purge failed, will retry next run")
 
 
 def reconcile_with_alertmanager(reconciler: Reconciler, every_seconds: float) -> Job:
-    async def reconcile() -> None:
-        try:
-            await reconciler.run()
-        except StorageError as exc:
-            log.warning("reconciliation: database unavailable, will retry", error=str(exc))
-    return Job("reconcile-alertmanager", reconcile, every_seconds, start_now=False)
+    return Job("reconcile-alertmanager", reconciler.run, every_seconds,
+               "reconciliation: database unavailable, will retry", start_now=False)
 
 
 @asynccontextmanager
@@ -69,7 +65,7 @@ async def running_scheduler(jobs: Sequence[Job]) -> AsyncIterator[AsyncIOSchedul
     for job in jobs:
         # APScheduler reads an explicit next_run_time=None as "paused": leave it out instead.
         first_run = {"next_run_time": datetime.now(UTC)} if job.start_now else {}
-        scheduler.add_job(running.track(job.run), "interval", seconds=job.every_seconds, id=job.id,
+        scheduler.add_job(running.track(job.run_once), "interval", seconds=job.every_seconds, id=job.id,
                           coalesce=True, max_instances=1, **first_run)
     scheduler.start()
     try:
