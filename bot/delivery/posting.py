@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+from bot.slack.directory import channel_pages
 from bot.slack.gateway import SlackGateway, SlackPermanentError
 from storage.outbox import ClaimedAction
 
@@ -56,18 +57,9 @@ class Poster:
                 return str(message["ts"])
         return None
 
-    async def channels(self, *, archived: bool = False) -> AsyncIterator[dict[str, Any]]:
-        """Every channel the bot can see, page by page."""
-        cursor = None
-        while True:
-            page = await self._slack.call("conversations.list", types="public_channel,private_channel",
-                                          exclude_archived=not archived, limit=200,
-                                          **({"cursor": cursor} if cursor else {}))
-            for channel in page.get("channels", []):
-                yield channel
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return
+    def channels(self, *, archived: bool = False) -> AsyncIterator[dict[str, Any]]:
+        """Every channel the bot can see, page by page (a rate limit is raised, to retry the action)."""
+        return channel_pages(self._slack, archived=archived)
 
     async def channel_id(self, channel: str) -> str:
         """A channel id as given, or the id of a ``#name`` (the bot must be able to see it)."""

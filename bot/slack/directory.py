@@ -8,7 +8,7 @@ gateway's :class:`SlackError` for the caller to explain.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -57,22 +57,29 @@ async def team(slack: SlackGateway) -> Team:
     return Team(str(found.get("team_id", "")), str(found.get("team", "")))
 
 
-async def visible_channels(slack: SlackGateway) -> list[Channel]:
-    """Every channel the bot can post to or join: public ones and the private ones it is in,
-    archived ones left out; all pages of conversations.list."""
+async def channel_pages(slack: SlackGateway, *, archived: bool = False,
+                        patient: bool = False) -> AsyncIterator[dict[str, Any]]:
+    """Every channel the bot can see (public ones, and the private ones it is in), through all
+    pages of conversations.list; archived ones only when asked. ``patient`` waits out rate
+    limits (the command line); otherwise a rate limit is raised, for the outbox to retry."""
     def list_page(cursor: str) -> Awaitable[dict[str, Any]]:
-        return slack.call("conversations.list", types="public_channel,private_channel", exclude_archived=True,
+        return slack.call("conversations.list", types="public_channel,private_channel", exclude_archived=not archived,
                           limit=PAGE_SIZE, **({"cursor": cursor} if cursor else {}))
 
-    channels: list[Channel] = []
     cursor = ""
     while True:
-        page = await _patiently(partial(list_page, cursor))
-        channels += [Channel(str(c["id"]), str(c.get("name", "")), bool(c.get("is_private")))
-                     for c in page.get("channels") or []]
+        page = await (_patiently(partial(list_page, cursor)) if patient else list_page(cursor))
+        for channel in page.get("channels") or []:
+            yield channel
         cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
         if not cursor:
-            return channels
+            return
+
+
+async def visible_channels(slack: SlackGateway) -> list[Channel]:
+    """Every channel the bot can post to or join, archived ones left out."""
+    return [Channel(str(c["id"]), str(c.get("name", "")), bool(c.get("is_private")))
+            async for c in channel_pages(slack, patient=True)]
 
 
 async def find_user(slack: SlackGateway, user_id: str) -> User | None:
