@@ -31,7 +31,8 @@ def _fixed(words: str) -> Words:
     return lambda payload: words
 
 
-ACTION_WORDS: Mapping[ActionKind, Words] = {
+# Keyed by ActionKind; a StrEnum member is its stored string, so a kind read back finds its words.
+ACTION_WORDS: Mapping[str, Words] = {
     ActionKind.CHANNEL_CREATE: _fixed("create the incident channel"),
     ActionKind.CHANNEL_TOPIC: _fixed("set the channel topic"),
     ActionKind.CHANNEL_PURPOSE: _fixed("set the channel purpose"),
@@ -49,7 +50,7 @@ ACTION_WORDS: Mapping[ActionKind, Words] = {
 }
 
 # Kinds that post to a channel the playbook names, and the playbook field that names it.
-PLAYBOOK_CHANNEL_FIELDS: Mapping[ActionKind, str] = {
+PLAYBOOK_CHANNEL_FIELDS: Mapping[str, str] = {
     ActionKind.MESSAGE_POST_TO: "stakeholder_channels",
     ActionKind.TRIAGE_NOTICE: "triage_channel",
 }
@@ -76,23 +77,14 @@ def channel_fix(code: str, channel: object, field: str) -> str | None:
 
 def action_words(kind: str, payload: Payload) -> str:
     """What the action would have done, as "incident-bot could not …" continues."""
-    known = _known(kind)
-    words = ACTION_WORDS.get(known) if known is not None else None
+    words = ACTION_WORDS.get(kind)  # none for a kind written by a newer version of the bot
     return words(payload) if words is not None else f"carry out {escape(kind)}"
-
-
-def _known(kind: str) -> ActionKind | None:
-    try:
-        return ActionKind(kind)
-    except ValueError:  # a row written by a newer version of the bot
-        return None
 
 
 def describe_failure(kind: str, payload: Payload, error: str) -> str:
     """One short line: what incident-bot could not do, and why (with the fix, when people can fix it)."""
     what = action_words(kind, payload)
-    known = _known(kind)
-    field = PLAYBOOK_CHANNEL_FIELDS.get(known) if known is not None else None
+    field = PLAYBOOK_CHANNEL_FIELDS.get(kind)
     fix = channel_fix(error_code(error), payload.get("channel"), field) if field is not None else None
     if fix is not None:
         return f"incident-bot could not {what}: {fix}."
