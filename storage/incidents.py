@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Select, bindparam, func, select, update
@@ -164,3 +165,12 @@ def active_silences(session: Session, incident_id: int, now: datetime) -> list[d
         else:
             active.pop(str(data["id"]), None)
     return [s for s in active.values() if datetime.fromisoformat(str(s["ends_at"])) > now]
+
+
+def last_event_about(session: Session, incident_id: int, kinds: Sequence[str], key: str, value: str) -> str | None:
+    """The kind of the latest of an incident's events of ``kinds`` whose data has ``key`` = ``value``."""
+    row = session.execute(select(IncidentEvent.kind).where(
+        IncidentEvent.incident_id == incident_id, IncidentEvent.kind.in_(list(kinds)),
+        IncidentEvent.data[key].as_string() == value)
+        .order_by(IncidentEvent.id.desc()).limit(1))
+    return row.scalar_one_or_none()

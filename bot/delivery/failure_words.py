@@ -15,6 +15,8 @@ from bot.domain.kinds import ActionKind
 from bot.slack.blocks import escape
 
 BOT_MENTION = "@incident-bot"
+SERVICE_NAMES = {"github": "GitHub", "jira": "Jira", "pagerduty": "PagerDuty", "grafana": "Grafana",
+                 "webhook": "The webhook receiver"}
 _CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")
 
 Payload = Mapping[str, object]
@@ -81,9 +83,13 @@ def action_words(kind: str, payload: Payload) -> str:
     return words(payload) if words is not None else f"carry out {escape(kind)}"
 
 
-def describe_failure(kind: str, payload: Payload, error: str) -> str:
+def describe_failure(kind: str, payload: Payload, error: str, *, service: str = "slack",
+                     hint: str | None = None) -> str:
     """One short line: what incident-bot could not do, and why (with the fix, when people can fix it)."""
     what = action_words(kind, payload)
+    if service != "slack":
+        said = f"{SERVICE_NAMES.get(service, escape(service))} said `{escape(error)}`"
+        return f"incident-bot could not {what}: {said}" + (f" — {escape(hint)}." if hint else ".")
     field = PLAYBOOK_CHANNEL_FIELDS.get(kind)
     fix = channel_fix(error_code(error), payload.get("channel"), field) if field is not None else None
     if fix is not None:

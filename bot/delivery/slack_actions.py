@@ -10,7 +10,7 @@ modules of their own: trace links, the postmortem upload, the triage notice.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
 from bot.adapters import prometheus as traces
@@ -64,15 +64,8 @@ class SlackActions:
         }
 
     @property
-    def handled_kinds(self) -> frozenset[ActionKind]:
-        return frozenset(self._handlers)
-
-    async def run(self, action: ClaimedAction) -> Done:
-        try:
-            handler = self._handlers[ActionKind(action.kind)]
-        except (ValueError, KeyError):
-            raise SlackPermanentError(action.kind, "unknown action kind") from None
-        return await handler(action)
+    def handlers(self) -> Mapping[str, Handler]:
+        return {str(kind): handler for kind, handler in self._handlers.items()}
 
     # -- channel ---------------------------------------------------------------
 

@@ -11,16 +11,18 @@ import random
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
+from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.delivery.failure_words import describe_failure
+from bot.delivery.outages import OutageNotices
 from bot.delivery.outcome import Done, NotReady
-from bot.domain.kinds import ActionKind, EventKind
+from bot.domain.failures import PermanentFailure, RateLimited, TransientFailure
+from bot.domain.kinds import ActionKind, EventKind, retry_limit
 from bot.observability.metrics import Metrics
-from bot.slack.gateway import SlackPermanentError, SlackRateLimited, SlackTransientError
 from storage import alerting as repo
 from storage import outbox
 from storage.database import Database
@@ -33,6 +35,7 @@ Runner = Callable[[outbox.ClaimedAction], Awaitable[Done]]
 # Longest wait between retries of a failing action: after a Slack outage, incident channels
 # and messages must follow within seconds, not a minute (a retry is one cheap call).
 MAX_BACKOFF_SECONDS = 15.0
+MAX_EXTERNAL_BACKOFF_SECONDS = 300.0
 
 
 def backoff(attempt: int, *, base: float = 0.5, cap: float = MAX_BACKOFF_SECONDS) -> float:
@@ -52,6 +55,7 @@ class OutboxWorker:
         self._lease = lease
         self._poll = poll_interval
         self.worker_id = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+        self._outages = OutageNotices(clock)
         self._wake = asyncio.Event()
         self._stopping = False
         self._active: dict[str, asyncio.Task[None]] = {}
@@ -144,19 +148,27 @@ class OutboxWorker:
         bound = log.bind(action_id=action.id, kind=action.kind, incident_id=action.incident_id)
         try:
             done = await self._run(action)
-        except SlackRateLimited as exc:  # also NotReady: another queue's action has not happened yet
+        except RateLimited as exc:  # also NotReady: another queue's action has not happened yet
             await self._retry(action, exc.retry_after, str(exc), count_attempt=False)
             outcome = "waiting" if isinstance(exc, NotReady) else "rate_limited"
             self._metrics.outbox_actions.labels(action.kind, outcome).inc()
             return False
-        except SlackTransientError as exc:
-            delay = backoff(action.attempts)
+        except TransientFailure as exc:
+            limit = retry_limit(action.kind)
+            if limit is not None and action.attempts >= limit:
+                bound.error("outbox: action still failing after its last retry", error=str(exc), attempt=action.attempts)
+                await self._fail(action, PermanentFailure(exc.operation, f"{exc.error} (gave up after "
+                                                          f"{action.attempts} attempts)", service=exc.service,
+                                                          hint=exc.hint))
+                self._metrics.outbox_actions.labels(action.kind, "failed").inc()
+                return True
+            delay = backoff(action.attempts, cap=self._backoff_cap(exc))
             bound.warning("outbox: transient failure, will retry", error=str(exc), retry_in=round(delay, 2),
                           attempt=action.attempts)
-            await self._retry(action, delay, str(exc))
+            await self._retry(action, delay, str(exc), outage=exc)
             self._metrics.outbox_actions.labels(action.kind, "retried").inc()
             return False
-        except SlackPermanentError as exc:
+        except PermanentFailure as exc:
             bound.error("outbox: action failed permanently", error=str(exc))
             await self._fail(action, exc)
             self._metrics.outbox_actions.labels(action.kind, "failed").inc()
@@ -168,6 +180,12 @@ class OutboxWorker:
         self._metrics.outbox_actions.labels(action.kind, "done").inc()
         return True
 
+    @staticmethod
+    def _backoff_cap(exc: TransientFailure) -> float:
+        # Slack comes back within seconds and a retry is cheap; another service that is down
+        # is asked again less often (trackers and pagers are retried for as long as it takes).
+        return MAX_BACKOFF_SECONDS if exc.service == "slack" else MAX_EXTERNAL_BACKOFF_SECONDS
+
     async def _complete(self, action: outbox.ClaimedAction, done: Done) -> None:
         now = self._clock()
         async with self._db.transaction() as session:
@@ -177,29 +195,43 @@ class OutboxWorker:
                 await session.run_sync(repo.update_group, int(action.payload["group_id"]), **done.group_updates)
             await session.run_sync(outbox.finish, action.id, state="done", now=now, result=done.result)
             await session.run_sync(outbox.finish_absorbed, done.absorbed, into=action.id, now=now)
+            await session.run_sync(self._outages.recovered, action)
 
-    async def _retry(self, action: outbox.ClaimedAction, delay: float, error: str, count_attempt: bool = True) -> None:
+    async def _retry(self, action: outbox.ClaimedAction, delay: float, error: str, count_attempt: bool = True,
+                     outage: TransientFailure | None = None) -> None:
         at = self._clock() + timedelta(seconds=delay)
         async with self._db.transaction() as session:
             await session.run_sync(outbox.retry_later, action.id, at=at, error=error, count_attempt=count_attempt)
+            if outage is not None:
+                await session.run_sync(self._outages.unavailable, action, outage)
 
-    async def _fail(self, action: outbox.ClaimedAction, exc: SlackPermanentError) -> None:
+    async def _fail(self, action: outbox.ClaimedAction, exc: PermanentFailure) -> None:
         """Record the failure on the action and the timeline, and tell the channel."""
         now = self._clock()
-        notice = describe_failure(action.kind, action.payload, exc.error)
+        notice = describe_failure(action.kind, action.payload, exc.error, service=exc.service, hint=exc.hint)
         async with self._db.transaction() as session:
             await session.run_sync(outbox.finish, action.id, state="failed", now=now, error=str(exc))
             if action.incident_id is None:
                 return
             await session.run_sync(repo.append_events, action.incident_id, [NewEvent(
                 EventKind.SLACK_ACTION_FAILED, "bot",
-                {"action": action.kind, "error": exc.error, "method": exc.method, "notice": notice},
+                {"action": action.kind, "error": exc.error, "method": exc.operation, "service": exc.service,
+                 "notice": notice},
                 occurred_at=now, recorded_at=now)])
             if action.payload.get("purpose") == "notice":
                 return  # a notice about a notice would loop
-            incident = await session.run_sync(repo.get_incident, action.incident_id)
-            if incident is not None and incident.channel_id:
-                await session.run_sync(repo.enqueue, ordering_key=action.ordering_key, incident_id=action.incident_id,
-                                   kind=ActionKind.MESSAGE_POST,
-                                   payload={"text": f":warning: {notice}", "purpose": "notice"},
-                                   now=now)
+            await session.run_sync(tell_channel, action.incident_id, notice, now,
+                                   mention_commander=exc.service != "slack")
+
+
+def tell_channel(session: Session, incident_id: int, text: str, now: datetime, *, mention_commander: bool) -> None:
+    """Queue a notice in the incident's channel (on the incident's own Slack queue, so an
+    outage of another service never holds it up); with the commander mentioned when the
+    fix is theirs to make outside Slack."""
+    incident = repo.get_incident(session, incident_id)
+    if incident is None or not incident.channel_id:
+        return
+    mention = f"<@{incident.commander}> " if mention_commander and incident.commander else ""
+    text = f":warning: {mention}{text}"
+    repo.enqueue(session, ordering_key=f"incident:{incident_id}", incident_id=incident_id, kind=ActionKind.MESSAGE_POST,
+                 payload={"text": text, "purpose": "notice"}, now=now)

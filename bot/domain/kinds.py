@@ -40,7 +40,9 @@ class EventKind(StrEnum):
     MESSAGE_UNPINNED = "message.unpinned"
     PARTICIPANT_JOINED = "participant.joined"
     CHANNEL_ARCHIVED = "channel.archived"
-    SLACK_ACTION_FAILED = "slack.action_failed"
+    SLACK_ACTION_FAILED = "slack.action_failed"  # any outbox action, whichever service it talks to
+    SERVICE_UNAVAILABLE = "service.unavailable"  # a service other than Slack keeps failing: told once
+    SERVICE_RECOVERED = "service.recovered"
     COMMAND = "command"  # every /incident command, allowed or refused
 
 
@@ -61,6 +63,24 @@ class ActionKind(StrEnum):
     BOOKMARK_ADD = "bookmark.add"
     FILE_POSTMORTEM = "file.postmortem"
     TRIAGE_NOTICE = "triage.notice"
+
+
+# The service each outbox action kind talks to, for kinds that do not talk to Slack. Their
+# queues are their own (an outage there never holds up the incident's Slack messages), and
+# an outage of that service is told to the commander once, not once per action or retry.
+ACTION_SERVICES: dict[str, str] = {}
+
+# Attempts after which a kind that keeps failing transiently gives up (reported like a
+# permanent failure). Kinds not listed are retried for as long as it takes.
+RETRY_LIMITS: dict[str, int] = {}
+
+
+def action_service(kind: str) -> str:
+    return ACTION_SERVICES.get(kind, "slack")
+
+
+def retry_limit(kind: str) -> int | None:
+    return RETRY_LIMITS.get(kind)
 
 
 class TimerKind(StrEnum):

@@ -22,6 +22,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.adapters.alertmanager import AlertmanagerClient
 from bot.adapters.prometheus import PrometheusClient
 from bot.clock import Clock
+from bot.delivery.dispatch import ActionDispatcher
 from bot.delivery.slack_actions import SlackActions
 from bot.delivery.worker import OutboxWorker
 from bot.incident.capture import TimelineCapture
@@ -93,7 +94,8 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
                                    rate_limit_scale=settings.slack_rate_limit_scale)
             stack.push_async_callback(gateway.close)
             actions = SlackActions(db, gateway, current_playbooks, clock, prometheus, settings.playbooks_dir)
-            worker = OutboxWorker(db, actions.run, clock, metrics, concurrency=settings.outbox_concurrency,
+            dispatcher = ActionDispatcher(actions.handlers)
+            worker = OutboxWorker(db, dispatcher.run, clock, metrics, concurrency=settings.outbox_concurrency,
                                   lease=timedelta(seconds=settings.outbox_lease_seconds))
             commits.subscribe(worker.notify)
             worker.start()

@@ -15,6 +15,7 @@ import structlog
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.failures import DeliveryError, PermanentFailure, RateLimited, TransientFailure
 from bot.observability.metrics import Metrics
 from bot.slack.pacing import Pacer
 
@@ -26,24 +27,24 @@ TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "r
 MAX_INLINE_WAIT = 2.0
 
 
-class SlackError(Exception):
+class SlackError(DeliveryError):
     def __init__(self, method: str, error: str) -> None:
-        super().__init__(f"{method}: {error}")
-        self.method = method
-        self.error = error
+        # Not super(): in SlackRateLimited's MRO the next class is RateLimited, whose
+        # arguments differ; every Slack error is a DeliveryError with the same three.
+        DeliveryError.__init__(self, method, error, service="slack")
 
 
-class SlackPermanentError(SlackError):
+class SlackPermanentError(SlackError, PermanentFailure):
     """Slack refused the request itself; repeating it would fail the same way."""
 
 
-class SlackTransientError(SlackError):
+class SlackTransientError(SlackError, TransientFailure):
     """Slack or the network failed; the same request may succeed later."""
 
 
-class SlackRateLimited(SlackTransientError):
+class SlackRateLimited(SlackTransientError, RateLimited):
     def __init__(self, method: str, retry_after: float) -> None:
-        super().__init__(method, f"ratelimited, retry after {retry_after:g}s")
+        SlackError.__init__(self, method, f"ratelimited, retry after {retry_after:g}s")
         self.retry_after = retry_after
 
 
