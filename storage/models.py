@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
 
@@ -247,6 +247,58 @@ class Timer(Base):
     __table_args__ = (
         Index("ix_timers_due", "state", "due_at"),
         Index("ix_timers_incident", "incident_id", "kind", "state"),
+    )
+
+
+class Postmortem(Base):
+    """An incident's postmortem as a tracked piece of work: who writes it, by when, how far
+    it is. Created when an incident whose severity asks for one resolves."""
+
+    __tablename__ = "postmortems"
+
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))  # draft|in_review|published
+    owner: Mapped[str] = mapped_column(String(40))  # Slack user id
+    due_at: Mapped[datetime | None]
+    # While the incident is reopened the clock stops; what was left of it, in seconds.
+    suspended_remaining_seconds: Mapped[float | None] = mapped_column(Float)
+    escalated_at: Mapped[datetime | None]  # the overdue escalation, sent once
+    published_at: Mapped[datetime | None]
+    published_by: Mapped[str | None] = mapped_column(String(40))
+    document: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)  # where it was published (canvas or file)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class FollowUp(Base):
+    """An action item from an incident, numbered per incident from 1, perhaps mirrored by
+    an issue in a tracker (GitHub, Jira)."""
+
+    __tablename__ = "followups"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(40))
+    due_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(20))  # open|done|dropped
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(20))  # command|shortcut|web
+    message_link: Mapped[str | None] = mapped_column(Text)  # the Slack message it was made from
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(60))
+    close_reason: Mapped[str | None] = mapped_column(Text)
+    tracker: Mapped[str | None] = mapped_column(String(20))  # github|jira, once an issue exists there
+    tracker_key: Mapped[str | None] = mapped_column(String(200))  # owner/name#12 or KEY-12
+    tracker_url: Mapped[str | None] = mapped_column(Text)
+    tracker_checked_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("incident_id", "number", name="uq_followups_number"),
+        Index("ix_followups_status_due", "status", "due_at"),
     )
 
 

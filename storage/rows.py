@@ -16,7 +16,8 @@ from typing import Any, ClassVar, NamedTuple, Self, TypeAlias
 # What a JSON document column holds.
 JSONValue: TypeAlias = "str | int | float | bool | list[JSONValue] | dict[str, JSONValue] | None"
 
-__all__ = ["AlertGroupRow", "AlertRow", "EventRow", "IncidentDetail", "IncidentRow", "JSONValue", "NewEvent"]
+__all__ = ["AlertGroupRow", "AlertRow", "EventRow", "FollowUpRow", "IncidentDetail", "IncidentRow", "JSONValue",
+           "NewEvent", "PostmortemRow"]
 
 
 class _FromORM:
@@ -94,6 +95,44 @@ class AlertGroupRow(_FromORM):
     last_body_sha256: str | None
     triage_channel_id: str | None
     triage_ts: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PostmortemRow(_FromORM):
+    incident_id: int
+    status: str  # draft|in_review|published
+    owner: str
+    due_at: datetime | None
+    suspended_remaining_seconds: float | None
+    escalated_at: datetime | None
+    published_at: datetime | None
+    published_by: str | None
+    document: Mapping[str, JSONValue] | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpRow(_FromORM):
+    id: int
+    incident_id: int
+    number: int
+    text: str
+    owner: str | None
+    due_at: datetime | None
+    status: str  # open|done|dropped
+    created_by: str
+    created_at: datetime
+    source: str
+    message_link: str | None
+    closed_at: datetime | None
+    closed_by: str | None
+    close_reason: str | None
+    tracker: str | None
+    tracker_key: str | None
+    tracker_url: str | None
+    tracker_checked_at: datetime | None
+    updated_at: datetime
 
 
 class IncidentDetail(NamedTuple):

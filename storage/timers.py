@@ -76,3 +76,20 @@ def pending(session: Session, incident_id: int) -> dict[str, datetime]:
 def next_due(session: Session) -> datetime | None:
     row = session.execute(select(Timer.due_at).where(Timer.state == "pending").order_by(Timer.due_at).limit(1))
     return row.scalar_one_or_none()
+
+
+def schedule_keyed(session: Session, incident_id: int, kind: str, key: str, value: int | str, due_at: datetime,
+                   now: datetime) -> None:
+    """Set the one pending timer of this kind whose payload has ``key`` = ``value`` (one per
+    follow-up, say), replacing any, leaving the kind's other timers alone."""
+    cancel_keyed(session, incident_id, kind, key, value)
+    session.execute(insert(Timer).values(incident_id=incident_id, kind=str(kind), due_at=due_at, state="pending",
+                                         payload={key: value}, created_at=now))
+
+
+def cancel_keyed(session: Session, incident_id: int, kind: str, key: str, value: int | str) -> None:
+    pending_of_kind = session.execute(select(Timer.id, Timer.payload).where(
+        Timer.incident_id == incident_id, Timer.kind == str(kind), Timer.state == "pending")).all()
+    ids = [timer_id for timer_id, payload in pending_of_kind if (payload or {}).get(key) == value]
+    if ids:
+        session.execute(update(Timer).where(Timer.id.in_(ids)).values(state="cancelled"))

@@ -44,6 +44,21 @@ class EventKind(StrEnum):
     SERVICE_UNAVAILABLE = "service.unavailable"  # a service other than Slack keeps failing: told once
     SERVICE_RECOVERED = "service.recovered"
     COMMAND = "command"  # every /incident command, allowed or refused
+    # After the incident: the postmortem as tracked work, and its follow-ups.
+    POSTMORTEM_STARTED = "postmortem.started"  # owner, due_at (none: no due time for this severity)
+    POSTMORTEM_OWNER_CHANGED = "postmortem.owner_changed"
+    POSTMORTEM_DUE_CHANGED = "postmortem.due_changed"
+    POSTMORTEM_STATUS_CHANGED = "postmortem.status_changed"
+    POSTMORTEM_SUSPENDED = "postmortem.suspended"  # the incident reopened: the clock stops
+    POSTMORTEM_REMINDED = "postmortem.reminded"
+    POSTMORTEM_OVERDUE = "postmortem.overdue"
+    POSTMORTEM_PUBLISHED = "postmortem.published"
+    FOLLOWUP_ADDED = "followup.added"
+    FOLLOWUP_DONE = "followup.done"
+    FOLLOWUP_DROPPED = "followup.dropped"
+    FOLLOWUP_REMINDED = "followup.reminded"
+    FOLLOWUP_OVERDUE = "followup.overdue"
+    FOLLOWUP_EXPORTED = "followup.exported"  # its issue exists in the tracker: tracker, key, url
 
 
 class ActionKind(StrEnum):
@@ -63,12 +78,14 @@ class ActionKind(StrEnum):
     BOOKMARK_ADD = "bookmark.add"
     FILE_POSTMORTEM = "file.postmortem"
     TRIAGE_NOTICE = "triage.notice"
+    GITHUB_ISSUE = "github.issue"  # a follow-up's issue in GitHub Issues
+    JIRA_ISSUE = "jira.issue"  # a follow-up's issue in Jira Cloud
 
 
 # The service each outbox action kind talks to, for kinds that do not talk to Slack. Their
 # queues are their own (an outage there never holds up the incident's Slack messages), and
 # an outage of that service is told to the commander once, not once per action or retry.
-ACTION_SERVICES: dict[str, str] = {}
+ACTION_SERVICES: dict[str, str] = {ActionKind.GITHUB_ISSUE: "github", ActionKind.JIRA_ISSUE: "jira"}
 
 # Attempts after which a kind that keeps failing transiently gives up (reported like a
 # permanent failure). Kinds not listed are retried for as long as it takes.
@@ -89,6 +106,9 @@ class TimerKind(StrEnum):
     ACK_TIMEOUT = "ack_timeout"
     AUTO_RESOLVE = "auto_resolve"
     ARCHIVE = "archive"
+    POSTMORTEM_REMINDER = "postmortem_reminder"  # before the due time, and at it
+    POSTMORTEM_OVERDUE = "postmortem_overdue"  # escalates once to the commander
+    FOLLOWUP_DUE = "followup_due"  # one per follow-up with a due date: payload {"number": n}
 
 
 # Timers that stop mattering once the incident is resolved (archiving starts then).
