@@ -50,6 +50,9 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "conversations.info": frozenset({"channels:read"}),
     "conversations.members": frozenset({"channels:read"}),
     "conversations.history": frozenset({"channels:history"}),
+    # A direct message: opened with im:write; its retry reads the conversation's history,
+    # which in a direct message needs im:history (bot/delivery/direct_messages.py).
+    "conversations.open": frozenset({"im:write", "im:history"}),
     "conversations.replies": frozenset({"channels:history"}),
     "pins.add": frozenset({"pins:write"}),
     "pins.remove": frozenset({"pins:write"}),

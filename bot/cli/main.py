@@ -124,7 +124,7 @@ def cmd_postmortem(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from bot.clock import utcnow
-    from bot.domain.analytics import report_text
+    from bot.domain.analytics import FollowUpFacts, PostmortemFacts, aftercare_lines, report_text
     from bot.playbook import parse_duration
     from storage import queries
     from storage.database import Database
@@ -143,7 +143,10 @@ def cmd_report(args: argparse.Namespace) -> int:
             since = utcnow() - window
             timings = await db.read(queries.incident_timings, since)
             noisiest = await db.read(queries.alert_counts_by_name, since)
-            return report_text(timings, noisiest, args.since)
+            started, added = await db.read(queries.aftercare_since, since)
+            aftercare = aftercare_lines([PostmortemFacts(*row) for row in started],
+                                        [FollowUpFacts(*row) for row in added], utcnow())
+            return "\n".join([report_text(timings, noisiest, args.since), *aftercare])
         finally:
             await db.dispose()
 

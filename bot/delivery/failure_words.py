@@ -49,6 +49,8 @@ ACTION_WORDS: Mapping[str, Words] = {
     ActionKind.BOOKMARK_ADD: lambda payload: f"bookmark {escape(str(payload.get('title')))}",
     ActionKind.FILE_POSTMORTEM: _fixed("upload the postmortem draft"),
     ActionKind.TRIAGE_NOTICE: lambda payload: f"post the triage notice to {channel_ref(payload.get('channel'))}",
+    ActionKind.MESSAGE_DIRECT: lambda payload: f"send a direct message to <@{escape(str(payload.get('user')))}>",
+    ActionKind.POSTMORTEM_PUBLISH: _fixed("publish the postmortem"),
     ActionKind.GITHUB_ISSUE: lambda payload: f"create the GitHub issue for follow-up {escape(str(payload.get('number')))}",
     ActionKind.JIRA_ISSUE: lambda payload: f"create the Jira issue for follow-up {escape(str(payload.get('number')))}",
 }

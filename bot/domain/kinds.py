@@ -78,6 +78,8 @@ class ActionKind(StrEnum):
     BOOKMARK_ADD = "bookmark.add"
     FILE_POSTMORTEM = "file.postmortem"
     TRIAGE_NOTICE = "triage.notice"
+    MESSAGE_DIRECT = "message.direct"  # a direct message to one person
+    POSTMORTEM_PUBLISH = "postmortem.publish"  # the final document, as a canvas or a file
     GITHUB_ISSUE = "github.issue"  # a follow-up's issue in GitHub Issues
     JIRA_ISSUE = "jira.issue"  # a follow-up's issue in Jira Cloud
 

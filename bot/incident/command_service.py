@@ -16,22 +16,26 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bot.adapters.alertmanager import AlertmanagerClient, AlertmanagerError
 from bot.clock import Clock
 from bot.domain import commands as p
 from bot.domain import policy as pol
 from bot.domain.decide import decide_declaration
+from bot.domain.due import DueError
 from bot.domain.kinds import ActionKind, EventKind
 from bot.domain.permissions import allowed, who_may
 from bot.domain.redaction import redactor
 from bot.incident import timer_schedule as schedule
 from bot.incident import transitions
 from bot.incident.change import IncidentChange
+from bot.incident.postmortem_tracking import PostmortemTracking
 from bot.playbook import Playbook, PlaybookSet
 from bot.slack.blocks import escape
 from bot.slack.texts import draft_update, list_text, timeline_text
 from storage import alerting as repo
+from storage import followups, postmortems
 from storage import incidents as store
 from storage.database import Database
 
@@ -272,7 +276,35 @@ class CommandService:
         if isinstance(command, p.Postmortem):
             change.action(ActionKind.FILE_POSTMORTEM)
             return Reply("The postmortem draft is being rendered and uploaded to this channel.", changed=True)
+        if isinstance(command, POSTMORTEM_CHANGES):
+            return await self._postmortem(session, change, playbook, command)
         return Reply(f"`{self.command}` cannot do that here.")
+
+    async def _postmortem(self, session: AsyncSession, change: IncidentChange, playbook: Playbook | None,
+                          command: PostmortemChange) -> Reply:
+        existing = await session.run_sync(postmortems.get, change.incident.id)
+        is_owner = existing is not None and change.actor == existing.owner
+        if not is_owner and (refusal := await self._may("resolve", change, playbook)):
+            return _refused(refusal.replace(" can resolve for this incident",
+                                                " or the postmortem's owner can change its postmortem"))
+        if isinstance(command, p.PostmortemDue):
+            try:
+                due_at = command.due.at(change.now)
+            except DueError as exc:
+                return _refused(f"{str(exc)[:1].upper()}{str(exc)[1:]}. Type `{self.command} postmortem due "
+                                f"<YYYY-MM-DD|duration>`.")
+        open_followups = (await session.run_sync(followups.counts_by_status, change.incident.id)).get("open", 0)
+
+        def apply(sync: Session) -> str:
+            tracking = PostmortemTracking(sync, change.incident, change.actor, change.now, self.command)
+            if isinstance(command, p.PostmortemOwner):
+                return tracking.set_owner(command.user)
+            if isinstance(command, p.PostmortemDue):
+                return tracking.set_due(due_at)
+            if isinstance(command, p.PostmortemReview):
+                return tracking.set_in_review()
+            return tracking.publish(open_followups)
+        return Reply(await session.run_sync(apply), changed=True)
 
     async def _severity(self, change: IncidentChange, playbook: Playbook | None, command: p.SetSeverity) -> Reply:
         incident = change.incident
@@ -316,7 +348,7 @@ class CommandService:
             return Reply("This incident is already resolved.")
         if refusal := await self._may("resolve", change, playbook):
             return _refused(refusal)
-        transitions.resolve(change, _redact(playbook, summary))
+        transitions.resolve(change, _redact(playbook, summary), command=self.command)
         expire = playbook is None or playbook.expire_silences_on_resolve
         return Reply("Resolved. The final update is posted.", changed=True,
                      extra={"resolved": True, "expire_silences": expire})
@@ -335,6 +367,8 @@ class _SilencesExpired:
 
 
 InIncidentCommand = p.Command | _SilencesCreated | _SilencesExpired
+PostmortemChange = p.PostmortemOwner | p.PostmortemDue | p.PostmortemReview | p.PostmortemPublish
+POSTMORTEM_CHANGES = (p.PostmortemOwner, p.PostmortemDue, p.PostmortemReview, p.PostmortemPublish)
 
 
 def _redact(playbook: Playbook | None, text: str) -> str:

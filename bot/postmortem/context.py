@@ -22,6 +22,11 @@ ship its own; it receives the same context as the default
 ``alert_groups``     by alert name: ``name``, ``count``, ``firing``, ``summary``, ``links``,
                      ``alerts`` (lines), ``more`` (how many are not listed), ``more_text``
 ``alert_count``, ``event_count``
+``postmortem``       ``owner`` (mention), ``due`` (full UTC time, or "" or why it is on hold),
+                     ``status`` (draft, in review, published), ``published``; None when the
+                     incident has no postmortem to track
+``followups``        rows: ``number``, ``text`` (fit for a table cell), ``owner``, ``due``
+                     (YYYY-MM-DD or ""), ``status``, ``link`` (to the tracker issue, or "")
 """
 
 from __future__ import annotations
@@ -30,9 +35,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from bot.postmortem import text as tx
+from bot.postmortem.aftercare import followup_views, postmortem_view
 from bot.postmortem.alert_listing import AlertGroup, LinksFor, alert_group_view, group_alerts
 from bot.postmortem.key_facts import KeyTimes, key_times, measures, resolution_history, summary
-from bot.postmortem.model import AlertRecord, EventRecord, IncidentRecord
+from bot.postmortem.model import AlertRecord, EventRecord, FollowUpRecord, IncidentRecord, PostmortemRecord
 from bot.postmortem.timeline import Scan, scan, sorted_events
 from bot.postmortem.timeline_rows import Row, status_label
 from bot.postmortem.views import IncidentView, Line, PostmortemContext, RoleView, SeverityView
@@ -41,7 +47,8 @@ __all__ = ["build_context"]
 
 
 def build_context(incident: IncidentRecord, events: Iterable[EventRecord], alerts: Iterable[AlertRecord],
-                  links_for: LinksFor | None = None) -> PostmortemContext:
+                  links_for: LinksFor | None = None, postmortem: PostmortemRecord | None = None,
+                  followups: Sequence[FollowUpRecord] = ()) -> PostmortemContext:
     """Everything the template gets, as plain immutable values."""
     opened = tx.to_utc(incident.opened_at, "incident opened_at")
     found = scan(sorted_events(events), incident.source)
@@ -101,6 +108,8 @@ def build_context(incident: IncidentRecord, events: Iterable[EventRecord], alert
         "alert_groups": [alert_group_view(g, at, links_for) for g in groups],
         "alert_count": len(alert_list),
         "event_count": found.events,
+        "postmortem": postmortem_view(postmortem),
+        "followups": followup_views(followups),
     }
 
 

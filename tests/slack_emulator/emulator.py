@@ -140,6 +140,17 @@ class SlackEmulator:
         """Every message of the channel, thread replies included, oldest first."""
         return list(self.channel(channel_id).messages)
 
+    def direct_messages(self, user_id: str) -> list[Message]:
+        """What the bot sent ``user_id`` in their direct-message conversation, oldest first."""
+        found = [c for c in self.workspace.channels.values()
+                 if c.is_im and c.members == {self.workspace.bot_user_id, user_id}]
+        return list(found[0].messages) if found else []
+
+    @property
+    def canvases(self) -> dict[str, dict[str, Any]]:
+        """Canvases created with canvases.create, by id: title, document_content, channel_id."""
+        return dict(self.workspace.canvases)
+
     def pins(self, channel_id: str) -> list[Message]:
         """The pinned messages of the channel, in pinning order."""
         channel = self.channel(channel_id)

@@ -77,6 +77,7 @@ class Channel:
     is_private: bool = False
     is_general: bool = False
     is_archived: bool = False
+    is_im: bool = False  # a direct message between the bot and one user (id D...)
     members: set[str] = field(default_factory=set)
     topic: dict[str, Any] = field(default_factory=lambda: {"value": "", "creator": "", "last_set": 0})
     purpose: dict[str, Any] = field(default_factory=lambda: {"value": "", "creator": "", "last_set": 0})
@@ -172,6 +173,16 @@ class Workspace:
         self.channels[channel.id] = channel
         return channel
 
+    def direct_channel(self, user: str) -> Channel:
+        """The bot's direct-message conversation with ``user``, opened on first use."""
+        for channel in self.channels.values():
+            if channel.is_im and channel.members == {self.bot_user_id, user}:
+                return channel
+        channel = Channel(id=self.new_id("D"), name="", creator=self.bot_user_id, created=int(time.time()),
+                          is_private=True, is_im=True, members={self.bot_user_id, user})
+        self.channels[channel.id] = channel
+        return channel
+
     def channel_named(self, name: str) -> Channel | None:
         return next((c for c in self.channels.values() if c.name == name), None)
 
@@ -220,7 +231,7 @@ class Workspace:
     def channel_json(self, channel: Channel, *, num_members: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": channel.id, "name": channel.name, "name_normalized": channel.name,
-            "is_channel": True, "is_group": False, "is_im": False, "is_mpim": False,
+            "is_channel": not channel.is_im, "is_group": False, "is_im": channel.is_im, "is_mpim": False,
             "is_private": channel.is_private, "is_archived": channel.is_archived,
             "is_general": channel.is_general, "created": channel.created, "creator": channel.creator,
             "is_member": self.bot_user_id in channel.members, "is_shared": False, "is_ext_shared": False,
