@@ -14,7 +14,7 @@ from bot.http.auth import api_token_ok
 from bot.http.json_errors import json_error
 from bot.http.keys import DATABASE, PLAYBOOKS, SETTINGS
 from bot.incident.drafts import PostmortemError, filename, postmortem_markdown
-from storage import queries
+from storage import postmortems, queries
 from storage.rows import AlertRow, EventRow, IncidentRow
 
 STATUSES = ("open", "investigating", "identified", "monitoring", "resolved")
@@ -89,6 +89,11 @@ async def get_incident(request: web.Request) -> web.Response:
     body = incident_json(found.incident)
     body["alerts"] = [_alert_json(a) for a in found.alerts]
     body["timeline"] = [_event_json(e) for e in found.events]
+    tracked = await request.app[DATABASE].read(postmortems.get, found.incident.id)
+    body["postmortem"] = None if tracked is None else {
+        "owner": tracked.owner, "status": tracked.status, "due_at": _iso(tracked.due_at),
+        "on_hold": tracked.suspended_remaining_seconds is not None, "published_at": _iso(tracked.published_at),
+        "published_by": tracked.published_by}
     return web.json_response(body)
 
 

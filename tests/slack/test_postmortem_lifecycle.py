@@ -175,3 +175,15 @@ async def test_a_workspace_without_canvases_gets_the_markdown_file(journey: Jour
     assert content is not None and content.startswith(b"# Postmortem #1: ")
     assert journey.channel_texts()[-1] == (":white_check_mark: The postmortem of incident #1 is published, "
                                            "as the file above.")
+
+
+async def test_the_incident_api_shows_the_postmortem(journey: Journey) -> None:
+    from tests.support.bot import API_TOKEN
+    await journey.command("resolve")
+    await journey.delivered()
+    async with httpx.AsyncClient() as client:
+        body = (await client.get(f"{journey.url}/incidents/1",
+                                 headers={"Authorization": f"Bearer {API_TOKEN}"})).json()
+    assert body["postmortem"] == {
+        "owner": journey.commander, "status": "draft", "on_hold": False, "published_at": None, "published_by": None,
+        "due_at": (journey.clock() + timedelta(hours=72)).isoformat()}
