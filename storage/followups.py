@@ -77,6 +77,13 @@ def close(session: Session, followup_id: int, *, status: str, by: str, reason: s
     return rows_affected(result) == 1
 
 
+def set_due(session: Session, followup_id: int, *, due_at: datetime | None, now: datetime) -> bool:
+    """Move an open follow-up's due time (None: no due time); False if it is not open."""
+    result = session.execute(update(FollowUp).where(FollowUp.id == followup_id, FollowUp.status == "open").values(
+        due_at=due_at, updated_at=now))
+    return rows_affected(result) == 1
+
+
 def set_tracker_issue(session: Session, followup_id: int, *, tracker: str, key: str, url: str, now: datetime) -> None:
     session.execute(update(FollowUp).where(FollowUp.id == followup_id).values(
         tracker=tracker, tracker_key=key, tracker_url=url, tracker_checked_at=now, updated_at=now))

@@ -45,6 +45,7 @@ ACTION_WORDS: Mapping[str, Words] = {
     ActionKind.MESSAGE_UPDATE_HEADER: _fixed("update the incident header"),
     ActionKind.MESSAGE_POST: _fixed("post a message"),
     ActionKind.MESSAGE_POST_TO: lambda payload: f"post the update to {channel_ref(payload.get('channel'))}",
+    ActionKind.MESSAGE_DIRECT: lambda payload: f"send a direct message to <@{escape(str(payload.get('user')))}>",
     ActionKind.MESSAGE_TRACE_LINKS: _fixed("post the trace links"),
     ActionKind.BOOKMARK_ADD: lambda payload: f"bookmark {escape(str(payload.get('title')))}",
     ActionKind.FILE_POSTMORTEM: _fixed("upload the postmortem draft"),

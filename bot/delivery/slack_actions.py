@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bot.adapters import prometheus as traces
 from bot.clock import Clock
+from bot.delivery.direct_message import DirectMessage
 from bot.delivery.incident_reads import IncidentReads
 from bot.delivery.outcome import Done, MissingPrerequisite, NotReady
 from bot.delivery.posting import Poster
@@ -55,6 +56,7 @@ class SlackActions:
             ActionKind.MESSAGE_UPDATE_HEADER: self._update_header,
             ActionKind.MESSAGE_POST: self._post,
             ActionKind.MESSAGE_POST_TO: self._post_to,
+            ActionKind.MESSAGE_DIRECT: DirectMessage(gateway),
             ActionKind.BOOKMARK_ADD: self._add_bookmark,
             ActionKind.CHANNEL_ARCHIVE: self._archive,
             ActionKind.MESSAGE_TRACE_LINKS: TraceLinks(db, self._reads, self._poster, playbooks, prometheus),

@@ -59,6 +59,7 @@ class EventKind(StrEnum):
     FOLLOWUP_REMINDED = "followup.reminded"
     FOLLOWUP_OVERDUE = "followup.overdue"
     FOLLOWUP_EXPORTED = "followup.exported"  # its issue exists in the tracker: tracker, key, url
+    FOLLOWUP_DUE_CHANGED = "followup.due_changed"  # number, from, to (None: no due time)
 
 
 class ActionKind(StrEnum):
@@ -74,6 +75,7 @@ class ActionKind(StrEnum):
     MESSAGE_UPDATE_HEADER = "message.update_header"
     MESSAGE_POST = "message.post"
     MESSAGE_POST_TO = "message.post_to"
+    MESSAGE_DIRECT = "message.direct"  # a direct message to one person (payload user, text)
     MESSAGE_TRACE_LINKS = "message.trace_links"
     BOOKMARK_ADD = "bookmark.add"
     FILE_POSTMORTEM = "file.postmortem"

@@ -138,6 +138,7 @@ class Workspace:
         self.ephemerals: list[Ephemeral] = []
         self.views: list[dict[str, Any]] = []
         self.canvases: dict[str, dict[str, Any]] = {}
+        self.ims: dict[str, Channel] = {}  # the app's direct conversation with each user, by user id
         self.triggers: dict[str, Trigger] = {}
         self._ids = itertools.count(1)
         self._last_us = 0
@@ -186,6 +187,15 @@ class Workspace:
         if channel is None or (channel.is_private and self.bot_user_id not in channel.members):
             raise SlackError("channel_not_found")
         return channel
+
+    def im_with(self, user_id: str) -> Channel:
+        """The app's direct conversation with a user (its Messages tab), opened on first use."""
+        if user_id == self.bot_user_id or user_id not in self.users:
+            raise SlackError("cannot_dm_bot" if user_id == self.bot_user_id else "channel_not_found")
+        if user_id not in self.ims:
+            self.ims[user_id] = Channel(id=self.new_id("D"), name=user_id, creator=user_id, created=int(time.time()),
+                                        is_private=True, members={user_id, self.bot_user_id})
+        return self.ims[user_id]
 
     def require_member(self, channel: Channel) -> None:
         if self.bot_user_id not in channel.members:
