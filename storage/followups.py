@@ -49,19 +49,19 @@ def of_incident(session: Session, incident_id: int) -> list[FollowUpRow]:
 def listed(session: Session, *, status: str | None = None, overdue_at: datetime | None = None,
            limit: int = 500) -> list[FollowUpRow]:
     """Follow-ups across incidents, oldest due first (those without a due date last);
-    ``overdue_at``: only open ones due before then."""
+    ``overdue_at``: only open ones due by then (a follow-up is overdue from its due time on)."""
     query = select(FollowUp)
     if status is not None:
         query = query.where(FollowUp.status == status)
     if overdue_at is not None:
-        query = query.where(FollowUp.status == "open", FollowUp.due_at.is_not(None), FollowUp.due_at < overdue_at)
+        query = query.where(FollowUp.status == "open", FollowUp.due_at.is_not(None), FollowUp.due_at <= overdue_at)
     query = query.order_by(FollowUp.due_at.is_(None), FollowUp.due_at, FollowUp.incident_id, FollowUp.number)
     return [FollowUpRow.from_orm(r) for r in session.execute(query.limit(limit)).scalars()]
 
 
 def count_overdue(session: Session, now: datetime) -> int:
     return int(session.execute(select(func.count()).select_from(FollowUp).where(
-        FollowUp.status == "open", FollowUp.due_at.is_not(None), FollowUp.due_at < now)).scalar_one())
+        FollowUp.status == "open", FollowUp.due_at.is_not(None), FollowUp.due_at <= now)).scalar_one())
 
 
 def counts_by_status(session: Session, incident_id: int) -> dict[str, int]:
