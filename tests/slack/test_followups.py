@@ -220,8 +220,10 @@ async def test_a_reminder_after_the_channel_is_archived_goes_to_the_owner_only(t
     opened = await t.open()
     channel = opened.channel_id
     await t.command("resolve fixed", "UALICE", channel)
-    assert (await t.command("followup Add a canary stage <@UCAROL|carol> due 3d", "UALICE", channel)).startswith(
-        "Added follow-up 1")
+    assert (await t.command("followup Add a canary stage, ask ops@example.com <@UCAROL|carol> due 3d", "UALICE",
+                            channel)).startswith("Added follow-up 1")
+    [stored] = await followups(t.db)
+    assert stored.text == "Add a canary stage, ask [redacted email]"  # redacted like notes, before it is stored
     await t.advance(timedelta(days=1))  # the playbook archives a day after resolution
     assert t.slack.channel(channel).is_archived
     posted_before = len(t.slack.messages(channel))
