@@ -11,6 +11,7 @@ from bot.slack.blocks import escape, link
 from storage.rows import FollowUpRow
 
 TEXT_SHOWN = 300
+LISTING_LIMIT = 3000  # characters of a reply, well within what Slack shows of one message
 
 
 def _who(user: str | None) -> str:
@@ -58,7 +59,10 @@ def listing(followups: Sequence[FollowUpRow], incident_id: int, now: datetime, c
     if not followups:
         return f"Incident #{incident_id} has no follow-ups yet. Add one with `{command} followup <text>`."
     lines = [f"*Follow-ups of incident #{incident_id} ({len(followups)})*"]
-    for f in followups:
+    for shown, f in enumerate(followups):
+        if sum(len(line) + 1 for line in lines) > LISTING_LIMIT:
+            lines.append(f"…and {len(followups) - shown} more (all of them: `GET /incidents/{incident_id}/followups`).")
+            break
         status = f.status
         if f.status == "open" and f.due_at is not None and f.due_at <= now:
             status = "*overdue*"

@@ -35,3 +35,12 @@ def test_an_announcement_links_the_message_it_came_from() -> None:
     assert added(ROW, "UALICE") == (":memo: <@UALICE> added follow-up 1 from "
                                     "<https://incident-test.slack.com/archives/C1/p1|a message>: "
                                     "Fix &lt;the&gt; pool &amp; retry · <@UBOB> · due 2026-11-24")
+
+
+def test_a_long_list_stops_before_slacks_limit_and_says_how_many_more() -> None:
+    many = [replace(ROW, number=n, text="x" * 290) for n in range(1, 41)]
+    text = listing(many, 4, NOW, "/incident")
+    assert len(text) < 3500
+    last = text.splitlines()[-1]
+    assert last.startswith("…and ") and last.endswith(" more (all of them: `GET /incidents/4/followups`).")
+    assert len(text.splitlines()) - 2 + int(last.split()[1]) == 40

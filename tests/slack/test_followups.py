@@ -233,3 +233,14 @@ async def test_a_reminder_after_the_channel_is_archived_goes_to_the_owner_only(t
     assert len(t.slack.messages(channel)) == posted_before
     assert (await kinds(t.db, opened.id))["followup.overdue"] == 1
     assert not [e for e in await rows.events(t.db, opened.id) if e.kind == "slack.action_failed"]
+
+
+async def test_an_owner_slack_cannot_confirm_right_now_adds_nothing_and_says_try_again(timed: Timed) -> None:
+    t = timed
+    opened = await t.open()
+    t.slack.faults.fail_next("users.info", status=500)
+    assert await t.command("followup Fix it <@UBOB|bob>", "UCAROL", opened.channel_id) == \
+        "Slack could not confirm who <@UBOB> is just now; nothing was added. Try again in a moment."
+    assert await followups(t.db) == []
+    assert (await t.command("followup Fix it <@UBOB|bob>", "UCAROL", opened.channel_id)).startswith(
+        "Added follow-up 1")
