@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
+from bot.bolt.followup_shortcut import register_followup_shortcut
 from bot.domain import commands as p
 from bot.incident.capture import TimelineCapture
 from bot.incident.command_service import CommandService, Context, Reply
@@ -138,6 +139,7 @@ def register(bolt: AsyncApp, service: CommandService, capture: TimelineCapture, 
 
     bolt.view(DECLARE_VIEW)(declare_submitted)
     bolt.view(UPDATE_VIEW)(update_submitted)
+    register_followup_shortcut(bolt, service.followups, gateway, slash_command, _open_view)
 
     async def reaction_added(body: dict[str, Any], event: dict[str, Any]) -> None:
         await capture.reaction(str(body.get("event_id")), event, added=True)

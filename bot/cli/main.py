@@ -158,6 +158,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_followups(args: argparse.Namespace) -> int:
+    from bot.cli.followups import followups
+
+    return followups(_settings(), overdue=args.overdue)
+
+
 ENVIRONMENT_HELP = """\
 configuration comes from the environment:
   DATABASE_URL          sqlite+aiosqlite:///incident-bot.db (default) or postgresql+asyncpg://...
@@ -234,6 +240,13 @@ def build_parser() -> argparse.ArgumentParser:
                                  "route, time to acknowledge and to resolve (p50, p90) and the noisiest alert names.")
     report.add_argument("--since", default="30d", help="window, e.g. 7d, 30d, 12h (default 30d)")
     report.set_defaults(func=cmd_report)
+
+    followups = commands.add_parser(
+        "followups", help="list open follow-ups across incidents (--overdue: only those past due)",
+        description="Print the open follow-ups of every incident (oldest due first): incident, number, status, "
+        "owner, due date, text and tracker issue. With --overdue, only open ones past their due time.")
+    followups.add_argument("--overdue", action="store_true", help="only follow-ups past their due time")
+    followups.set_defaults(func=cmd_followups)
 
     db = commands.add_parser("db", help="database schema commands")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")

@@ -7,7 +7,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.domain import followup_grammar as fg
 from bot.domain.due import DUE_FORMAT, Due, DueError, parse_due
+from bot.domain.followup_grammar import AddFollowUp, CloseFollowUp, ListFollowUps
 from bot.playbook import parse_duration
 
 STATUSES = ("investigating", "identified", "monitoring", "resolved")
@@ -121,7 +123,8 @@ class RaiseSeverity:
 
 Command = (Declare | ListIncidents | Help | SetSeverity | SetCommander | AssignRole | SetStatus | PostUpdate
            | AddNote | Resolve | Reopen | Silence | ShowTimeline | Postmortem | PostmortemOwner | PostmortemDue
-           | PostmortemReview | PostmortemPublish | Acknowledge | RaiseSeverity)
+           | PostmortemReview | PostmortemPublish | Acknowledge | RaiseSeverity | AddFollowUp | ListFollowUps
+           | CloseFollowUp)
 
 # Commands that work anywhere; the rest need an incident channel.
 ANYWHERE = (Declare, ListIncidents, Help)
@@ -146,6 +149,10 @@ USAGE = {
     "silence": "silence <duration, e.g. 2h>|off [comment]",
     "timeline": "timeline",
     "postmortem": "postmortem [owner <@user>|due <YYYY-MM-DD|duration>|review|publish]",
+    "followup": fg.FOLLOWUP_USAGE,
+    "followups": fg.FOLLOWUPS_USAGE,
+    "followup done": fg.DONE_USAGE,
+    "followup drop": fg.DROP_USAGE,
 }
 
 
@@ -214,6 +221,11 @@ def parse_command(text: str, severities: Sequence[str], command: str = "/inciden
         return ShowTimeline()
     if sub == "postmortem":
         return _postmortem(args, wrong)
+    if sub in ("followup", "followups"):
+        try:
+            return fg.parse_followup(sub, args)
+        except fg.FollowUpInputError as exc:
+            raise CommandError(f"{exc}. Type `{command} {exc.usage}`.") from None
     raise CommandError(f"Unknown subcommand `{sub[:30]}`. Type `{command} help` to see what it can do.")
 
 

@@ -59,6 +59,7 @@ class EventKind(StrEnum):
     FOLLOWUP_REMINDED = "followup.reminded"
     FOLLOWUP_OVERDUE = "followup.overdue"
     FOLLOWUP_EXPORTED = "followup.exported"  # its issue exists in the tracker: tracker, key, url
+    FOLLOWUP_DUE_CHANGED = "followup.due_changed"  # number, from, to (None: no due time)
 
 
 class ActionKind(StrEnum):

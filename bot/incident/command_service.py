@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from bot.adapters.alertmanager import AlertmanagerClient, AlertmanagerError
 from bot.clock import Clock
 from bot.domain import commands as p
+from bot.domain import followup_grammar as fg
 from bot.domain import policy as pol
 from bot.domain.decide import decide_declaration
 from bot.domain.due import DueError
@@ -30,6 +31,7 @@ from bot.domain.redaction import redactor
 from bot.incident import timer_schedule as schedule
 from bot.incident import transitions
 from bot.incident.change import IncidentChange
+from bot.incident.followup_desk import FollowUpDesk, UserExists
 from bot.incident.postmortem_tracking import PostmortemTracking
 from bot.playbook import Playbook, PlaybookSet
 from bot.slack.blocks import escape
@@ -62,8 +64,10 @@ class Reply:
 class CommandService:
     def __init__(self, db: Database, playbooks: Callable[[], PlaybookSet], clock: Clock,
                  on_commit: Callable[[], None], command: str = "/incident",
-                 group_members: GroupMembers | None = None, alertmanager: AlertmanagerClient | None = None) -> None:
+                 group_members: GroupMembers | None = None, alertmanager: AlertmanagerClient | None = None,
+                 user_exists: UserExists | None = None) -> None:
         self._db = db
+        self.followups = FollowUpDesk(db, playbooks, clock, command, user_exists, group_members)
         self._alertmanager = alertmanager
         self._playbooks = playbooks
         self._clock = clock
@@ -89,6 +93,11 @@ class CommandService:
             incident_id = await session.run_sync(store.incident_id_for_channel, ctx.channel)
         if incident_id is None:
             return Reply(NOT_AN_INCIDENT_CHANNEL.format(command=self.command))
+        if isinstance(command, fg.ListFollowUps):
+            return Reply(await self.followups.listing(incident_id))
+        if isinstance(command, (fg.AddFollowUp, fg.CloseFollowUp)) and \
+                (problem := await self.followups.problem(incident_id, command)):
+            return Reply(problem)  # bad input: nothing is recorded
         if isinstance(command, p.Silence):
             reply = await self._silence(incident_id, command, ctx)
         else:
@@ -273,6 +282,10 @@ class CommandService:
         if isinstance(command, p.ShowTimeline):
             events = await session.run_sync(store.recent_events, incident.id)
             return Reply(timeline_text(events))
+        if isinstance(command, (fg.AddFollowUp, fg.CloseFollowUp)):
+            outcome = await (self.followups.add(session, change, playbook, command) if isinstance(command, fg.AddFollowUp)
+                             else self.followups.close(session, change, playbook, command))
+            return Reply(outcome.text, changed=outcome.changed, extra={"refused": True} if outcome.refused else {})
         if isinstance(command, p.Postmortem):
             change.action(ActionKind.FILE_POSTMORTEM)
             return Reply("The postmortem draft is being rendered and uploaded to this channel.", changed=True)

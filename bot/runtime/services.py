@@ -105,7 +105,7 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
             else:
                 lookups = SlackLookups(gateway)
                 service = CommandService(db, current_playbooks, clock, commits.notify, settings.slash_command,
-                                         lookups.group_members, alertmanager)
+                                         lookups.group_members, alertmanager, lookups.user_exists)
                 capture = TimelineCapture(db, current_playbooks, clock, lookups.fetch_message, commits.notify)
                 bolt = build_bolt(token, settings.slack_signing_secret.get_secret_value(), settings.slack_api_url,
                                   gateway, service, capture, settings.slash_command)

@@ -14,7 +14,13 @@ from .faults import Faults
 from .methods_chat import Content, post
 from .outbound import BotSender, Delivery, SignatureMode
 from .outbound import signature as sign_body
-from .payloads import block_action_payload, complete_interaction, event_envelope, slash_command_fields
+from .payloads import (
+    block_action_payload,
+    complete_interaction,
+    event_envelope,
+    message_shortcut_payload,
+    slash_command_fields,
+)
 from .ratelimit import Limit, RateLimiter, build_limits
 from .recording import Call, longest_run_of_429
 from .responses import ResponseUrls
@@ -141,10 +147,9 @@ class SlackEmulator:
         return list(self.channel(channel_id).messages)
 
     def direct_messages(self, user_id: str) -> list[Message]:
-        """What the bot sent ``user_id`` in their direct-message conversation, oldest first."""
-        found = [c for c in self.workspace.channels.values()
-                 if c.is_im and c.members == {self.workspace.bot_user_id, user_id}]
-        return list(found[0].messages) if found else []
+        """Messages the app sent to this user's direct conversation with it, oldest first."""
+        im = self.workspace.ims.get(user_id)
+        return list(im.messages) if im is not None else []
 
     @property
     def canvases(self) -> dict[str, dict[str, Any]]:
@@ -255,6 +260,25 @@ class SlackEmulator:
         """Click the element ``action_id`` of a stored message, as ``user_id``."""
         payload = block_action_payload(self.workspace, channel_id=channel_id, message_ts=message_ts,
                                        action_id=action_id, user_id=user_id or self._first_user(), value=value)
+        return await self.interaction(bot_url, payload, signature=signature)
+
+    async def message_shortcut(self, bot_url: str, *, callback_id: str, channel_id: str, message_ts: str,
+                               user_id: str | None = None, signature: SignatureMode = "valid") -> httpx.Response:
+        """Choose the app's message shortcut ``callback_id`` on a stored message, as ``user_id``;
+        Slack adds a trigger id and a response URL bound to the message."""
+        payload = message_shortcut_payload(self.workspace, callback_id=callback_id, channel_id=channel_id,
+                                           message_ts=message_ts, user_id=user_id or self._first_user())
+        return await self.interaction(bot_url, payload, signature=signature)
+
+    async def submit_view(self, bot_url: str, view: dict[str, Any], values: dict[str, dict[str, Any]], *,
+                          user_id: str | None = None, signature: SignatureMode = "valid") -> httpx.Response:
+        """Submit an opened modal with ``values`` as its state (block id -> action id -> element state)."""
+        user = user_id or self._first_user()
+        submitted = {**view, "state": {"values": values}}
+        payload = {"type": "view_submission", "user": {"id": user, "username": self.workspace.users.get(user, ""),
+                                                       "name": self.workspace.users.get(user, ""),
+                                                       "team_id": self.workspace.team_id},
+                   "view": submitted}
         return await self.interaction(bot_url, payload, signature=signature)
 
     async def event(self, bot_url: str, event: dict[str, Any], *, event_id: str | None = None,

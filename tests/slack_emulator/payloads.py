@@ -90,3 +90,19 @@ def event_envelope(ws: Workspace, event: dict[str, Any], event_id: str) -> dict[
         "is_ext_shared_channel": False, "event_context": f"4-{event_id}", "context_team_id": ws.team_id,
         "context_enterprise_id": None,
     }
+
+
+def message_shortcut_payload(ws: Workspace, *, callback_id: str, channel_id: str, message_ts: str,
+                             user_id: str) -> dict[str, Any]:
+    """A ``message_action`` payload: ``user_id`` chose the app's message shortcut
+    ``callback_id`` on a stored message (Slack's shortcut interaction payload)."""
+    channel = ws.channels[channel_id]
+    message = channel.message(message_ts)
+    if message is None:
+        raise SlackError("message_not_found")
+    return {
+        "type": "message_action", "callback_id": callback_id, "action_ts": f"{time.time():.6f}",
+        "user": _user(ws, user_id), "channel": {"id": channel.id, "name": channel.name},
+        "message_ts": message.ts, "message": ws.message_json(channel, message, metadata=False),
+        "is_enterprise_install": False, "enterprise": None,
+    }

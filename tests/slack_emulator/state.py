@@ -139,6 +139,7 @@ class Workspace:
         self.ephemerals: list[Ephemeral] = []
         self.views: list[dict[str, Any]] = []
         self.canvases: dict[str, dict[str, Any]] = {}
+        self.ims: dict[str, Channel] = {}  # the app's direct conversation with each user, by user id
         self.triggers: dict[str, Trigger] = {}
         self._ids = itertools.count(1)
         self._last_us = 0
@@ -174,14 +175,8 @@ class Workspace:
         return channel
 
     def direct_channel(self, user: str) -> Channel:
-        """The bot's direct-message conversation with ``user``, opened on first use."""
-        for channel in self.channels.values():
-            if channel.is_im and channel.members == {self.bot_user_id, user}:
-                return channel
-        channel = Channel(id=self.new_id("D"), name="", creator=self.bot_user_id, created=int(time.time()),
-                          is_private=True, is_im=True, members={self.bot_user_id, user})
-        self.channels[channel.id] = channel
-        return channel
+        """The bot's direct-message conversation with ``user`` (conversations.open)."""
+        return self.im_with(user)
 
     def channel_named(self, name: str) -> Channel | None:
         return next((c for c in self.channels.values() if c.name == name), None)
@@ -197,6 +192,16 @@ class Workspace:
         if channel is None or (channel.is_private and self.bot_user_id not in channel.members):
             raise SlackError("channel_not_found")
         return channel
+
+    def im_with(self, user_id: str) -> Channel:
+        """The app's direct conversation with a user (its Messages tab), opened on first use."""
+        if user_id == self.bot_user_id or user_id not in self.users:
+            raise SlackError("cannot_dm_bot" if user_id == self.bot_user_id else "channel_not_found")
+        if user_id not in self.ims:
+            channel = Channel(id=self.new_id("D"), name="", creator=user_id, created=int(time.time()),
+                              is_private=True, is_im=True, members={user_id, self.bot_user_id})
+            self.ims[user_id] = self.channels[channel.id] = channel
+        return self.ims[user_id]
 
     def require_member(self, channel: Channel) -> None:
         if self.bot_user_id not in channel.members:
