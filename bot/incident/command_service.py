@@ -29,9 +29,11 @@ from bot.incident import permits, transitions
 from bot.incident import timer_schedule as schedule
 from bot.incident.change import IncidentChange
 from bot.incident.postmortem_tracking import PostmortemTracking
+from bot.incident.timeline_editor import listed_timeline
 from bot.playbook import Playbook, PlaybookSet
 from bot.slack.blocks import escape
-from bot.slack.texts import draft_update, list_text, timeline_text
+from bot.slack.texts import draft_update, list_text
+from bot.slack.timeline_listing import LISTED, listing
 from storage import alerting as repo
 from storage import followups, postmortems
 from storage import incidents as store
@@ -259,8 +261,9 @@ class CommandService:
             transitions.silences_expired(change, command.ids)
             return Reply(f"Expired {len(command.ids)} silence{'s' if len(command.ids) != 1 else ''}.", changed=True)
         if isinstance(command, p.ShowTimeline):
-            events = await session.run_sync(store.recent_events, incident.id)
-            return Reply(timeline_text(events))
+            events, edits, more = await session.run_sync(listed_timeline, incident.id, LISTED)
+            text, blocks = listing(incident.id, events, edits, more)
+            return Reply(text, extra={"blocks": blocks} if blocks else {})
         if isinstance(command, p.Postmortem):
             change.action(ActionKind.FILE_POSTMORTEM)
             return Reply("The postmortem draft is being rendered and uploaded to this channel.", changed=True)

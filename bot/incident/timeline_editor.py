@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
 from bot.clock import Clock
 from bot.domain.kinds import EventKind
 from bot.domain.redaction import redactor
@@ -26,7 +28,7 @@ from storage import timeline as timeline_store
 from storage.database import Database
 from storage.rows import EventRow, IncidentRow
 
-__all__ = ["EDIT_RULE", "MAX_REASON", "MAX_TEXT", "TimelineEditError", "TimelineEditor"]
+__all__ = ["EDIT_RULE", "MAX_REASON", "MAX_TEXT", "TimelineEditError", "TimelineEditor", "listed_timeline"]
 
 EDIT_RULE = "resolve"  # the playbook permission that also governs editing the timeline
 MAX_TEXT = 1000
@@ -35,7 +37,12 @@ SOURCES = ("slack", "web")
 
 
 class TimelineEditError(ValueError):
-    """Why the edit was refused, in one line for the person; nothing was written."""
+    """Why the edit was refused, in one line for the person; nothing was written.
+    ``field`` names the input at fault (``text``, ``time``, ``reason``), if one is."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +93,11 @@ class TimelineEditor:
         if text is not None:
             text = text.strip()
             if not text:
-                raise TimelineEditError("The corrected text is empty; write what the event should say.")
+                raise TimelineEditError("The corrected text is empty; write what the event should say.", "text")
             if len(text) > MAX_TEXT:
-                raise TimelineEditError(f"The corrected text is {len(text)} characters; at most {MAX_TEXT}.")
+                raise TimelineEditError(f"The corrected text is {len(text)} characters; at most {MAX_TEXT}.", "text")
         if occurred_at is not None and occurred_at.utcoffset() is None:
-            raise TimelineEditError("The corrected time has no time zone; give it in UTC.")
+            raise TimelineEditError("The corrected time has no time zone; give it in UTC.", "time")
 
         def build(target: _Target) -> tuple[EventKind, Payload, str]:
             if text is None and occurred_at is None:
@@ -103,10 +110,10 @@ class TimelineEditor:
             if occurred_at is not None:
                 earliest = min(target.incident.opened_at, target.event.occurred_at)
                 if occurred_at > self._clock():
-                    raise TimelineEditError("The corrected time is in the future.")
+                    raise TimelineEditError("The corrected time is in the future.", "time")
                 if occurred_at < earliest:
                     raise TimelineEditError(f"The corrected time is before the incident opened "
-                                            f"({earliest:%Y-%m-%d %H:%M} UTC).")
+                                            f"({earliest:%Y-%m-%d %H:%M} UTC).", "time")
                 data["occurred_at"] = occurred_at.isoformat()
                 done.append("time")
             return EventKind.TIMELINE_CORRECTED, data, f"Corrected the event's {' and '.join(done)}."
@@ -127,13 +134,22 @@ class TimelineEditor:
             return EventKind.TIMELINE_SHOWN, {"event_id": event_id}, "Shown on the timeline again."
         return await self._edit(incident_id, event_id, actor, source, reason, build)
 
+    async def entry(self, incident_id: int, event_id: int) -> tuple[EventRow, TimelineEdits] | None:
+        """The editable event and what the incident's edits say, or None if there is none."""
+        async with self._db.reading() as session:
+            event = await session.run_sync(timeline_store.incident_event, incident_id, event_id)
+            if event is None or event.kind in UNEDITABLE_KINDS:
+                return None
+            edits = await session.run_sync(timeline_store.events_of_kinds, incident_id, EDIT_KINDS)
+        return event, fold([event, *edits])
+
     async def _edit(self, incident_id: int, event_id: int, actor: str, source: str, reason: str,
                     build: Callable[[_Target], tuple[EventKind, Payload, str]]) -> str:
         if source not in SOURCES:
             raise TimelineEditError(f"Unknown source `{source[:20]}`.")
         reason = reason.strip()
         if len(reason) > MAX_REASON:
-            raise TimelineEditError(f"The reason is {len(reason)} characters; at most {MAX_REASON}.")
+            raise TimelineEditError(f"The reason is {len(reason)} characters; at most {MAX_REASON}.", "reason")
         now = self._clock()
         async with self._db.transaction() as session:
             incident = await session.run_sync(store.lock_incident, incident_id)
@@ -163,6 +179,14 @@ class TimelineEditor:
             return self._playbooks().get(name)
         except KeyError:
             return None
+
+
+def listed_timeline(session: Session, incident_id: int, limit: int) -> tuple[list[EventRow], TimelineEdits, bool]:
+    """The incident's latest ``limit`` editable events, what their edits say, and whether
+    there are older ones."""
+    events = timeline_store.latest_events_except(session, incident_id, UNEDITABLE_KINDS, limit + 1)
+    edits = timeline_store.events_of_kinds(session, incident_id, EDIT_KINDS)
+    return events[-limit:], fold([*events, *edits]), len(events) > limit
 
 
 def _redact(playbook: Playbook | None, text: str) -> str:

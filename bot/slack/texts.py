@@ -45,6 +45,12 @@ def _detail(kind: str, data: Mapping[str, JSONValue]) -> str:
     return ""
 
 
+def event_summary(kind: str, data: Mapping[str, JSONValue]) -> str:
+    """What an event was, in a few plain words (not escaped)."""
+    detail = _detail(kind, data)
+    return f"{_EVENT_TEXT.get(kind, kind)}{': ' + detail if detail else ''}"
+
+
 def timeline_text(events: Sequence[EventRow]) -> str:
     shown = [e for e in events if e.kind != "command"]
     if not shown:
