@@ -3,7 +3,11 @@ derivation where unmarked), hidden events left out, corrections shown as such.""
 
 from __future__ import annotations
 
-from bot.postmortem import render_postmortem
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.domain.timeline_edits import fold
+from bot.postmortem import EventRecord, render_postmortem
 from tests.postmortem.scripted import COMMANDER, LEAD, Log, at, fired, scripted
 from tests.postmortem.test_render import alert, incident, section, timeline
 
@@ -108,3 +112,30 @@ def test_the_golden_draft_is_unchanged_without_edits() -> None:
     incident_, events, alerts = scripted()
     text = render_postmortem(incident_, events, alerts)
     assert "Time to identify" not in text and "[Detected]" not in text
+
+
+_TARGETS = st.integers(min_value=-1, max_value=60) | st.text(max_size=3) | st.none()
+_EDITS = st.lists(st.tuples(
+    st.sampled_from(("timeline.marked", "timeline.unmarked", "timeline.corrected", "timeline.hidden",
+                     "timeline.shown")),
+    st.fixed_dictionaries({"event_id": _TARGETS}, optional={
+        "moment": st.sampled_from(("detected", "identified", "mitigated", "resolved", "soon", "")),
+        "text": st.text(max_size=20) | st.integers(),
+        "occurred_at": st.sampled_from((at(9, 0).isoformat(), at(10, 5).isoformat(), "2026-03-12T10:05:00",
+                                        "later", 5)),
+        "reason": st.text(max_size=10) | st.none()})), max_size=25)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_EDITS)
+def test_any_stored_edits_render_and_hidden_notes_never_show(edits: list[tuple[str, dict[str, object]]]) -> None:
+    incident_, events, alerts = scripted()
+    log = list(events)
+    for number, (kind, data) in enumerate(edits, start=len(log) + 1):
+        log.append(EventRecord(number, at(13, 0), at(13, 0), kind, LEAD, data))
+    text = render_postmortem(incident_, log, alerts)
+    assert "## Timeline" in text and "Time to resolve" in text
+    hidden = fold(log)
+    for event in events:
+        if event.kind == "note.added" and hidden.hidden(event.id) and hidden.of(event.id).text is None:  # type: ignore[union-attr]
+            assert f"> {event.data['text']}" not in section(text, "Timeline")
