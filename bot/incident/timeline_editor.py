@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
@@ -114,7 +114,7 @@ class TimelineEditor:
                 if occurred_at < earliest:
                     raise TimelineEditError(f"The corrected time is before the incident opened "
                                             f"({earliest:%Y-%m-%d %H:%M} UTC).", "time")
-                data["occurred_at"] = occurred_at.isoformat()
+                data["occurred_at"] = occurred_at.astimezone(UTC).isoformat()
                 done.append("time")
             return EventKind.TIMELINE_CORRECTED, data, f"Corrected the event's {' and '.join(done)}."
         return await self._edit(incident_id, event_id, actor, source, reason, build)

@@ -3,7 +3,7 @@ databases: each edit appends one event with the person as actor; a refusal write
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy.orm import Session
@@ -67,8 +67,9 @@ async def test_marking_appends_one_event_by_the_person_and_a_new_mark_moves_the_
 async def test_correcting_text_and_time_and_hiding_are_events_the_fold_applies(db: Database) -> None:
     editor, _, note = await opened(db)
     when = OPENED + timedelta(minutes=2)
+    in_berlin = when.astimezone(timezone(timedelta(hours=2)))
     assert await editor.correct(1, note, actor="UALICE", source="slack", text="  hit ratio fell to 40%  ",
-                                occurred_at=when, reason="was earlier") == "Corrected the event's text and time."
+                                occurred_at=in_berlin, reason="was earlier") == "Corrected the event's text and time."
     assert await editor.hide(1, note, actor="UALICE", source="slack") == "Hidden from the timeline."
     assert await editor.show(1, note, actor="UALICE", source="slack") == "Shown on the timeline again."
     edited = fold(await stored(db)).of(note)
@@ -76,6 +77,8 @@ async def test_correcting_text_and_time_and_hiding_are_events_the_fold_applies(d
     assert (edited.text, edited.occurred_at, edited.hidden, edited.reason) == \
         ("hit ratio fell to 40%", when, False, "was earlier")
     assert [e.kind for e in await stored(db)][-3:] == ["timeline.corrected", "timeline.hidden", "timeline.shown"]
+    assert [e.data["occurred_at"] for e in await stored(db) if e.kind == "timeline.corrected"] == \
+        ["2026-05-04T09:02:00+00:00"]  # stored in UTC
 
 
 @pytest.mark.parametrize(("call", "problem"), [
