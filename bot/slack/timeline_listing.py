@@ -109,8 +109,6 @@ def edit_view(incident_id: int, event: EventRow, edits: TimelineEdits) -> dict[s
     checkbox: dict[str, Any] = {"type": "checkboxes", "action_id": "hidden", "options": [hide]}
     if edited is not None and edited.hidden:
         checkbox["initial_options"] = [hide]
-    current = edited.text if edited is not None and edited.text is not None else (
-        str(event.data.get("text") or "") if event.kind in TEXT_KINDS else event_summary(event.kind, event.data))
     return {
         "type": "modal", "callback_id": EDIT_VIEW, "private_metadata": f"{incident_id}:{event.id}",
         "title": {"type": "plain_text", "text": "Correct an entry"},
@@ -118,7 +116,7 @@ def edit_view(incident_id: int, event: EventRow, edits: TimelineEdits) -> dict[s
         "blocks": [
             {"type": "input", "block_id": "text", "label": {"type": "plain_text", "text": "What happened"},
              "element": {"type": "plain_text_input", "action_id": "text", "multiline": True, "max_length": 1000,
-                         "initial_value": current[:1000]}},
+                         "initial_value": current_text(event, edits)}},
             {"type": "input", "block_id": "time", "label": {"type": "plain_text", "text": "When (UTC)"},
              "hint": {"type": "plain_text", "text": "YYYY-MM-DD HH:MM:SS"},
              "element": {"type": "plain_text_input", "action_id": "time", "max_length": 19,
@@ -133,8 +131,16 @@ def edit_view(incident_id: int, event: EventRow, edits: TimelineEdits) -> dict[s
 
 
 def current_text(event: EventRow, edits: TimelineEdits) -> str:
-    """The text the form starts with, to tell whether the person changed it."""
-    return str(edit_view(0, event, edits)["blocks"][0]["element"]["initial_value"])
+    """What a correction of the entry would replace, as it reads now: the form starts with
+    it, and a submission that leaves it alone corrects nothing."""
+    edited = edits.of(event.id)
+    if edited is not None and edited.text is not None:
+        text = edited.text
+    elif event.kind in TEXT_KINDS:
+        text = str(event.data.get("text") or "")
+    else:
+        text = event_summary(event.kind, event.data)
+    return text[:1000]
 
 
 def parse_utc_time(text: str) -> datetime | None:
