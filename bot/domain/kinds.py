@@ -60,6 +60,12 @@ class EventKind(StrEnum):
     FOLLOWUP_OVERDUE = "followup.overdue"
     FOLLOWUP_EXPORTED = "followup.exported"  # its issue exists in the tracker: tracker, key, url
     FOLLOWUP_DUE_CHANGED = "followup.due_changed"  # number, from, to (None: no due time)
+    # Edits of the timeline, each a new event naming the event it is about (bot/domain/timeline_edits.py)
+    TIMELINE_MARKED = "timeline.marked"  # {event_id, moment, reason, source}
+    TIMELINE_UNMARKED = "timeline.unmarked"  # {event_id, moment, reason, source}
+    TIMELINE_CORRECTED = "timeline.corrected"  # {event_id, text?, occurred_at?, reason, source}
+    TIMELINE_HIDDEN = "timeline.hidden"  # {event_id, reason, source}
+    TIMELINE_SHOWN = "timeline.shown"  # {event_id, reason, source}
 
 
 class ActionKind(StrEnum):

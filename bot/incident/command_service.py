@@ -10,7 +10,7 @@ incident's timeline.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,26 +22,26 @@ from bot.adapters.alertmanager import AlertmanagerClient, AlertmanagerError
 from bot.clock import Clock
 from bot.domain import commands as p
 from bot.domain import followup_grammar as fg
-from bot.domain import policy as pol
 from bot.domain.decide import decide_declaration
 from bot.domain.due import DueError
 from bot.domain.kinds import ActionKind, EventKind
-from bot.domain.permissions import allowed, who_may
 from bot.domain.redaction import redactor
+from bot.incident import permits, transitions
 from bot.incident import timer_schedule as schedule
-from bot.incident import transitions
 from bot.incident.change import IncidentChange
 from bot.incident.followup_desk import FollowUpDesk, UserExists
 from bot.incident.postmortem_tracking import PostmortemTracking
+from bot.incident.timeline_editor import listed_timeline
 from bot.playbook import Playbook, PlaybookSet
 from bot.slack.blocks import escape
-from bot.slack.texts import draft_update, list_text, timeline_text
+from bot.slack.texts import draft_update, list_text
+from bot.slack.timeline_listing import LISTED, listing
 from storage import alerting as repo
 from storage import followups, postmortems
 from storage import incidents as store
 from storage.database import Database
 
-GroupMembers = Callable[[str], Awaitable[frozenset[str]]]
+GroupMembers = permits.GroupMembers
 NOT_AN_INCIDENT_CHANNEL = ("This is not an incident channel. Type `{command} declare <title>` to open one, "
                            "or `{command} list` to find one.")
 
@@ -221,18 +221,8 @@ class CommandService:
 
     async def _may(self, action: str, change: IncidentChange, playbook: Playbook | None) -> str | None:
         """None when allowed, else the refusal that says who can."""
-        if playbook is None:
-            return None
-        rule = getattr(playbook.permissions, action)
-        members: frozenset[str] = frozenset()
-        group = playbook.permissions.responders_group
-        if rule == "responders" and group and self._group_members is not None:
-            members = await self._group_members(group)
-        incident = change.incident
-        responders = set(pol.responders(incident.policy)) | set((incident.roles or {}).values()) | members
-        if allowed(rule, change.actor, incident.commander, responders):
-            return None
-        return f"Only {who_may(rule, incident.commander)} can {action.replace('_', ' ')} for this incident."
+        return await permits.refusal(action, action.replace("_", " "), change.incident, change.actor, playbook,
+                                     self._group_members)
 
     async def _apply(self, session: AsyncSession, change: IncidentChange, playbook: Playbook | None,
                      command: InIncidentCommand) -> Reply:
@@ -280,8 +270,9 @@ class CommandService:
             transitions.silences_expired(change, command.ids)
             return Reply(f"Expired {len(command.ids)} silence{'s' if len(command.ids) != 1 else ''}.", changed=True)
         if isinstance(command, p.ShowTimeline):
-            events = await session.run_sync(store.recent_events, incident.id)
-            return Reply(timeline_text(events))
+            events, edits, more = await session.run_sync(listed_timeline, incident.id, LISTED)
+            text, blocks = listing(incident.id, events, edits, more)
+            return Reply(text, extra={"blocks": blocks} if blocks else {})
         if isinstance(command, (fg.AddFollowUp, fg.CloseFollowUp)):
             outcome = await (self.followups.add(session, change, playbook, command) if isinstance(command, fg.AddFollowUp)
                              else self.followups.close(session, change, playbook, command))

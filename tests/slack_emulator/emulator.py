@@ -11,12 +11,13 @@ import httpx
 from aiohttp import web
 
 from .faults import Faults
-from .methods_chat import Content, post
+from .methods_chat import Content, check_blocks, post
 from .outbound import BotSender, Delivery, SignatureMode
 from .outbound import signature as sign_body
 from .payloads import (
     block_action_payload,
     complete_interaction,
+    ephemeral_action_payload,
     event_envelope,
     message_shortcut_payload,
     slash_command_fields,
@@ -238,6 +239,27 @@ class SlackEmulator:
             user_id=user_id or self._first_user(), channel_id=channel_id or self._general_id(), extra=extra,
         )
         return await self._sender.send_form("slash_command", bot_url, fields, signature)
+
+    async def slash_command_seen(self, bot_url: str, *, text: str, user_id: str, channel_id: str,
+                                 command: str = "/incident") -> Ephemeral:
+        """Run a slash command and return what its user sees: the acknowledgement's answer,
+        shown as an ephemeral message, its blocks checked as Slack checks them."""
+        response = await self.slash_command(bot_url, command=command, text=text, user_id=user_id,
+                                            channel_id=channel_id)
+        response.raise_for_status()
+        body = response.json() if response.content else {}
+        ephemeral = Ephemeral(channel_id, user_id, str(body.get("text") or ""), check_blocks(body.get("blocks")),
+                              self.workspace.new_ts())
+        self.workspace.ephemerals.append(ephemeral)
+        return ephemeral
+
+    async def choose(self, bot_url: str, ephemeral: Ephemeral, *, action_id: str, value: str | None = None,
+                     signature: SignatureMode = "valid") -> httpx.Response:
+        """Use an element of an ephemeral message as its user: click a button, or pick the
+        option whose value is ``value`` in a menu (an overflow, say)."""
+        payload = ephemeral_action_payload(self.workspace, ephemeral, action_id=action_id, value=value,
+                                           user_id=ephemeral.user)
+        return await self.interaction(bot_url, payload, signature=signature)
 
     async def socket_slash_command(self, *, command: str = "/incident", text: str = "", user_id: str | None = None,
                                    channel_id: str | None = None) -> dict[str, Any]:
