@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from bot.adapters.alertmanager import AlertmanagerClient, AlertmanagerError
 from bot.clock import Clock
 from bot.domain import commands as p
+from bot.domain import due as dues
 from bot.domain import followup_grammar as fg
 from bot.domain.decide import decide_declaration
 from bot.domain.due import DueError
@@ -293,7 +294,7 @@ class CommandService:
                                                 " or the postmortem's owner can change its postmortem"))
         if isinstance(command, p.PostmortemDue):
             try:
-                due_at = command.due.at(change.now)
+                due_at = dues.due_at(command.due, change.now)
             except DueError as exc:
                 return _refused(f"{str(exc)[:1].upper()}{str(exc)[1:]}. Type `{self.command} postmortem due "
                                 f"<YYYY-MM-DD|duration>`.")

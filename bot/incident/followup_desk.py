@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
+from bot.domain import due as dues
 from bot.domain import followup_grammar as fg
 from bot.domain import policy as pol
 from bot.domain.permissions import allowed
@@ -66,7 +67,7 @@ class FollowUpDesk:
             return None
         if command.due is not None:
             try:
-                fg.due_at(command.due, self._clock())
+                dues.due_at(command.due, self._clock())
             except ValueError as exc:
                 return f"{exc}. Type `{self._command} {fg.FOLLOWUP_USAGE}`."
         if command.owner is not None:
@@ -85,14 +86,14 @@ class FollowUpDesk:
     async def add(self, session: AsyncSession, change: IncidentChange, playbook: Playbook | None,
                   command: fg.AddFollowUp) -> Outcome:
         """Inside the command's transaction."""
-        due_at = fg.due_at(command.due, change.now) if command.due is not None else None
+        due_at = dues.due_at(command.due, change.now) if command.due is not None else None
         text = _redact(playbook, command.text)
 
         def write(sync: Session) -> FollowUpRow:
             return create_followup(sync, change, text=text, owner=command.owner, due_at=due_at, source="command")
         followup = await session.run_sync(write)
         owner = f"<@{followup.owner}>" if followup.owner else "no owner"
-        due = f", due {fg.due_label(due_at)}" if due_at else ""
+        due = f", due {dues.due_label(due_at)}" if due_at else ""
         return Outcome(f"Added follow-up {followup.number} ({owner}{due}).", changed=True)
 
     async def close(self, session: AsyncSession, change: IncidentChange, playbook: Playbook | None,
@@ -138,7 +139,7 @@ class FollowUpDesk:
 
     def due_from_date(self, picked: date | None) -> datetime | None:
         """The datepicker's date as a due time; ValueError when that day is over."""
-        return fg.due_at(picked, self._clock()) if picked is not None else None
+        return dues.due_at(picked, self._clock()) if picked is not None else None
 
     async def add_from_message(self, incident_id: int, actor: str, text: str, owner: str | None,
                                due_at: datetime | None, message_link: str | None) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.domain.followup_grammar import due_label
+from bot.domain.due import due_label
 from bot.slack.blocks import escape, link
 from storage.rows import FollowUpRow
 

@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.domain.commands import CommandError, help_text, parse_command
-from bot.domain.followup_grammar import AddFollowUp, CloseFollowUp, ListFollowUps, due_at, due_label
+from bot.domain.due import due_at, due_label
+from bot.domain.followup_grammar import AddFollowUp, CloseFollowUp, ListFollowUps
 
 SEVERITIES = ("sev1", "sev2")
 NOW = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
