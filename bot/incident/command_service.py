@@ -297,7 +297,7 @@ class CommandService:
                 due_at = dues.due_at(command.due, change.now)
             except DueError as exc:
                 return _refused(f"{str(exc)[:1].upper()}{str(exc)[1:]}. Type `{self.command} postmortem due "
-                                f"<YYYY-MM-DD|duration>`.")
+                                f"&lt;YYYY-MM-DD|duration&gt;`.")
         open_followups = (await session.run_sync(followups.counts_by_status, change.incident.id)).get("open", 0)
 
         def apply(sync: Session) -> str:

@@ -18,6 +18,7 @@ from bot.clock import Clock
 from bot.domain import due as dues
 from bot.domain import followup_grammar as fg
 from bot.domain import policy as pol
+from bot.domain.commands import entities
 from bot.domain.permissions import allowed
 from bot.domain.redaction import redactor
 from bot.incident.change import IncidentChange
@@ -69,7 +70,7 @@ class FollowUpDesk:
             try:
                 dues.due_at(command.due, self._clock())
             except ValueError as exc:
-                return f"{exc}. Type `{self._command} {fg.FOLLOWUP_USAGE}`."
+                return f"{exc}. Type `{self._command} {entities(fg.FOLLOWUP_USAGE)}`."
         if command.owner is not None:
             return await self.owner_problem(command.owner)
         return None
@@ -80,7 +81,7 @@ class FollowUpDesk:
             return f"Slack could not confirm who <@{owner}> is just now; nothing was added. Try again in a moment."
         if not exists:
             return (f"`{owner}` is not a person in this workspace. Mention the owner with @, e.g. "
-                    f"`{self._command} followup <text> @alex`.")
+                    f"`{self._command} followup &lt;text&gt; @alex`.")
         return None
 
     async def add(self, session: AsyncSession, change: IncidentChange, playbook: Playbook | None,

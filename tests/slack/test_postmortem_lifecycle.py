@@ -152,10 +152,10 @@ async def test_bad_postmortem_changes_get_a_short_answer_and_record_nothing(jour
     before = await rows.event_kinds(db, 1)
     today = f"{journey.clock():%Y-%m-%d}"
     assert await journey.command("postmortem due 2020-01-01") == (
-        f"2020-01-01 is in the past (today is {today} UTC). Type `/incident postmortem due <YYYY-MM-DD|duration>`.")
+        f"2020-01-01 is in the past (today is {today} UTC). Type `/incident postmortem due &lt;YYYY-MM-DD|duration&gt;`.")
     assert await journey.command("postmortem due soon") == (
         "`soon` is neither a date (YYYY-MM-DD) nor a duration (20s, 4h, 7d). "
-        "Type `/incident postmortem [owner <@user>|due <YYYY-MM-DD|duration>|review|publish]`.")
+        "Type `/incident postmortem [owner &lt;@user&gt;|due &lt;YYYY-MM-DD|duration&gt;|review|publish]`.")
     assert (await journey.command("postmortem owner dave")).startswith("Mention exactly one person with @")
     bystander = next(u for u in ("UALICE", "UBOB", "UCAROL") if u != journey.commander)  # not a responder either
     assert await journey.command(f"postmortem owner <@{bystander}>", bystander) == (
