@@ -110,6 +110,7 @@ async def test_owner_and_due_are_announced_reminded_escalated_once_and_published
     leads = journey.slack.channel_by_name("eng-leads")
     assert leads is not None and [m.text for m in leads.messages] == [escalation.text]
 
+    assert await overdue_postmortems(journey) == 1
     journey.clock.advance(timedelta(days=3))  # escalated once, not again
     assert await journey.command("postmortem publish", "UDAVE") == \
         "The postmortem is published; the final document is being posted to this channel."
@@ -124,6 +125,15 @@ async def test_owner_and_due_are_announced_reminded_escalated_once_and_published
     assert published is not None and published.status == "published" and published.published_by == "UDAVE"
     assert published.document is not None and published.document["kind"] == "canvas"
     assert await journey.command("postmortem publish", "UDAVE") == "The postmortem is already published."
+    assert await overdue_postmortems(journey) == 0
+
+
+async def overdue_postmortems(journey: Journey) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"{journey.url}/metrics")).text
+    [family] = [f for f in text_string_to_metric_families(text) if f.name == "incident_bot_postmortems_overdue"]
+    return float(family.samples[0].value)
 
 
 async def test_reopening_stops_the_clock_and_resolving_again_resumes_it(journey: Journey, db: Database) -> None:
