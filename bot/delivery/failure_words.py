@@ -49,12 +49,26 @@ ACTION_WORDS: Mapping[str, Words] = {
     ActionKind.BOOKMARK_ADD: lambda payload: f"bookmark {escape(str(payload.get('title')))}",
     ActionKind.FILE_POSTMORTEM: _fixed("upload the postmortem draft"),
     ActionKind.TRIAGE_NOTICE: lambda payload: f"post the triage notice to {channel_ref(payload.get('channel'))}",
+    ActionKind.PAGERDUTY_EVENT: lambda payload: _workflow(payload, {
+        "trigger": "page PagerDuty", "acknowledge": "acknowledge the PagerDuty alert",
+        "resolve": "resolve the PagerDuty alert"}.get(str(payload.get("event_action")), "send the PagerDuty event")),
+    ActionKind.GRAFANA_ANNOTATE: lambda payload: _workflow(payload, "add the Grafana annotation"),
+    ActionKind.GRAFANA_REGION: lambda payload: _workflow(payload, "end the Grafana annotation's region"),
+    ActionKind.WEBHOOK_SEND: lambda payload: _workflow(payload, f"send the webhook to {escape(str(payload.get('url')))}"),
+    ActionKind.WORKFLOW_POST: lambda payload: _workflow(payload, f"post to {channel_ref(payload.get('channel'))}"),
+    ActionKind.WORKFLOW_INVITE: lambda payload: _workflow(payload, "invite the workflow's people"),
 }
+
+def _workflow(payload: Payload, words: str) -> str:
+    name = payload.get("workflow")
+    return f"{words} (workflow {escape(str(name))})" if name else words
+
 
 # Kinds that post to a channel the playbook names, and the playbook field that names it.
 PLAYBOOK_CHANNEL_FIELDS: Mapping[str, str] = {
     ActionKind.MESSAGE_POST_TO: "stakeholder_channels",
     ActionKind.TRIAGE_NOTICE: "triage_channel",
+    ActionKind.WORKFLOW_POST: "workflows[].do[].post.channel",
 }
 
 

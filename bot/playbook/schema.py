@@ -39,6 +39,7 @@ from bot.playbook.fieldtypes import (
 )
 from bot.playbook.matchers import matches_all
 from bot.playbook.references import reference_errors
+from bot.playbook.workflows import Workflow
 
 __all__ = [
     "DEFAULT_CHANNEL_TEMPLATE",
@@ -291,6 +292,8 @@ class Playbook(_Model):
     are always redacted)."""
     pin_emoji: Annotated[str, AfterValidator(_check_emoji)] = "pushpin"
     """A reaction with this emoji on a message in an incident channel puts it on the timeline."""
+    workflows: tuple[Workflow, ...] = ()
+    """What runs on incident events: pages, annotations, webhooks, posts (see :mod:`bot.playbook.workflows`)."""
 
     @model_validator(mode="wrap")
     @classmethod
