@@ -6,7 +6,6 @@ and outcome. On both databases."""
 from __future__ import annotations
 
 import json
-
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
