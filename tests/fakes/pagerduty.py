@@ -14,6 +14,7 @@ PagerDuty's documentation (developer.pagerduty.com, "Send an Alert Event"):
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ class FakePagerDuty:
         self.events: list[dict[str, Any]] = []  # every accepted event, as sent
         self.fail_next: list[int] = []  # statuses to answer instead, in order
         self.hold: float = 0.0  # seconds to wait before answering (a slow PagerDuty)
+        self.received = 0  # requests that arrived, answered or not
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -66,8 +68,8 @@ class FakePagerDuty:
         return list(self.alerts[dedup_key].history) if dedup_key in self.alerts else []
 
     async def _enqueue(self, request: web.Request) -> web.Response:
+        self.received += 1
         if self.hold:
-            import asyncio
             await asyncio.sleep(self.hold)
         if self.fail_next:
             status = self.fail_next.pop(0)

@@ -24,6 +24,7 @@ class WebhookReceiver:
         self.refused: list[str] = []
         self.fail_next: list[int] = []
         self.hold: float = 0.0
+        self.received = 0
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -46,6 +47,7 @@ class WebhookReceiver:
         return [str(b["delivery"]) for b in self.accepted]
 
     async def _receive(self, request: web.Request) -> web.Response:
+        self.received += 1
         if self.hold:
             await asyncio.sleep(self.hold)
         if self.fail_next:
