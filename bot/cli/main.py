@@ -190,6 +190,10 @@ configuration comes from the environment:
   PROMETHEUS_URL        Prometheus's base URL, for exemplar trace links (optional)
   API_TOKEN             bearer token for the read-only /incidents API
   SLASH_COMMAND         default /incident
+  PUBLIC_URL            where people reach the bot (default http://localhost:8080)
+  PAGERDUTY_EVENTS_URL  PagerDuty Events API v2 (default https://events.pagerduty.com/v2/enqueue)
+  GRAFANA_URL, GRAFANA_TOKEN
+                        Grafana and a service account token, for workflow annotations
   LOG_LEVEL, LOG_FORMAT DEBUG|INFO|WARNING|ERROR, json|console
 """
 
