@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from urllib.parse import urlsplit, urlunsplit
 
 from bot.domain.kinds import ActionKind
 from bot.slack.blocks import escape
@@ -54,10 +55,17 @@ ACTION_WORDS: Mapping[str, Words] = {
         "resolve": "resolve the PagerDuty alert"}.get(str(payload.get("event_action")), "send the PagerDuty event")),
     ActionKind.GRAFANA_ANNOTATE: lambda payload: _workflow(payload, "add the Grafana annotation"),
     ActionKind.GRAFANA_REGION: lambda payload: _workflow(payload, "end the Grafana annotation's region"),
-    ActionKind.WEBHOOK_SEND: lambda payload: _workflow(payload, f"send the webhook to {escape(str(payload.get('url')))}"),
+    ActionKind.WEBHOOK_SEND: lambda payload: _workflow(
+        payload, f"send the webhook to {escape(_without_query(payload.get('url')))}"),
     ActionKind.WORKFLOW_POST: lambda payload: _workflow(payload, f"post to {channel_ref(payload.get('channel'))}"),
     ActionKind.WORKFLOW_INVITE: lambda payload: _workflow(payload, "invite the workflow's people"),
 }
+
+def _without_query(url: object) -> str:
+    """A URL as the channel may see it: a token in its query string stays out."""
+    parts = urlsplit(str(url))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
 
 def _workflow(payload: Payload, words: str) -> str:
     name = payload.get("workflow")

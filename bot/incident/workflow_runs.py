@@ -57,13 +57,12 @@ def incident_facts(incident: IncidentRow) -> IncidentFacts:
 def enqueue_workflows(session: Session, incident: IncidentRow, events: Iterable[tuple[str, Mapping[str, object], str,
                       datetime]], now: datetime) -> None:
     """Enqueue what the incident's workflows do for these (kind, data, actor, occurred_at) events."""
-    workflows = workflows_of(incident)
+    triggers = [event for event in events if event[0] in WORKFLOW_TRIGGERS]  # not alert.fired: storms are hot
+    workflows = workflows_of(incident) if triggers else ()
     if not workflows:
         return
     facts = incident_facts(incident)
-    for kind, data, actor, occurred_at in events:
-        if kind not in WORKFLOW_TRIGGERS:
-            continue
+    for kind, data, actor, occurred_at in triggers:
         planned = plan_workflows(kind, data, actor, occurred_at, facts, workflows)
         if planned:
             repo.enqueue_many(session, ordering_key=f"workflow:{incident.id}", incident_id=incident.id,

@@ -202,3 +202,17 @@ async def test_grafana_annotation_then_region_after_an_outage(db: Database, peer
     [annotation] = peers.grafana.annotations.values()
     assert (annotation.time, annotation.time_end) == (1000, 9000)
     assert annotation.text.startswith("api &lt;down&gt;\n<a href=\"https://bot.example.com/ui/incidents/1\">")
+
+
+def test_workflow_kinds_are_on_metrics_before_their_first_action() -> None:
+    text = generate_latest(Metrics().registry).decode()
+    for kind in ("pagerduty.event", "grafana.annotate", "grafana.region", "webhook.send"):
+        assert f'incident_bot_outbox_actions_total{{kind="{kind}",result="failed"}} 0.0' in text
+
+
+def test_a_webhook_failure_does_not_show_the_urls_query() -> None:
+    from bot.delivery.failure_words import describe_failure
+    line = describe_failure(ActionKind.WEBHOOK_SEND, {"workflow": "w", "url": "https://hooks.example.com/x?token=abc"},
+                            "404 Not Found", service="webhook", hint="check the webhook url in the playbook")
+    assert line == ("incident-bot could not send the webhook to https://hooks.example.com/x (workflow w): "
+                    "The webhook receiver said `404 Not Found` — check the webhook url in the playbook.")
