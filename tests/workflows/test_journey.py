@@ -1,7 +1,8 @@
 """The whole journey through the real bot, the Slack emulator and strict fakes of PagerDuty,
 Grafana and a webhook receiver: an alert opens an incident and its workflow pages, annotates,
 calls the webhook, posts and invites; the commander's acknowledgement acknowledges the page;
-resolving resolves it and turns the annotation into a region. On both databases."""
+resolving resolves it and turns the annotation into a region; reopening pages again. On both
+databases."""
 
 from __future__ import annotations
 
@@ -72,12 +73,21 @@ async def test_open_acknowledge_resolve_keep_pagerduty_grafana_and_the_webhook_i
         await eventually(lambda: alert.status == "resolved", what="the page resolved")
         await eventually(lambda: annotation.time_end > annotation.time, what="the annotation's region")
         await delivered(db)
+        assert alert.history == ["trigger", "acknowledge", "resolve"]
 
-    assert alert.history == ["trigger", "acknowledge", "resolve"]
-    assert len(peers.pagerduty.events) == 3 and len(peers.hooks.accepted) == 1
+        # Reopened: paged again, under the same dedup key.
+        response = await slack.slash_command(events_url, command="/incident", text="reopen",
+                                             user_id=incident.commander, channel_id=incident.channel_id)
+        assert response.status_code == 200
+        await eventually(lambda: peers.pagerduty.alerts[alert.dedup_key].status == "triggered", what="paged again")
+        await delivered(db)
+
+    again = peers.pagerduty.alerts[alert.dedup_key]
+    assert again.history == ["trigger", "acknowledge", "resolve", "trigger"] and again.triggers == 2
+    assert len(peers.pagerduty.events) == 4 and len(peers.hooks.accepted) == 1
     assert all(no_secret_in(o.payload) for o in await rows.outbox(db))
     actions = [e.data["action"] for e in await rows.events(db, incident.id) if e.kind == "workflow.action"]
-    assert actions.count("page") == 3 and "grafana_annotation" in actions and "grafana_region" in actions
+    assert actions.count("page") == 4 and "grafana_annotation" in actions and "grafana_region" in actions
     assert {"webhook", "post", "invite"} <= set(actions)
 
 
