@@ -28,7 +28,7 @@ from bot.domain.failures import PermanentFailure
 from bot.domain.kinds import ActionKind, EventKind
 from bot.slack.gateway import SlackGateway, SlackPermanentError
 from storage import alerting as repo
-from storage import outbox
+from storage import incidents as store
 from storage.database import Database
 from storage.outbox import ClaimedAction
 from storage.rows import IncidentRow, NewEvent
@@ -87,9 +87,13 @@ class WorkflowActions:
             raise PermanentFailure(action.kind, f"incident {action.incident_id} no longer exists")
         return incident
 
-    async def _earlier_results(self, action: ClaimedAction, kind: ActionKind) -> list[dict[str, Any]]:
+    async def _done_before(self, action: ClaimedAction, name: str) -> list[dict[str, Any]]:
+        """What earlier workflow actions named ``name`` recorded on the incident's timeline
+        (kept as long as the incident, unlike finished outbox rows)."""
+        assert action.incident_id is not None
         async with self._db.reading() as session:
-            return await session.run_sync(outbox.results, action.ordering_key, kind)
+            done = await session.run_sync(store.event_data, action.incident_id, EventKind.WORKFLOW_ACTION)
+        return [data for data in done if data.get("action") == name]
 
     def _secret(self, name: str, *, service: str, operation: str, what: str) -> str:
         value = self._environ.get(name, "")
@@ -110,7 +114,7 @@ class WorkflowActions:
         payload = action.payload
         env, event_action = str(payload["routing_key_env"]), str(payload["event_action"])
         if payload.get("follow_up"):
-            earlier = await self._earlier_results(action, ActionKind.PAGERDUTY_EVENT)
+            earlier = await self._done_before(action, "page")
             if not any(r.get("event_action") == "trigger" and r.get("routing_key_env") == env for r in earlier):
                 return Done({"skipped": "never triggered", "event_action": event_action})
         routing_key = self._secret(env, service="pagerduty", operation=PAGERDUTY_OPERATION,
@@ -131,7 +135,8 @@ class WorkflowActions:
                                    "commander": incident.commander, "severity": incident.severity}})
         dedup = await self._pagerduty.send_event(event, routing_key_env=env)
         result = {"event_action": event_action, "routing_key_env": env, "dedup_key": dedup}
-        return Done(result, events=[self._event(action, "page", event_action=event_action, dedup_key=dedup)])
+        return Done(result, events=[self._event(action, "page", event_action=event_action, dedup_key=dedup,
+                                                routing_key_env=env)])
 
     # -- Grafana ---------------------------------------------------------------
 
@@ -164,7 +169,7 @@ class WorkflowActions:
                     events=[self._event(action, "grafana_annotation", annotation_id=annotation_id)])
 
     async def _region(self, action: ClaimedAction) -> Done:
-        ids = [int(r["annotation_id"]) for r in await self._earlier_results(action, ActionKind.GRAFANA_ANNOTATE)
+        ids = [int(str(r["annotation_id"])) for r in await self._done_before(action, "grafana_annotation")
                if "annotation_id" in r]
         if not ids:
             return Done({"skipped": "no annotation"})

@@ -25,7 +25,7 @@ from bot.delivery.worker import OutboxWorker
 from bot.delivery.workflow_actions import WorkflowActions
 from bot.domain.kinds import ActionKind
 from bot.observability.metrics import Metrics
-from storage import alerting
+from storage import alerting, outbox
 from storage.database import Database
 from storage.outbox import ClaimedAction
 from tests.support import rows
@@ -216,3 +216,23 @@ def test_a_webhook_failure_does_not_show_the_urls_query() -> None:
                             "404 Not Found", service="webhook", hint="check the webhook url in the playbook")
     assert line == ("incident-bot could not send the webhook to https://hooks.example.com/x (workflow w): "
                     "The webhook receiver said `404 Not Found` — check the webhook url in the playbook.")
+
+
+async def test_follow_ups_find_what_was_done_after_the_outbox_forgot_it(db: Database, peers: Peers) -> None:
+    incident_id = await db.write(_incident, [
+        (ActionKind.PAGERDUTY_EVENT, TRIGGER),
+        (ActionKind.GRAFANA_ANNOTATE, {"workflow": "w", "time": 1000, "tags": ["incident"], "text": "api down"})])
+    clock = ManualClock(T0)
+    async with working(db, peers, clock, Metrics()):
+        await settled(db, clock)
+        # An incident open longer than DELIVERY_RETENTION_DAYS: its finished actions are purged.
+        await db.write(lambda s: outbox.purge_finished(s, T0 + timedelta(days=3650)))
+        resolve = {k: v for k, v in TRIGGER.items() if k not in ("summary", "source", "severity")}
+        await db.write(lambda s: alerting.enqueue_many(
+            s, ordering_key=f"workflow:{incident_id}", incident_id=incident_id, now=clock(), actions=[
+                (ActionKind.PAGERDUTY_EVENT, {**resolve, "event_action": "resolve", "follow_up": True}),
+                (ActionKind.GRAFANA_REGION, {"workflow": "w", "time_end": 9000})]))
+        await settled(db, clock)
+    assert peers.pagerduty.actions(TRIGGER["dedup_key"]) == ["trigger", "resolve"]
+    [annotation] = peers.grafana.annotations.values()
+    assert annotation.time_end == 9000
