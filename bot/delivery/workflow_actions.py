@@ -39,6 +39,8 @@ Handler = Callable[[ClaimedAction], Awaitable[Done]]
 GroupMembers = Callable[[str], Awaitable[frozenset[str]]]
 # An invitation waits for the incident channel (created on the incident's own queue) this long.
 CHANNEL_WAIT = timedelta(hours=1)
+# A page waits this long for the channel so it can link to it; a Slack outage delays paging no more.
+CHANNEL_LINK_WAIT = timedelta(seconds=20)
 
 
 def incident_url(public_url: str, incident_id: int) -> str:
@@ -123,6 +125,8 @@ class WorkflowActions:
                                  "dedup_key": payload["dedup_key"]}
         if event_action == "trigger":
             incident = await self._incident(action)
+            if not incident.channel_id and self._clock() - action.created_at < CHANNEL_LINK_WAIT:
+                raise NotReady(action.kind, "waiting for the incident channel to link to")
             page = incident_url(self._public_url, incident.id)
             links = [{"href": page, "text": f"Incident #{incident.id} in incident-bot"}]
             channel = channel_link(incident.channel_id)

@@ -236,3 +236,16 @@ async def test_follow_ups_find_what_was_done_after_the_outbox_forgot_it(db: Data
     assert peers.pagerduty.actions(TRIGGER["dedup_key"]) == ["trigger", "resolve"]
     [annotation] = peers.grafana.annotations.values()
     assert annotation.time_end == 9000
+
+
+async def test_a_page_waits_for_the_channel_only_briefly(db: Database, peers: Peers) -> None:
+    def without_channel(session: Session) -> int:
+        incident_id = _incident(session, [(ActionKind.PAGERDUTY_EVENT, TRIGGER)])
+        alerting.update_incident(session, incident_id, channel_id=None)
+        return incident_id
+    await db.write(without_channel)
+    clock = ManualClock(T0)
+    async with working(db, peers, clock, Metrics()):
+        await settled(db, clock, step=timedelta(seconds=5))  # Slack is down: no channel comes
+    [alert] = peers.pagerduty.alerts.values()
+    assert [link["href"] for link in alert.links] == ["https://bot.example.com/ui/incidents/1"]
