@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     prometheus_url: str | None = None
     api_token: SecretStr | None = None
 
+    # Where people reach the bot; links from Slack, PagerDuty, Grafana and webhooks use it.
+    public_url: str = "http://localhost:8080"
+    pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
+    grafana_url: str | None = None
+    grafana_token: SecretStr | None = None
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
 
@@ -71,7 +77,8 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         """Every configured secret, so the log pipeline can scrub them from any line."""
         secrets = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token,
-                   self.alertmanager_webhook_token, self.alertmanager_webhook_password, self.api_token]
+                   self.alertmanager_webhook_token, self.alertmanager_webhook_password, self.api_token,
+                   self.grafana_token]
         values = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
         password = urlsplit(self.database_url).password  # as written, and as a driver may print it
         return values + ([password, unquote(password)] if password else [])

@@ -39,6 +39,7 @@ from bot.playbook.fieldtypes import (
 )
 from bot.playbook.matchers import matches_all
 from bot.playbook.references import reference_errors
+from bot.playbook.workflows import Workflow
 
 __all__ = [
     "DEFAULT_CHANNEL_TEMPLATE",
@@ -295,6 +296,8 @@ class Playbook(_Model):
     """A reaction with this emoji on a message in an incident channel puts it on the timeline."""
     postmortem_channel: SlackChannel | None = None
     """An overdue postmortem is escalated here too (besides its incident's commander)."""
+    workflows: tuple[Workflow, ...] = ()
+    """What runs on incident events: pages, annotations, webhooks, posts (see :mod:`bot.playbook.workflows`)."""
 
     @model_validator(mode="wrap")
     @classmethod
