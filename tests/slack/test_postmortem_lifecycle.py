@@ -200,3 +200,32 @@ async def test_the_incident_api_shows_the_postmortem(journey: Journey) -> None:
     assert body["postmortem"] == {
         "owner": journey.commander, "status": "draft", "on_hold": False, "published_at": None, "published_by": None,
         "due_at": (journey.clock() + timedelta(hours=72)).isoformat()}
+
+
+async def test_an_overdue_postmortem_runs_the_playbooks_workflows(database_url: str, slack: SlackEmulator, db: Database,
+                                                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.fakes.webhook_receiver import WebhookReceiver
+    monkeypatch.setenv("POSTMORTEM_HOOK_SECRET", "s3cret")
+    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+    async with WebhookReceiver("s3cret", now=clock) as receiver:
+        directory = playbook_with_postmortems(tmp_path)
+        playbook = directory / "incidents.yml"
+        playbook.write_text(playbook.read_text() + (
+            "workflows:\n"
+            "  - name: chase-postmortems\n"
+            "    on: [postmortem.overdue]\n"
+            f"    do: [{{webhook: {{url: \"{receiver.url}\", secret_env: POSTMORTEM_HOOK_SECRET}}}}]\n"))
+        settings = slack_settings(database_url, slack, directory, scheduler_tick_seconds=0.2)
+        async with running_bot(settings, clock=clock) as url:
+            trip = Journey(slack, db, url, clock)
+            await trip.open_incident()
+            await trip.command("resolve")
+            await trip.delivered()
+            await trip.after(timedelta(hours=96, seconds=1), "postmortem.overdue")
+
+            async def hooked() -> bool:
+                return len(receiver.accepted) == 1
+            await eventually(hooked, what="the workflow's webhook")
+    [body] = receiver.accepted
+    assert body["event"]["kind"] == "postmortem.overdue"
+    assert body["incident"]["id"] == 1
