@@ -99,6 +99,9 @@ class CommandService:
         if isinstance(command, (fg.AddFollowUp, fg.CloseFollowUp)) and \
                 (problem := await self.followups.problem(incident_id, command)):
             return Reply(problem)  # bad input: nothing is recorded
+        if isinstance(command, p.PostmortemOwner) and \
+                (problem := await self.followups.owner_problem(command.user, "postmortem owner @alex")):
+            return Reply(problem)
         if isinstance(command, p.Silence):
             reply = await self._silence(incident_id, command, ctx)
         else:

@@ -75,13 +75,14 @@ class FollowUpDesk:
             return await self.owner_problem(command.owner)
         return None
 
-    async def owner_problem(self, owner: str) -> str | None:
+    async def owner_problem(self, owner: str, example: str = "followup &lt;text&gt; @alex") -> str | None:
+        """Why ``owner`` cannot own something (a follow-up, a postmortem), or None."""
         exists = await self._user_exists(owner) if self._user_exists is not None else True
         if exists is None:
-            return f"Slack could not confirm who <@{owner}> is just now; nothing was added. Try again in a moment."
+            return f"Slack could not confirm who <@{owner}> is just now; nothing was changed. Try again in a moment."
         if not exists:
             return (f"`{owner}` is not a person in this workspace. Mention the owner with @, e.g. "
-                    f"`{self._command} followup &lt;text&gt; @alex`.")
+                    f"`{self._command} {example}`.")
         return None
 
     async def add(self, session: AsyncSession, change: IncidentChange, playbook: Playbook | None,

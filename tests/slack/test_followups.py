@@ -240,7 +240,7 @@ async def test_an_owner_slack_cannot_confirm_right_now_adds_nothing_and_says_try
     opened = await t.open()
     t.slack.faults.fail_next("users.info", status=500)
     assert await t.command("followup Fix it <@UBOB|bob>", "UCAROL", opened.channel_id) == \
-        "Slack could not confirm who <@UBOB> is just now; nothing was added. Try again in a moment."
+        "Slack could not confirm who <@UBOB> is just now; nothing was changed. Try again in a moment."
     assert await followups(t.db) == []
     assert (await t.command("followup Fix it <@UBOB|bob>", "UCAROL", opened.channel_id)).startswith(
         "Added follow-up 1")

@@ -167,6 +167,8 @@ async def test_bad_postmortem_changes_get_a_short_answer_and_record_nothing(jour
         "`soon` is neither a date (YYYY-MM-DD) nor a duration (20s, 4h, 7d). "
         "Type `/incident postmortem [owner &lt;@user&gt;|due &lt;YYYY-MM-DD|duration&gt;|review|publish]`.")
     assert (await journey.command("postmortem owner dave")).startswith("Mention exactly one person with @")
+    assert await journey.command("postmortem owner <@UNOBODY|ghost>") == (
+        "`UNOBODY` is not a person in this workspace. Mention the owner with @, e.g. `/incident postmortem owner @alex`.")
     bystander = next(u for u in ("UALICE", "UBOB", "UCAROL") if u != journey.commander)  # not a responder either
     assert await journey.command(f"postmortem owner <@{bystander}>", bystander) == (
         f"Only the commander (<@{journey.commander}>) or a responder or the postmortem's owner can change its "
