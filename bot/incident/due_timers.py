@@ -21,6 +21,7 @@ from bot.incident import timer_schedule as schedule
 from bot.incident import transitions
 from bot.incident.change import IncidentChange
 from bot.observability.metrics import Metrics
+from bot.observability.tracing import tracer
 from bot.slack.blocks import ACTION_POST_UPDATE
 from bot.slack.texts import draft_update
 from storage import incidents as store
@@ -58,8 +59,10 @@ class TimerFirer:
 
     def _fire_batch(self, session: Session, now: datetime) -> list[timers.DueTimer]:
         due = timers.claim_due(session, now, self._batch)
-        for timer in due:
-            self._fire(session, timer, now)
+        for timer in due:  # a trace per timer: what it enqueues in Slack joins it
+            with tracer().start_as_current_span(f"fire timer {timer.kind}", attributes={
+                    "incident_bot.timer.kind": timer.kind, "incident_bot.incident.id": timer.incident_id}):
+                self._fire(session, timer, now)
         return due
 
     def _fire(self, session: Session, timer: timers.DueTimer, now: datetime) -> None:
