@@ -46,11 +46,13 @@ TARGET_RATIO = 0.85
 SINK = REPO / "bench" / "otlp_sink.py"
 
 
-def traced(env: dict[str, str], endpoint: str | None) -> dict[str, str]:
-    """The bot's environment with tracing off (no OTEL_* at all) or exporting to ``endpoint``."""
+def traced(env: dict[str, str], endpoint: str | None, extra: list[str] | None = None) -> dict[str, str]:
+    """The bot's environment with tracing off (no OTEL_* at all) or exporting to ``endpoint``
+    (with the ``--otel NAME=VALUE`` settings)."""
     env = {k: v for k, v in env.items() if not k.startswith("OTEL_")}
     if endpoint is not None:
         env.update(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint, OTEL_SERVICE_NAME="incident-bot-bench")
+        env.update(item.split("=", 1) for item in extra or [])
     return env
 
 
@@ -93,7 +95,8 @@ async def main_async(args: argparse.Namespace) -> int:
                 order = ("off", "on") if round_ % 2 == 0 else ("on", "off")
                 for mode in order:
                     db_url = f"sqlite+aiosqlite:///{tmpdir / f'{mode}-{round_}.db'}"
-                    env = traced(bot_env(db_url, free_port(), token), sink.base_url if mode == "on" else None)
+                    env = traced(bot_env(db_url, free_port(), token), sink.base_url if mode == "on" else None,
+                                 args.otel)
                     bot = Server(f"tracing {mode}", [sys.executable, "-m", "bot.cli", "serve"], env,
                                  tmpdir / f"bot-{mode}-{round_}.log", server_cpu)
                     runs[mode].append(await run_target(f"tracing {mode}", bot, token, args, warmup, measured))
@@ -139,6 +142,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--groups", type=int, default=150)
     parser.add_argument("--update-share", type=float, default=0.3)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--otel", action="append", default=[], metavar="NAME=VALUE",
+                        help="an OTEL_* setting for 'tracing on' (e.g. OTEL_TRACES_SAMPLER=parentbased_traceidratio)")
     parser.add_argument("--no-pin", action="store_true", help="do not pin client and server to separate CPUs")
     parser.add_argument("--max-seconds", type=float, default=45.0, help="cap on each measured phase")
     parser.add_argument("--profile", type=Path, default=None, help=argparse.SUPPRESS)
