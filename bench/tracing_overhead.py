@@ -2,8 +2,8 @@
 against the same bot with tracing off, in the same run. Target: throughput ratio >= 0.85.
 
 The load and the servers are those of bench/webhook_ingest.py (10-alert groups, concurrency
-32, closed loop, client and server pinned to separate CPUs, the bot on SQLite, a fresh
-database per target). "Tracing on" samples every trace (the SDK's default,
+32, closed loop, client and server pinned to separate CPUs, the bot on SQLite or with
+``--database postgresql`` on PostgreSQL, a fresh database per target). "Tracing on" samples every trace (the SDK's default,
 ``parentbased_always_on``): the worst case; a ratio sampler costs less. Each round runs both
 targets, in alternating order (off then on, then on then off, ...) so a drift of the
 machine weighs on both alike; the figures add up the rounds.
@@ -21,9 +21,13 @@ import argparse
 import asyncio
 import os
 import secrets
+import subprocess
 import sys
 import tempfile
+import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -33,12 +37,16 @@ sys.path.insert(0, str(REPO))
 from bench.common import HOST, Results, free_port, pick_cpus, pin_to  # noqa: E402
 from bench.interrupt import interruptible  # noqa: E402
 from bench.webhook_ingest import (  # noqa: E402
+    _CREATED_DATABASES,
     _RUNNING_SERVERS,
+    DEFAULT_POSTGRES_ADMIN_URL,
     Result,
     Server,
     Workload,
+    _drop_despite_cancel,
     bot_env,
     build_workload,
+    create_postgres_database,
     run_target,
 )
 
@@ -59,6 +67,27 @@ def traced(env: dict[str, str], endpoint: str | None, extra: list[str] | None = 
 async def spans_received(sink: Server) -> int:
     async with aiohttp.ClientSession() as session, session.get(f"{sink.base_url}/count") as resp:
         return int((await resp.json())["spans"])
+
+
+@asynccontextmanager
+async def fresh_database(args: argparse.Namespace, sqlite_path: Path) -> AsyncIterator[str]:
+    """An empty database for one target: a SQLite file, or a PostgreSQL database (migrated,
+    dropped afterwards)."""
+    if args.database == "sqlite":
+        yield f"sqlite+aiosqlite:///{sqlite_path}"
+        return
+    name = f"incident_bot_bench_{uuid.uuid4().hex[:10]}"
+    try:
+        url, why = await create_postgres_database(args.postgres_url, name)
+        if url is None:
+            raise RuntimeError(f"PostgreSQL unreachable ({why})")
+        env = bot_env(url, free_port(), "unused")
+        subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, cwd=REPO, check=True,
+                       capture_output=True, timeout=120)
+        yield url
+    finally:
+        if name in _CREATED_DATABASES:
+            await _drop_despite_cancel(args.postgres_url, name)
 
 
 def combined(name: str, parts: list[Result]) -> Result:
@@ -94,12 +123,12 @@ async def main_async(args: argparse.Namespace) -> int:
             for round_ in range(args.rounds):
                 order = ("off", "on") if round_ % 2 == 0 else ("on", "off")
                 for mode in order:
-                    db_url = f"sqlite+aiosqlite:///{tmpdir / f'{mode}-{round_}.db'}"
-                    env = traced(bot_env(db_url, free_port(), token), sink.base_url if mode == "on" else None,
-                                 args.otel)
-                    bot = Server(f"tracing {mode}", [sys.executable, "-m", "bot.cli", "serve"], env,
-                                 tmpdir / f"bot-{mode}-{round_}.log", server_cpu)
-                    runs[mode].append(await run_target(f"tracing {mode}", bot, token, args, warmup, measured))
+                    async with fresh_database(args, tmpdir / f"{mode}-{round_}.db") as db_url:
+                        env = traced(bot_env(db_url, free_port(), token), sink.base_url if mode == "on" else None,
+                                     args.otel)
+                        bot = Server(f"tracing {mode}", [sys.executable, "-m", "bot.cli", "serve"], env,
+                                     tmpdir / f"bot-{mode}-{round_}.log", server_cpu)
+                        runs[mode].append(await run_target(f"tracing {mode}", bot, token, args, warmup, measured))
             spans = await spans_received(sink)
         finally:
             sink.stop()
@@ -108,7 +137,7 @@ async def main_async(args: argparse.Namespace) -> int:
     ratio = on.rate / off.rate if off.rate else float("nan")
     print()
     print(f"tracing overhead, {args.rounds} round(s) of {args.requests} deliveries per target, concurrency "
-          f"{args.concurrency}, {args.alerts} alerts per group, SQLite, every trace sampled")
+          f"{args.concurrency}, {args.alerts} alerts per group, {args.database}, every trace sampled")
     for r in (off, on):
         print(f"  {r.target:12s} {r.rate:8.1f} deliveries/s   p50 {r.percentile_ms(0.5):6.1f} ms   "
               f"p99 {r.percentile_ms(0.99):6.1f} ms   failures {r.failures}")
@@ -117,7 +146,7 @@ async def main_async(args: argparse.Namespace) -> int:
     print(f"  throughput ratio (on / off): {ratio:.3f}  (target >= {TARGET_RATIO}: {'met' if met else 'NOT met'})")
 
     out = Results("tracing_overhead", f"{args.rounds} round(s) of {args.requests} deliveries per target after "
-                  f"{args.warmup} warm-up, concurrency {args.concurrency}, SQLite, tracing on = every trace "
+                  f"{args.warmup} warm-up, concurrency {args.concurrency}, {args.database}, tracing on = every trace "
                   "sampled and exported over OTLP/HTTP to a local receiver")
     out.add("tracing on: deliveries/s", on.rate, "/s", baseline="tracing off, same run", baseline_value=off.rate)
     out.add("tracing on / off: throughput ratio", ratio, "x", target=f">= {TARGET_RATIO}", met=met)
@@ -144,6 +173,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--otel", action="append", default=[], metavar="NAME=VALUE",
                         help="an OTEL_* setting for 'tracing on' (e.g. OTEL_TRACES_SAMPLER=parentbased_traceidratio)")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_ADMIN_URL, help="admin URL for --database postgresql")
     parser.add_argument("--no-pin", action="store_true", help="do not pin client and server to separate CPUs")
     parser.add_argument("--max-seconds", type=float, default=45.0, help="cap on each measured phase")
     parser.add_argument("--profile", type=Path, default=None, help=argparse.SUPPRESS)

@@ -84,7 +84,7 @@ def current_exemplar() -> dict[str, str] | None:
     return {"trace_id": format(span_context.trace_id, "032x")}
 
 
-class _NoBareClientSpans(Sampler):
+class NoBareClientSpans(Sampler):
     """Drops client spans that belong to no trace (the outbox polling the database, a
     housekeeping query): a trace starts where work starts, a request, an action or a timer.
     Everything else goes to the sampler the environment configured."""
@@ -184,7 +184,7 @@ def start_tracing(service_version: str, environ: Mapping[str, str] = os.environ)
 
     resource = Resource.create({SERVICE_NAME: environ.get("OTEL_SERVICE_NAME") or "incident-bot",
                                 SERVICE_VERSION: service_version})
-    provider = TracerProvider(resource=resource, sampler=_NoBareClientSpans(_get_from_env_or_default()))
+    provider = TracerProvider(resource=resource, sampler=NoBareClientSpans(_get_from_env_or_default()))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     started = Tracing(provider)

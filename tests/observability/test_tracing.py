@@ -15,7 +15,7 @@ from opentelemetry.trace import SpanKind, Tracer
 from bot.observability.logs import add_trace_ids
 from bot.observability.metrics import Metrics
 from bot.observability.tracing import (
-    _NoBareClientSpans,
+    NoBareClientSpans,
     action_context,
     current_exemplar,
     disabled_instrumentations,
@@ -31,7 +31,7 @@ def exported() -> InMemorySpanExporter:
 
 @pytest.fixture
 def tracer(exported: InMemorySpanExporter) -> Iterator[Tracer]:
-    provider = TracerProvider(sampler=_NoBareClientSpans(ALWAYS_ON))
+    provider = TracerProvider(sampler=NoBareClientSpans(ALWAYS_ON))
     provider.add_span_processor(SimpleSpanProcessor(exported))
     yield provider.get_tracer("test")
     provider.shutdown()
