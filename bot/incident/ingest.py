@@ -26,7 +26,7 @@ from bot.incident import transitions
 from bot.incident.change import IncidentChange
 from bot.incident.opening import enqueue_trace_links
 from bot.incident.transitions import Announcement
-from bot.observability.tracing import tracer
+from bot.observability.tracing import decided
 from bot.playbook import PlaybookSet
 from bot.slack.plan import change_text
 from storage import alerting as repo
@@ -74,15 +74,12 @@ class Ingestor:
         incidents: dict[int, IncidentRow] = {}  # as locked, by id
         state = self._load_state(session, group, notification, incidents)
         playbooks = self._playbooks()
-        with tracer().start_as_current_span("decide") as span:
-            decision = decide(notification, state, playbooks, now)
-            if decision.outcome is Outcome.OPEN and decision.storm_key is not None:
-                storm = self._storm_state(session, decision, now, len(notification.alerts), incidents)
-                decision = decide(notification, state, playbooks, now, storm)
-            route = f"{decision.route.playbook.name}/{decision.route.route.name}" if decision.route else None
-            span.set_attribute("incident_bot.outcome", decision.outcome.value)
-            if route is not None:
-                span.set_attribute("incident_bot.route", route)
+        decision = decide(notification, state, playbooks, now)
+        if decision.outcome is Outcome.OPEN and decision.storm_key is not None:
+            storm = self._storm_state(session, decision, now, len(notification.alerts), incidents)
+            decision = decide(notification, state, playbooks, now, storm)
+        route = f"{decision.route.playbook.name}/{decision.route.route.name}" if decision.route else None
+        decided(decision.outcome.value, route)
         incident_id = _apply(session, group, notification, decision, state, incidents, now, body_sha256)
         self._record(session, body, body_sha256, notification, decision.outcome, incident_id, now)
         return IngestResult(decision.outcome, incident_id, decision.reason, route)

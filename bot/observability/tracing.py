@@ -44,7 +44,7 @@ _TRACER = trace.get_tracer(TRACER_NAME)
 
 
 def tracer() -> trace.Tracer:
-    """The bot's own tracer, for the domain steps (decide, ingest, deliver an action)."""
+    """The bot's own tracer, for the domain steps (ingest, deliver an action, fire a timer)."""
     return _TRACER
 
 
@@ -74,6 +74,14 @@ def outbox_context() -> dict[str, str] | None:
 def action_context(stored: Mapping[str, str] | None) -> otel_context.Context | None:
     """The context to start an outbox action's span in: the stored one, or a new trace."""
     return extract(dict(stored)) if stored else None
+
+
+def decided(outcome: str, route: str | None) -> None:
+    """Mark the decision on the transaction's span: an event, not a span of its own (a pure
+    function of microseconds, in SQLite's one writer thread, where every span costs all writes)."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.add_event("decide", {"incident_bot.outcome": outcome, "incident_bot.route": route or ""})
 
 
 def current_exemplar() -> dict[str, str] | None:
@@ -137,8 +145,8 @@ class Tracing:
 
         Not on SQLite: it runs in the process, a statement takes microseconds, and every
         write goes through its one writer thread, so a span per statement would cost more
-        than the statement and slow every write (bench/tracing_overhead.py: 0.65 of the
-        untraced ingest throughput with them, 0.92 without, every trace sampled). The span of the unit
+        than the statement and slow every write (bench/tracing_overhead.py, every trace
+        sampled: 0.65 of the untraced ingest throughput with them, 0.79-0.92 without). The span of the unit
         of work (ingest, deliver, fire timer) stands for its transaction there."""
         if not self.database_spans:
             return

@@ -34,6 +34,7 @@ class ReceivedSpan:
     status_code: int
     service: str
     scope: str
+    events: dict[str, dict[str, Any]]  # by name: their attributes
 
 
 def _value(value: AnyValue) -> Any:
@@ -82,6 +83,7 @@ def _received(span: Span, service: str, scope: str) -> ReceivedSpan:
         trace_id=span.trace_id.hex(), span_id=span.span_id.hex(), parent_span_id=span.parent_span_id.hex(),
         name=span.name, kind=span.kind, attributes={a.key: _value(a.value) for a in span.attributes},
         status_code=span.status.code, service=service, scope=scope,
+        events={e.name: {a.key: _value(a.value) for a in e.attributes} for e in span.events},
     )
 
 
