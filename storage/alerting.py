@@ -6,7 +6,7 @@ function runs inside the caller's transaction (``Database.transaction()``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -157,20 +157,39 @@ def append_events(session: Session, incident_id: int, events: Sequence[NewEvent]
     return [int(i) for i in session.execute(_INSERT_EVENTS, rows).scalars()]
 
 
+def _no_trace_context() -> dict[str, str] | None:
+    return None
+
+
+# Where enqueue finds the trace context of the work in progress when its caller passes none:
+# the application sets it when tracing is on (plain strings, so storage knows no tracer).
+_trace_context_source: Callable[[], dict[str, str] | None] = _no_trace_context
+
+
+def set_trace_context_source(source: Callable[[], dict[str, str] | None] | None) -> None:
+    """Have every action enqueued from now on carry ``source()`` (None: carry nothing)."""
+    global _trace_context_source  # noqa: PLW0603 - one process-wide hook, set once at start-up
+    _trace_context_source = source or _no_trace_context
+
+
 def enqueue(session: Session, *, ordering_key: str, kind: str, payload: dict[str, Any],
-                  now: datetime, incident_id: int | None = None) -> None:
+                  now: datetime, incident_id: int | None = None, trace_context: dict[str, str] | None = None) -> None:
     """Add an action to the outbox, delivered after this transaction commits."""
-    enqueue_many(session, ordering_key=ordering_key, actions=[(kind, payload)], now=now, incident_id=incident_id)
+    enqueue_many(session, ordering_key=ordering_key, actions=[(kind, payload)], now=now, incident_id=incident_id,
+                 trace_context=trace_context)
 
 
 def enqueue_many(session: Session, *, ordering_key: str, actions: Sequence[tuple[str, dict[str, Any]]],
-                       now: datetime, incident_id: int | None = None) -> None:
-    """Add several actions to the outbox, delivered in this order after commit."""
+                       now: datetime, incident_id: int | None = None,
+                       trace_context: dict[str, str] | None = None) -> None:
+    """Add several actions to the outbox, delivered in this order after commit, each
+    carrying ``trace_context`` (by default that of the work in progress)."""
     if not actions:
         return
+    context = trace_context if trace_context is not None else _trace_context_source()
     session.execute(_INSERT_OUTBOX, [
         {"ordering_key": ordering_key, "incident_id": incident_id, "kind": str(kind), "payload": payload,
-         "state": "pending", "attempts": 0, "available_at": now, "created_at": now}
+         "state": "pending", "attempts": 0, "available_at": now, "created_at": now, "trace_context": context}
         for kind, payload in actions
     ])
 

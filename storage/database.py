@@ -88,6 +88,12 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.backend == "sqlite"
 
+    @property
+    def engines(self) -> list[Engine]:
+        """Every engine that runs statements (for instrumentation): the async engine's, and
+        SQLite's writer thread's."""
+        return [self.engine.sync_engine] + ([self._sync_engine] if self._sync_engine is not None else [])
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A write transaction; commits on normal exit, rolls back on error."""

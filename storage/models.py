@@ -188,6 +188,9 @@ class OutboxAction(Base):
     finished_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    # The W3C trace context (traceparent, tracestate) of what enqueued it, so its delivery
+    # joins that trace, also in another replica or after a restart.
+    trace_context: Mapped[dict[str, str] | None] = mapped_column(JSONDocument)
 
     __table_args__ = (
         Index("ix_outbox_pending", "state", "available_at"),

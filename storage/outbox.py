@@ -30,6 +30,7 @@ class ClaimedAction:
     payload: dict[str, Any]
     attempts: int  # including this one
     created_at: datetime
+    trace_context: dict[str, str] | None = None  # W3C traceparent/tracestate of what enqueued it
 
 
 def _claimable(now: datetime) -> ColumnElement[bool]:
@@ -68,7 +69,7 @@ def claim(session: Session, *, now: datetime, lease_until: datetime, worker: str
     )
     return [
         ClaimedAction(row.id, row.ordering_key, row.incident_id, row.kind, dict(row.payload), row.attempts + 1,
-                      row.created_at)
+                      row.created_at, dict(row.trace_context) if row.trace_context else None)
         for row in rows
     ]
 

@@ -15,10 +15,11 @@ SQLite's busy handler.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,6 +37,11 @@ class _Job:
     fn: Callable[[Session], object]
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[object]
+    # The submitter's context variables (its log bindings, its trace), for fn to run in.
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
+
+    def run(self, session: Session) -> object:
+        return self.context.run(self.fn, session)
 
 
 class SqliteWriter:
@@ -91,14 +97,14 @@ class SqliteWriter:
         database, so running one again after a rollback is safe."""
         try:
             with self._sessions() as session, session.begin():
-                return [(job.fn(session), None) for job in batch]
+                return [(job.run(session), None) for job in batch]
         except Exception:  # noqa: BLE001 - any failure: each write runs again alone, and the failing one reports
             return None
 
     def _alone(self, job: _Job) -> _Outcome:
         try:
             with self._sessions() as session, session.begin():
-                return job.fn(session), None
+                return job.run(session), None
         except Exception as exc:  # noqa: BLE001 - handed to that write's caller, not swallowed
             return None, exc
 

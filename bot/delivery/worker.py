@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 import structlog
+from opentelemetry.trace import SpanKind, Status, StatusCode, get_current_span
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
@@ -23,6 +24,7 @@ from bot.delivery.outcome import Done, NotReady
 from bot.domain.failures import PermanentFailure, RateLimited, TransientFailure
 from bot.domain.kinds import ActionKind, EventKind, retry_limit
 from bot.observability.metrics import Metrics
+from bot.observability.tracing import action_context, tracer
 from storage import alerting as repo
 from storage import outbox
 from storage.database import Database
@@ -145,13 +147,33 @@ class OutboxWorker:
             action = claimed[0] if claimed else None
 
     async def _execute(self, action: outbox.ClaimedAction) -> bool:
+        """Deliver one action in a span that continues the trace of what enqueued it."""
+        attributes: dict[str, str | int] = {
+            "messaging.system": "incident_bot.outbox", "messaging.operation.type": "process",
+            "messaging.destination.name": "outbox", "messaging.message.id": str(action.id),
+            "incident_bot.action.kind": action.kind, "incident_bot.action.attempt": action.attempts,
+        }
+        if action.incident_id is not None:
+            attributes["incident_bot.incident.id"] = action.incident_id
+        with tracer().start_as_current_span(f"deliver {action.kind}", context=action_context(action.trace_context),
+                                            kind=SpanKind.CONSUMER, attributes=attributes):
+            return await self._deliver(action)
+
+    def _count(self, kind: str, outcome: str) -> None:
+        self._metrics.outbox_actions.labels(kind, outcome).inc()
+        span = get_current_span()
+        span.set_attribute("incident_bot.outcome", outcome)
+        if outcome in ("failed", "retried"):
+            span.set_status(Status(StatusCode.ERROR, f"action {outcome}"))
+
+    async def _deliver(self, action: outbox.ClaimedAction) -> bool:
         bound = log.bind(action_id=action.id, kind=action.kind, incident_id=action.incident_id)
         try:
             done = await self._run(action)
         except RateLimited as exc:  # also NotReady: another queue's action has not happened yet
             await self._retry(action, exc.retry_after, str(exc), count_attempt=False)
             outcome = "waiting" if isinstance(exc, NotReady) else "rate_limited"
-            self._metrics.outbox_actions.labels(action.kind, outcome).inc()
+            self._count(action.kind, outcome)
             return False
         except TransientFailure as exc:
             limit = retry_limit(action.kind)
@@ -160,24 +182,24 @@ class OutboxWorker:
                 await self._fail(action, PermanentFailure(exc.operation, f"{exc.error} (gave up after "
                                                           f"{action.attempts} attempts)", service=exc.service,
                                                           hint=exc.hint))
-                self._metrics.outbox_actions.labels(action.kind, "failed").inc()
+                self._count(action.kind, "failed")
                 return True
             delay = backoff(action.attempts, cap=self._backoff_cap(exc))
             bound.warning("outbox: transient failure, will retry", error=str(exc), retry_in=round(delay, 2),
                           attempt=action.attempts)
             await self._retry(action, delay, str(exc), outage=exc)
-            self._metrics.outbox_actions.labels(action.kind, "retried").inc()
+            self._count(action.kind, "retried")
             return False
         except PermanentFailure as exc:
             bound.error("outbox: action failed permanently", error=str(exc))
             await self._fail(action, exc)
-            self._metrics.outbox_actions.labels(action.kind, "failed").inc()
+            self._count(action.kind, "failed")
             return True
         except StorageError as exc:
             bound.warning("outbox: database unavailable during action, will retry", error=str(exc))
             return False  # the lease expires and the action is claimed again
         await self._complete(action, done)
-        self._metrics.outbox_actions.labels(action.kind, "done").inc()
+        self._count(action.kind, "done")
         return True
 
     @staticmethod

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from bot.http.json_errors import json_error
 from bot.http.keys import METRICS
+from bot.observability.tracing import current_exemplar
 
 log = structlog.get_logger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -41,7 +42,7 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     metrics = request.app[METRICS]
     endpoint = _endpoint(request)
     metrics.http_requests.labels(endpoint, request.method, str(response.status)).inc()
-    metrics.http_latency.labels(endpoint, request.method).observe(time.perf_counter() - started)
+    metrics.http_latency.labels(endpoint, request.method).observe(time.perf_counter() - started, current_exemplar())
     response.headers["X-Request-Id"] = request_id
     return response
 

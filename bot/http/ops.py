@@ -58,4 +58,5 @@ async def metrics(request: web.Request) -> web.Response:
                                {sev: histogram(v) for sev, v in by_severity(timings, seconds_to_resolve).items()})
     except StorageError:
         pass  # the scrape still shows everything else; readyz reports the database
-    return web.Response(body=registry.render(), headers={"Content-Type": registry.content_type})
+    body, content_type = registry.render_for(request.headers.get("Accept", ""))
+    return web.Response(body=body, headers={"Content-Type": content_type})

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import structlog
 from aiohttp import web
+from opentelemetry.trace import Status, StatusCode
 
 from bot.domain.notification import PayloadError, parse_webhook_cached
 from bot.http.json_errors import json_error
 from bot.http.keys import INGESTOR, METRICS, SETTINGS, WEBHOOK_AUTH
+from bot.observability.tracing import tracer
 from storage.errors import StorageError
 
 log = structlog.get_logger(__name__)
@@ -37,12 +39,20 @@ async def handle_alertmanager(request: web.Request) -> web.Response:
         return json_error(400 if not exc.field else 422, str(exc))
 
     structlog.contextvars.bind_contextvars(group_key=notification.group_key)
-    try:
-        result = await request.app[INGESTOR].ingest(body, notification)
-    except StorageError as exc:
-        metrics.webhook_deliveries.labels(outcome="unavailable").inc()
-        log.error("webhook not stored, asking Alertmanager to retry", error=type(exc).__name__, detail=str(exc))
-        return json_error(503, "database unavailable, retry later", headers={"Retry-After": "5"})
+    with tracer().start_as_current_span("ingest alertmanager notification") as span:
+        try:
+            result = await request.app[INGESTOR].ingest(body, notification)
+        except StorageError as exc:
+            metrics.webhook_deliveries.labels(outcome="unavailable").inc()
+            log.error("webhook not stored, asking Alertmanager to retry", error=type(exc).__name__, detail=str(exc))
+            span.set_status(Status(StatusCode.ERROR, "database unavailable"))
+            return json_error(503, "database unavailable, retry later", headers={"Retry-After": "5"})
+        if span.is_recording():
+            span.set_attribute("incident_bot.outcome", result.outcome.value)
+            if result.incident_id is not None:
+                span.set_attribute("incident_bot.incident.id", result.incident_id)
+            if result.route is not None:
+                span.set_attribute("incident_bot.route", result.route)
 
     metrics.webhook_deliveries.labels(outcome=result.outcome.value).inc()
     metrics.webhook_alerts.inc(len(notification.alerts))

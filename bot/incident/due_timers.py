@@ -22,6 +22,7 @@ from bot.incident import timer_schedule as schedule
 from bot.incident.change import IncidentChange
 from bot.incident.followups import remind
 from bot.observability.metrics import Metrics
+from bot.observability.tracing import tracer
 from bot.slack.blocks import ACTION_POST_UPDATE
 from bot.slack.texts import draft_update
 from storage import incidents as store
@@ -62,8 +63,10 @@ class TimerFirer:
 
     def _fire_batch(self, session: Session, now: datetime) -> list[timers.DueTimer]:
         due = timers.claim_due(session, now, self._batch)
-        for timer in due:
-            self._fire(session, timer, now)
+        for timer in due:  # a trace per timer: what it enqueues in Slack joins it
+            with tracer().start_as_current_span(f"fire timer {timer.kind}", attributes={
+                    "incident_bot.timer.kind": timer.kind, "incident_bot.incident.id": timer.incident_id}):
+                self._fire(session, timer, now)
         return due
 
     def _fire(self, session: Session, timer: timers.DueTimer, now: datetime) -> None:

@@ -26,6 +26,7 @@ from bot.incident import transitions
 from bot.incident.change import IncidentChange
 from bot.incident.opening import enqueue_trace_links
 from bot.incident.transitions import Announcement
+from bot.observability.tracing import decided
 from bot.playbook import PlaybookSet
 from bot.slack.plan import change_text
 from storage import alerting as repo
@@ -41,6 +42,7 @@ class IngestResult:
     outcome: Outcome
     incident_id: int | None
     reason: str
+    route: str | None = None  # "<playbook>/<route>" that matched
 
 
 class Ingestor:
@@ -76,9 +78,11 @@ class Ingestor:
         if decision.outcome is Outcome.OPEN and decision.storm_key is not None:
             storm = self._storm_state(session, decision, now, len(notification.alerts), incidents)
             decision = decide(notification, state, playbooks, now, storm)
+        route = f"{decision.route.playbook.name}/{decision.route.route.name}" if decision.route else None
+        decided(decision.outcome.value, route)
         incident_id = _apply(session, group, notification, decision, state, incidents, now, body_sha256)
         self._record(session, body, body_sha256, notification, decision.outcome, incident_id, now)
-        return IngestResult(decision.outcome, incident_id, decision.reason)
+        return IngestResult(decision.outcome, incident_id, decision.reason, route)
 
     @staticmethod
     def _record(session: Session, body: bytes, body_sha256: str, notification: AlertGroupNotification,

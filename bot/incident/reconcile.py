@@ -19,6 +19,7 @@ from bot.adapters.alertmanager import AlertmanagerClient, AlertmanagerError
 from bot.clock import Clock
 from bot.incident import transitions
 from bot.incident.change import IncidentChange
+from bot.observability.tracing import tracer
 from storage import alerting as repo
 from storage import incidents as store
 from storage.database import Database
@@ -65,7 +66,11 @@ class Reconciler:
         firing = await self._db.read(repo.open_incident_firing)
         changes = diff(firing, known, now, self._grace)
         if changes.newly_stale or changes.back:
-            await self._db.write(self._apply, changes, now)
+            # A trace only when something changes: the Slack notices it enqueues join it.
+            with tracer().start_as_current_span("reconcile with alertmanager", attributes={
+                    "incident_bot.stale_alerts": sum(map(len, changes.newly_stale.values())),
+                    "incident_bot.back_alerts": sum(map(len, changes.back.values()))}):
+                await self._db.write(self._apply, changes, now)
             self._on_commit()
         return changes
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 import structlog
+from opentelemetry import trace
 
 _SECRET_KEYS = ("authorization", "password", "token", "secret", "cookie")
 REDACTED = "[redacted]"
@@ -47,6 +48,15 @@ class SecretScrubber:
         return event_dict
 
 
+def add_trace_ids(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """A structlog processor: a line written inside a span carries its ``trace_id`` and ``span_id``."""
+    span_context = trace.get_current_span().get_span_context()
+    if span_context.is_valid:
+        event_dict.setdefault("trace_id", format(span_context.trace_id, "032x"))
+        event_dict.setdefault("span_id", format(span_context.span_id, "016x"))
+    return event_dict
+
+
 def configure_logging(level: str = "INFO", fmt: str = "json", secrets: Iterable[str] = ()) -> None:
     """Route structlog and stdlib logging through one pipeline to stderr."""
     scrubber = SecretScrubber(secrets)
@@ -54,6 +64,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json", secrets: Iterable[
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
+        add_trace_ids,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     renderer: Any = structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)

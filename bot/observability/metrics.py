@@ -8,6 +8,8 @@ from typing import ClassVar
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import HistogramMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST as OPENMETRICS_CONTENT_TYPE
+from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 
 from bot.domain.analytics import Histogram as DurationHistogram
 from bot.domain.kinds import ACTION_SERVICES
@@ -92,6 +94,13 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+    def render_for(self, accept: str) -> tuple[bytes, str]:
+        """The exposition Prometheus asked for, and its content type: OpenMetrics (with the
+        latency histograms' ``trace_id`` exemplars) when ``Accept`` names it, plain text otherwise."""
+        if "application/openmetrics-text" in accept:
+            return generate_openmetrics(self.registry), OPENMETRICS_CONTENT_TYPE  # type: ignore[no-untyped-call]
+        return generate_latest(self.registry), self.content_type
 
 
 class _DurationCollector:

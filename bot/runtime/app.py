@@ -7,12 +7,14 @@ from collections.abc import AsyncIterator, Callable
 import structlog
 from aiohttp import web
 
+from bot import __version__
 from bot.clock import Clock, utcnow
 from bot.http import api, followups_api, ops, webhook
 from bot.http.auth import WebhookAuth
 from bot.http.keys import BOLT, CLOCK, DATABASE, INGESTOR, METRICS, PLAYBOOKS, SCHEDULER, SETTINGS, WEBHOOK_AUTH
 from bot.http.middleware import observe
 from bot.observability.metrics import Metrics
+from bot.observability.tracing import Tracing, start_tracing
 from bot.playbook import PlaybookSet, load_playbooks
 from bot.runtime.bolt_app import handle_slack_events
 from bot.runtime.services import Services, running_services
@@ -20,16 +22,20 @@ from bot.settings import Settings
 
 log = structlog.get_logger(__name__)
 SERVICES = web.AppKey("services", Services)
+TRACING = web.AppKey("tracing", Tracing)
 
 
 def create_app(settings: Settings, *, playbooks: PlaybookSet | None = None, clock: Clock = utcnow) -> web.Application:
     """Build the application. Nothing connects until the app starts (see ``cleanup_ctx``)."""
     loaded = playbooks if playbooks is not None else load_playbooks(settings.playbooks_dir)
+    tracing = start_tracing(__version__)  # only when the OTEL_* environment asks for it; before the app is made
     app = web.Application(middlewares=[observe], client_max_size=settings.webhook_max_bytes)
     app[SETTINGS] = settings
     app[PLAYBOOKS] = loaded
     app[METRICS] = Metrics()
     app[CLOCK] = clock
+    if tracing is not None:
+        app[TRACING] = tracing
     app[WEBHOOK_AUTH] = WebhookAuth(
         token=settings.alertmanager_webhook_token,
         user=settings.alertmanager_webhook_user,
@@ -37,6 +43,8 @@ def create_app(settings: Settings, *, playbooks: PlaybookSet | None = None, cloc
     )
     if not app[WEBHOOK_AUTH].configured:
         log.warning(app[WEBHOOK_AUTH].not_configured_reason)
+    if tracing is not None:
+        app.cleanup_ctx.append(_traced(tracing))  # first in, so it flushes last
     app.cleanup_ctx.append(_services(loaded, clock))
     app.on_shutdown.append(_stop_claiming)
     app.router.add_post("/alertmanager", webhook.handle_alertmanager)
@@ -56,12 +64,22 @@ def _services(playbooks: PlaybookSet, clock: Clock) -> Callable[[web.Application
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         async with running_services(app[SETTINGS], playbooks, clock, app[METRICS]) as services:
             app[SERVICES] = services
+            if (tracing := app.get(TRACING)) is not None:
+                tracing.instrument_database(services.db.engines)
             app[DATABASE] = services.db
             app[INGESTOR] = services.ingestor
             app[SCHEDULER] = services.scheduler
             if services.bolt is not None:
                 app[BOLT] = services.bolt
             yield
+
+    return lifetime
+
+
+def _traced(tracing: Tracing) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def lifetime(app: web.Application) -> AsyncIterator[None]:
+        yield
+        tracing.shutdown()  # the spans of the last actions delivered at shutdown are exported
 
     return lifetime
 

@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.failures import DeliveryError, PermanentFailure, RateLimited, TransientFailure
 from bot.observability.metrics import Metrics
+from bot.observability.tracing import current_exemplar
 from bot.slack.pacing import Pacer
 
 log = structlog.get_logger(__name__)
@@ -79,7 +80,7 @@ class SlackGateway:
             raise SlackTransientError(method, f"{type(exc).__name__}") from None
         finally:
             self._metrics.slack_calls.labels(method, outcome).inc()
-            self._metrics.slack_latency.labels(method).observe(time.perf_counter() - started)
+            self._metrics.slack_latency.labels(method).observe(time.perf_counter() - started, current_exemplar())
 
     def _classify(self, method: str, exc: SlackApiError, channel: str | None) -> tuple[str, SlackError]:
         status = exc.response.status_code

@@ -1,0 +1,217 @@
+"""The bot traces itself with OpenTelemetry, exported over OTLP/HTTP.
+
+Configured by the standard ``OTEL_*`` variables, read by the SDK itself (endpoint, service
+name, sampler and its ratio). With no endpoint, or ``OTEL_SDK_DISABLED=true``, nothing is set
+up: the API's no-op tracer answers every span and the outbox stores no trace context.
+
+One trace follows an alert: the webhook request (continuing an incoming W3C ``traceparent``),
+its transaction and, across the outbox, every Slack call made for the actions it enqueued.
+The outbox stores the W3C context with each action (``outbox_context``); the worker starts
+the action's span as a child of it (``action_context``), in whichever process delivers it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.propagate import extract, inject
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace.span import TraceState
+from opentelemetry.util.types import Attributes
+from sqlalchemy.engine import Engine
+from yarl import URL
+
+from storage import alerting
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
+TRACER_NAME = "incident_bot"
+# Probes and scrapes are not worth a trace each (the server instrumentation's own setting,
+# used unless the operator set it or the generic OTEL_PYTHON_EXCLUDED_URLS).
+EXCLUDED_URLS_VARIABLE = "OTEL_PYTHON_AIOHTTP_SERVER_EXCLUDED_URLS"
+UNTRACED_PATHS = "^/healthz$,^/readyz$,^/metrics$"
+
+
+# A proxy: a no-op until tracing is started, the SDK's tracer after.
+_TRACER = trace.get_tracer(TRACER_NAME)
+
+
+def tracer() -> trace.Tracer:
+    """The bot's own tracer, for the domain steps (ingest, deliver an action, fire a timer)."""
+    return _TRACER
+
+
+def tracing_wanted(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether the environment asks for traces: an OTLP endpoint, and the SDK not disabled."""
+    if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    return bool(environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
+
+
+def disabled_instrumentations(environ: Mapping[str, str] = os.environ) -> frozenset[str]:
+    """``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS`` (as for auto-instrumentation): of
+    ``aiohttp-server``, ``aiohttp-client``, ``sqlalchemy``, ``httpx``, those to leave off."""
+    listed = environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "")
+    return frozenset(name.strip() for name in listed.split(",") if name.strip())
+
+
+def outbox_context() -> dict[str, str] | None:
+    """The current W3C trace context as plain strings, for an outbox row; None outside a span."""
+    if not trace.get_current_span().get_span_context().is_valid:
+        return None
+    carrier: dict[str, str] = {}
+    inject(carrier)
+    return carrier or None
+
+
+def action_context(stored: Mapping[str, str] | None) -> otel_context.Context | None:
+    """The context to start an outbox action's span in: the stored one, or a new trace."""
+    return extract(dict(stored)) if stored else None
+
+
+def decided(outcome: str, route: str | None) -> None:
+    """Mark the decision on the transaction's span: an event, not a span of its own (a pure
+    function of microseconds, in SQLite's one writer thread, where every span costs all writes)."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.add_event("decide", {"incident_bot.outcome": outcome, "incident_bot.route": route or ""})
+
+
+def current_exemplar() -> dict[str, str] | None:
+    """``{"trace_id": ...}`` of the sampled span in progress, for a histogram observation."""
+    span_context = trace.get_current_span().get_span_context()
+    if not span_context.is_valid or not span_context.trace_flags.sampled:
+        return None
+    return {"trace_id": format(span_context.trace_id, "032x")}
+
+
+class NoBareClientSpans(Sampler):
+    """Drops client spans that belong to no trace (the outbox polling the database, a
+    housekeeping query): a trace starts where work starts, a request, an action or a timer.
+    Everything else goes to the sampler the environment configured."""
+
+    def __init__(self, delegate: Sampler) -> None:
+        self._delegate = delegate
+
+    def should_sample(self, parent_context: otel_context.Context | None, trace_id: int, name: str,
+                      kind: SpanKind | None = None, attributes: Attributes = None,
+                      links: Sequence[Link] | None = None, trace_state: TraceState | None = None) -> SamplingResult:
+        if kind is SpanKind.CLIENT and not trace.get_current_span(parent_context).get_span_context().is_valid:
+            return SamplingResult(Decision.DROP)
+        return self._delegate.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+
+    def get_description(self) -> str:
+        return f"NoBareClientSpans{{{self._delegate.get_description()}}}"
+
+
+# slack_sdk sends form methods' arguments (a topic, a link) in the query string, and PromQL
+# travels there too: a client span's URL keeps scheme, host and path only.
+_URL_ATTRIBUTES = ("http.url", "url.full")
+
+
+def _without_query(url: URL) -> str:
+    return str(url.with_query(None).with_fragment(None))
+
+
+def _strip_query(span: trace.Span, request: object) -> None:
+    recorded = getattr(span, "attributes", None) or {}
+    for key in _URL_ATTRIBUTES:
+        if key in recorded:
+            span.set_attribute(key, str(recorded[key]).split("?", 1)[0])
+
+
+async def _strip_query_async(span: trace.Span, request: object) -> None:
+    _strip_query(span, request)
+
+
+@dataclass
+class Tracing:
+    """The SDK's provider and the instrumentations it started; :meth:`shutdown` flushes."""
+
+    provider: TracerProvider
+    database_spans: bool = True
+    _stops: list[Callable[[], object]] = field(default_factory=list)
+
+    def instrument_database(self, engines: Sequence[Engine]) -> None:
+        """A client span per statement (semantic conventions for databases) on PostgreSQL,
+        where each is a round trip to a server that may be slow or hold a lock.
+
+        Not on SQLite: it runs in the process, a statement takes microseconds, and every
+        write goes through its one writer thread, so a span per statement would cost more
+        than the statement and slow every write (bench/tracing_overhead.py, every trace
+        sampled: 0.65 of the untraced ingest throughput with them, 0.79-0.92 without). The span of the unit
+        of work (ingest, deliver, fire timer) stands for its transaction there."""
+        if not self.database_spans:
+            return
+        engines = [engine for engine in engines if engine.dialect.name != "sqlite"]
+        if not engines:
+            return
+        from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+        from opentelemetry.metrics import NoOpMeter
+
+        usage = NoOpMeter("incident_bot").create_up_down_counter("db.client.connections.usage")
+        instrumentation_tracer = trace.get_tracer("opentelemetry.instrumentation.sqlalchemy")
+        for engine in engines:
+            EngineTracer(instrumentation_tracer, engine, usage)  # type: ignore[no-untyped-call]  # untyped upstream
+        self._stops.append(EngineTracer.remove_all_event_listeners)
+
+    def shutdown(self) -> None:
+        """Export what is still queued, then stop."""
+        alerting.set_trace_context_source(None)
+        for stop in reversed(self._stops):
+            stop()
+        self._stops.clear()
+        self.provider.shutdown()
+
+
+_started: Tracing | None = None
+
+
+def start_tracing(service_version: str, environ: Mapping[str, str] = os.environ) -> Tracing | None:
+    """Start the SDK (once per process) if the environment asks for traces; None otherwise."""
+    global _started  # noqa: PLW0603 - OpenTelemetry's provider is process-wide and can be set once
+    if not tracing_wanted(environ):
+        return None
+    if _started is not None:
+        return _started
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
+    from opentelemetry.instrumentation.aiohttp_server import AioHttpServerInstrumentor
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_VERSION, Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.sampling import _get_from_env_or_default
+
+    resource = Resource.create({SERVICE_NAME: environ.get("OTEL_SERVICE_NAME") or "incident-bot",
+                                SERVICE_VERSION: service_version})
+    provider = TracerProvider(resource=resource, sampler=NoBareClientSpans(_get_from_env_or_default()))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+    started = Tracing(provider)
+    # A span per request (an incoming traceparent continued) on every web.Application made
+    # from now on; Slack calls (slack_sdk opens an aiohttp session per call) and the
+    # Alertmanager and Prometheus clients (httpx): client spans under what made the call.
+    if EXCLUDED_URLS_VARIABLE not in os.environ and "OTEL_PYTHON_EXCLUDED_URLS" not in os.environ:
+        os.environ[EXCLUDED_URLS_VARIABLE] = UNTRACED_PATHS
+    off = disabled_instrumentations(environ)
+    if "aiohttp-server" not in off:
+        AioHttpServerInstrumentor().instrument()
+        started._stops.append(AioHttpServerInstrumentor().uninstrument)
+    if "aiohttp-client" not in off:
+        AioHttpClientInstrumentor().instrument(url_filter=_without_query)
+        started._stops.append(AioHttpClientInstrumentor().uninstrument)
+    if "httpx" not in off:
+        HTTPXClientInstrumentor().instrument(request_hook=_strip_query, async_request_hook=_strip_query_async)
+        started._stops.append(HTTPXClientInstrumentor().uninstrument)
+    started.database_spans = "sqlalchemy" not in off
+    alerting.set_trace_context_source(outbox_context)
+    _started = started
+    return started
