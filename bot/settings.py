@@ -35,6 +35,15 @@ class Settings(BaseSettings):
     alertmanager_url: str | None = None
     prometheus_url: str | None = None
     api_token: SecretStr | None = None
+    public_url: str = "http://localhost:8080"
+
+    # Issue trackers for follow-ups (a playbook's ``followups.tracker`` picks one).
+    github_token: SecretStr | None = None
+    github_api_url: str = "https://api.github.com"
+    jira_url: str | None = None
+    jira_user: str | None = None
+    jira_api_token: SecretStr | None = None
+    tracker_sync_seconds: float = Field(default=300.0, gt=0)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
@@ -71,7 +80,8 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         """Every configured secret, so the log pipeline can scrub them from any line."""
         secrets = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token,
-                   self.alertmanager_webhook_token, self.alertmanager_webhook_password, self.api_token]
+                   self.alertmanager_webhook_token, self.alertmanager_webhook_password, self.api_token,
+                   self.github_token, self.jira_api_token]
         values = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
         password = urlsplit(self.database_url).password  # as written, and as a driver may print it
         return values + ([password, unquote(password)] if password else [])

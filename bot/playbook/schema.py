@@ -39,12 +39,14 @@ from bot.playbook.fieldtypes import (
 )
 from bot.playbook.matchers import matches_all
 from bot.playbook.references import reference_errors
+from bot.playbook.trackers import FollowUpTracker
 
 __all__ = [
     "DEFAULT_CHANNEL_TEMPLATE",
     "DEFAULT_TITLE_TEMPLATE",
     "AutoDeclare",
     "CommanderSource",
+    "FollowUpTracker",
     "LinkKind",
     "LinkTemplate",
     "Permissions",
@@ -291,6 +293,8 @@ class Playbook(_Model):
     are always redacted)."""
     pin_emoji: Annotated[str, AfterValidator(_check_emoji)] = "pushpin"
     """A reaction with this emoji on a message in an incident channel puts it on the timeline."""
+    followups: FollowUpTracker = FollowUpTracker()
+    """The issue tracker every follow-up becomes an issue in (default none)."""
 
     @model_validator(mode="wrap")
     @classmethod

@@ -20,16 +20,20 @@ from apscheduler.schedulers.base import BaseScheduler
 from slack_bolt.async_app import AsyncApp
 
 from bot.adapters.alertmanager import AlertmanagerClient
+from bot.adapters.github import GitHubClient
+from bot.adapters.jira import JiraClient
 from bot.adapters.prometheus import PrometheusClient
 from bot.clock import Clock
 from bot.delivery.dispatch import ActionDispatcher
 from bot.delivery.slack_actions import SlackActions
+from bot.delivery.tracker_export import TrackerExport
 from bot.delivery.worker import OutboxWorker
 from bot.incident.capture import TimelineCapture
 from bot.incident.command_service import CommandService
 from bot.incident.due_timers import TimerFirer
 from bot.incident.ingest import Ingestor
 from bot.incident.reconcile import Reconciler
+from bot.incident.tracker_sync import TrackerSync
 from bot.observability.metrics import Metrics
 from bot.playbook import PlaybookSet
 from bot.runtime.bolt_app import build_bolt, socket_mode
@@ -40,6 +44,7 @@ from bot.runtime.scheduler import (
     purge_old_records,
     reconcile_with_alertmanager,
     running_scheduler,
+    sync_tracker_issues,
 )
 from bot.settings import Settings
 from bot.slack.gateway import SlackGateway
@@ -61,6 +66,8 @@ class Services:
     gateway: SlackGateway | None = None
     worker: OutboxWorker | None = None
     bolt: AsyncApp | None = None
+    github: GitHubClient | None = None
+    jira: JiraClient | None = None
 
     def stop_claiming(self) -> None:
         if self.worker is not None:
@@ -84,6 +91,7 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
         if settings.prometheus_url:
             prometheus = await stack.enter_async_context(PrometheusClient(settings.prometheus_url))
         ingestor = Ingestor(db, current_playbooks, clock, on_commit=commits.notify)
+        github, jira = await _trackers(stack, settings)
 
         gateway = worker = bolt = None
         if settings.slack_bot_token is None:
@@ -94,7 +102,8 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
                                    rate_limit_scale=settings.slack_rate_limit_scale)
             stack.push_async_callback(gateway.close)
             actions = SlackActions(db, gateway, current_playbooks, clock, prometheus, settings.playbooks_dir)
-            dispatcher = ActionDispatcher(actions.handlers)
+            exports = TrackerExport(db, clock, settings.public_url, github, jira)
+            dispatcher = ActionDispatcher(actions.handlers, exports.handlers)
             worker = OutboxWorker(db, dispatcher.run, clock, metrics, concurrency=settings.outbox_concurrency,
                                   lease=timedelta(seconds=settings.outbox_lease_seconds))
             commits.subscribe(worker.notify)
@@ -113,8 +122,23 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
                     await stack.enter_async_context(socket_mode(bolt, settings.slack_app_token.get_secret_value()))
 
         scheduler = await stack.enter_async_context(running_scheduler(
-            _scheduled_jobs(settings, db, clock, metrics, commits, alertmanager)))
-        yield Services(db, commits, ingestor, scheduler, alertmanager, prometheus, gateway, worker, bolt)
+            _scheduled_jobs(settings, db, clock, metrics, commits, alertmanager)
+            + [sync_tracker_issues(TrackerSync(db, clock, metrics, github, jira, commits.notify),
+                                   settings.tracker_sync_seconds)]))
+        yield Services(db, commits, ingestor, scheduler, alertmanager, prometheus, gateway, worker, bolt, github, jira)
+
+
+async def _trackers(stack: AsyncExitStack, settings: Settings) -> tuple[GitHubClient | None, JiraClient | None]:
+    """The issue trackers whose credentials are set (a playbook naming another one gets its
+    follow-ups' exports refused with what to set)."""
+    github = jira = None
+    if settings.github_token is not None:
+        github = await stack.enter_async_context(GitHubClient(settings.github_api_url,
+                                                              settings.github_token.get_secret_value()))
+    if settings.jira_url and settings.jira_user and settings.jira_api_token is not None:
+        jira = await stack.enter_async_context(JiraClient(settings.jira_url, settings.jira_user,
+                                                          settings.jira_api_token.get_secret_value()))
+    return github, jira
 
 
 def _scheduled_jobs(settings: Settings, db: Database, clock: Clock, metrics: Metrics, commits: CommitNotifier,
