@@ -59,10 +59,10 @@ class GitHubClient(PeerClient):
             for item in response.json():
                 if "pull_request" in item:
                     continue
-                if marker in (item.get("body") or ""):
-                    return _issue(repo, item)
                 if _created(item) < since:
                     return None  # sorted newest first: every later one is older still
+                if marker in (item.get("body") or ""):
+                    return _issue(repo, item)
             match = _NEXT.search(response.headers.get("link", ""))
             url, params = (match.group(1), None) if match else (None, None)
         return None

@@ -9,6 +9,7 @@ a second one. Authentication is basic: the account's e-mail and an API token.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 import httpx
@@ -70,9 +71,11 @@ class JiraClient(PeerClient):
         key = str(response.json()["key"])
         return TrackerIssue(SERVICE, key, self.browse_url(key))
 
-    async def find_issue(self, project: str, label: str) -> TrackerIssue | None:
-        """The issue of ``project`` labelled ``label``, if there is one."""
-        query: dict[str, Any] = {"jql": f'project = "{project}" AND labels = "{label}" ORDER BY created ASC',
+    async def find_issue(self, project: str, label: str, since: date) -> TrackerIssue | None:
+        """The issue of ``project`` labelled ``label`` created on ``since`` or later, if there is one."""
+        jql = (f'project = "{project}" AND labels = "{label}" AND created >= "{since.isoformat()}" '
+               "ORDER BY created ASC")
+        query: dict[str, Any] = {"jql": jql,
                                  "fields": ["status"], "maxResults": 50}
         for _ in range(MAX_PAGES):
             response = await self._send("POST /rest/api/3/search/jql", project, "POST", "/rest/api/3/search/jql",

@@ -79,7 +79,8 @@ class TrackerExport:
         marker = jira_marker(followup_id)
         issue = None
         if action.attempts > 1:
-            issue = await self._jira.find_issue(project, marker)
+            # JQL compares dates in the Jira user's time zone: a day earlier covers every zone.
+            issue = await self._jira.find_issue(project, marker, since=(action.created_at - timedelta(days=1)).date())
         found = issue is not None
         if issue is None:
             text = issue_text(action.payload, _incident_id(action), self._public_url)

@@ -121,10 +121,10 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
                 if settings.slack_app_token is not None:
                     await stack.enter_async_context(socket_mode(bolt, settings.slack_app_token.get_secret_value()))
 
-        scheduler = await stack.enter_async_context(running_scheduler(
-            _scheduled_jobs(settings, db, clock, metrics, commits, alertmanager)
-            + [sync_tracker_issues(TrackerSync(db, clock, metrics, github, jira, commits.notify),
-                                   settings.tracker_sync_seconds)]))
+        jobs = _scheduled_jobs(settings, db, clock, metrics, commits, alertmanager)
+        jobs.append(sync_tracker_issues(TrackerSync(db, clock, metrics, github, jira, commits.notify),
+                                        settings.tracker_sync_seconds))
+        scheduler = await stack.enter_async_context(running_scheduler(jobs))
         yield Services(db, commits, ingestor, scheduler, alertmanager, prometheus, gateway, worker, bolt, github, jira)
 
 
