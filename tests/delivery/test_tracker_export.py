@@ -73,7 +73,7 @@ async def test_a_followup_becomes_one_github_issue_linking_back_to_the_incident(
     assert (followup.tracker, followup.tracker_key, followup.tracker_url) == (
         "github", "acme/ops#1", f"{github.html}/acme/ops/issues/1")
     exported = [e for e in await rows.events(db, incident_id) if e.kind == "followup.exported"]
-    assert [e.data for e in exported][0] == {"number": 1, "tracker": "github", "tracker_key": "acme/ops#1",
+    assert exported[0].data == {"number": 1, "tracker": "github", "tracker_key": "acme/ops#1",
                                             "url": f"{github.html}/acme/ops/issues/1"}
     assert len(exported) == 2
     assert (await channel_posts(db))[0] == (
