@@ -46,6 +46,7 @@ from bot.runtime.scheduler import (
     running_scheduler,
     sync_tracker_issues,
 )
+from bot.runtime.trackers import tracker_clients
 from bot.settings import Settings
 from bot.slack.gateway import SlackGateway
 from bot.slack.lookups import SlackLookups
@@ -91,7 +92,7 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
         if settings.prometheus_url:
             prometheus = await stack.enter_async_context(PrometheusClient(settings.prometheus_url))
         ingestor = Ingestor(db, current_playbooks, clock, on_commit=commits.notify)
-        github, jira = await _trackers(stack, settings)
+        github, jira = await tracker_clients(stack, settings, playbooks)
 
         gateway = worker = bolt = None
         if settings.slack_bot_token is None:
@@ -127,18 +128,6 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
         scheduler = await stack.enter_async_context(running_scheduler(jobs))
         yield Services(db, commits, ingestor, scheduler, alertmanager, prometheus, gateway, worker, bolt, github, jira)
 
-
-async def _trackers(stack: AsyncExitStack, settings: Settings) -> tuple[GitHubClient | None, JiraClient | None]:
-    """The issue trackers whose credentials are set (a playbook naming another one gets its
-    follow-ups' exports refused with what to set)."""
-    github = jira = None
-    if settings.github_token is not None:
-        github = await stack.enter_async_context(GitHubClient(settings.github_api_url,
-                                                              settings.github_token.get_secret_value()))
-    if settings.jira_url and settings.jira_user and settings.jira_api_token is not None:
-        jira = await stack.enter_async_context(JiraClient(settings.jira_url, settings.jira_user,
-                                                          settings.jira_api_token.get_secret_value()))
-    return github, jira
 
 
 def _scheduled_jobs(settings: Settings, db: Database, clock: Clock, metrics: Metrics, commits: CommitNotifier,
