@@ -49,19 +49,19 @@ def of_incident(session: Session, incident_id: int) -> list[FollowUpRow]:
 def listed(session: Session, *, status: str | None = None, overdue_at: datetime | None = None,
            limit: int = 500) -> list[FollowUpRow]:
     """Follow-ups across incidents, oldest due first (those without a due date last);
-    ``overdue_at``: only open ones due before then."""
+    ``overdue_at``: only open ones due by then (a follow-up is overdue from its due time on)."""
     query = select(FollowUp)
     if status is not None:
         query = query.where(FollowUp.status == status)
     if overdue_at is not None:
-        query = query.where(FollowUp.status == "open", FollowUp.due_at.is_not(None), FollowUp.due_at < overdue_at)
+        query = query.where(FollowUp.status == "open", FollowUp.due_at.is_not(None), FollowUp.due_at <= overdue_at)
     query = query.order_by(FollowUp.due_at.is_(None), FollowUp.due_at, FollowUp.incident_id, FollowUp.number)
     return [FollowUpRow.from_orm(r) for r in session.execute(query.limit(limit)).scalars()]
 
 
 def count_overdue(session: Session, now: datetime) -> int:
     return int(session.execute(select(func.count()).select_from(FollowUp).where(
-        FollowUp.status == "open", FollowUp.due_at.is_not(None), FollowUp.due_at < now)).scalar_one())
+        FollowUp.status == "open", FollowUp.due_at.is_not(None), FollowUp.due_at <= now)).scalar_one())
 
 
 def counts_by_status(session: Session, incident_id: int) -> dict[str, int]:
@@ -74,6 +74,13 @@ def close(session: Session, followup_id: int, *, status: str, by: str, reason: s
     """Mark an open follow-up done or dropped; False if it was not open any more."""
     result = session.execute(update(FollowUp).where(FollowUp.id == followup_id, FollowUp.status == "open").values(
         status=status, closed_at=now, closed_by=by, close_reason=reason, updated_at=now))
+    return rows_affected(result) == 1
+
+
+def set_due(session: Session, followup_id: int, *, due_at: datetime | None, now: datetime) -> bool:
+    """Move an open follow-up's due time (None: no due time); False if it is not open."""
+    result = session.execute(update(FollowUp).where(FollowUp.id == followup_id, FollowUp.status == "open").values(
+        due_at=due_at, updated_at=now))
     return rows_affected(result) == 1
 
 

@@ -48,3 +48,8 @@ def all_of(session: Session, since: datetime | None = None) -> list[PostmortemRo
     if since is not None:
         query = query.where(Postmortem.created_at >= since)
     return [PostmortemRow.from_orm(r) for r in session.execute(query.order_by(Postmortem.incident_id)).scalars()]
+
+
+def record_document(session: Session, incident_id: int, document: dict[str, object], now: datetime, /) -> None:
+    """Where the published document is (a canvas or a file), recorded the moment it exists."""
+    change(session, incident_id, now, document=document)

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import Alert, Incident, IncidentEvent, OutboxAction
+from storage.models import Alert, FollowUp, Incident, IncidentEvent, OutboxAction, Postmortem
 from storage.rows import AlertRow, EventRow, IncidentDetail, IncidentRow
 
 
@@ -75,3 +75,13 @@ def outbox_states(session: Session) -> dict[str, int]:
     """How many outbox actions are in each state (pending, done, failed)."""
     rows = session.execute(select(OutboxAction.state, func.count()).group_by(OutboxAction.state))
     return {state: int(count) for state, count in rows}
+
+
+def aftercare_since(session: Session, since: datetime) -> tuple[list[tuple[str, datetime | None, datetime | None]],
+                                                                  list[tuple[str, datetime | None]]]:
+    """(status, due_at, published_at) of the postmortems started since ``since``, and
+    (status, due_at) of the follow-ups added since then."""
+    postmortem_rows = session.execute(select(Postmortem.status, Postmortem.due_at, Postmortem.published_at)
+                                      .where(Postmortem.created_at >= since)).all()
+    followup_rows = session.execute(select(FollowUp.status, FollowUp.due_at).where(FollowUp.created_at >= since)).all()
+    return ([(str(s), d, p) for s, d, p in postmortem_rows], [(str(s), d) for s, d in followup_rows])

@@ -50,6 +50,9 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "conversations.info": frozenset({"channels:read"}),
     "conversations.members": frozenset({"channels:read"}),
     "conversations.history": frozenset({"channels:history"}),
+    # A direct message: opened with im:write; its retry reads the conversation's history,
+    # which in a direct message needs im:history (bot/delivery/direct_messages.py).
+    "conversations.open": frozenset({"im:write", "im:history"}),
     "conversations.replies": frozenset({"channels:history"}),
     "pins.add": frozenset({"pins:write"}),
     "pins.remove": frozenset({"pins:write"}),
@@ -392,3 +395,15 @@ def test_a_listener_that_ignores_its_event_needs_no_subscription() -> None:
               "    async def added(event):\n        print(event)\n")
     assert set(handled_events(scan_source(source, "example.py"))) == {"app_mention", "reaction_added"}
 
+
+
+def test_the_message_shortcut_the_bot_handles_is_declared(manifest: dict[str, Any]) -> None:
+    from bot.bolt.followup_shortcut import SHORTCUT
+
+    shortcuts = manifest["features"].get("shortcuts", [])
+    assert [(s["type"], s["callback_id"]) for s in shortcuts] == [("message", SHORTCUT)]
+    for shortcut in shortcuts:  # the manifest schema's limits
+        assert set(shortcut) == {"name", "type", "callback_id", "description"}
+        assert 1 <= len(shortcut["name"]) <= 24 and 1 <= len(shortcut["description"]) <= 150
+        assert 1 <= len(shortcut["callback_id"]) <= 255
+    assert "commands" in manifest["oauth_config"]["scopes"]["bot"], "shortcuts need the commands scope"

@@ -463,3 +463,32 @@ async def test_events_and_interactions_are_signed_with_retry_headers(emu: SlackE
     assert response.status_code == 200
     payload = json.loads(parse_qs(bot.requests[2][0].decode())["payload"][0])
     assert payload["trigger_id"] and payload["response_url"].startswith(emu.url)
+
+
+async def test_a_message_shortcut_is_a_signed_message_action_about_the_stored_message(
+        emu: SlackEmulator, bot: FakeBot) -> None:
+    general = emu.channel_by_name("general")
+    assert general is not None
+    message = emu.post_as_user(general.id, "UBOB", "add an alert for this")
+    response = await emu.message_shortcut(bot.url, callback_id="followup_from_message", channel_id=general.id,
+                                          message_ts=message.ts, user_id="UALICE")
+    assert response.status_code == 200
+    payload = json.loads(parse_qs(bot.requests[0][0].decode())["payload"][0])
+    assert (payload["type"], payload["callback_id"], payload["message_ts"]) == \
+        ("message_action", "followup_from_message", message.ts)
+    assert payload["channel"] == {"id": general.id, "name": "general"} and payload["user"]["id"] == "UALICE"
+    assert payload["message"]["text"] == "add an alert for this" and payload["message"]["user"] == "UBOB"
+    assert payload["trigger_id"] and payload["response_url"].startswith(emu.url) and payload["team"]["id"]
+    assert (await emu.message_shortcut(bot.url, callback_id="x", channel_id=general.id, message_ts=message.ts,
+                                       signature="bad")).status_code == 401
+
+
+async def test_a_message_to_a_user_id_lands_in_the_apps_direct_conversation(
+        emu: SlackEmulator, client: AsyncWebClient) -> None:
+    first = await client.chat_postMessage(channel="UBOB", text="your follow-up is due")
+    second = await client.chat_postMessage(channel="UBOB", text="still due")
+    assert first["channel"] == second["channel"] and str(first["channel"]).startswith("D")
+    assert [m.text for m in emu.direct_messages("UBOB")] == ["your follow-up is due", "still due"]
+    assert (await slack_error(client.chat_postMessage(channel="UNOBODY", text="x"))).response["error"] == \
+        "channel_not_found"
+    assert emu.direct_messages("UCAROL") == []

@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
+from bot.bolt.followup_shortcut import register_followup_shortcut
 from bot.domain import commands as p
 from bot.incident.capture import TimelineCapture
 from bot.incident.command_service import CommandService, Context, Reply
@@ -39,7 +40,7 @@ async def _run(service: CommandService, command: p.Command, ctx: Context) -> Rep
         return Reply(DATABASE_DOWN)
 
 
-async def _open_view(gateway: SlackGateway, trigger_id: str, view: dict[str, Any]) -> str | None:
+async def open_view(gateway: SlackGateway, trigger_id: str, view: dict[str, Any]) -> str | None:
     """Open a modal through the gateway; None once it is open, else why not. A trigger id
     lives 3 seconds, so a transient failure is retried once, at once, and no later."""
     problem = ""
@@ -61,7 +62,7 @@ def register(bolt: AsyncApp, service: CommandService, capture: TimelineCapture, 
         text = str(command.get("text", ""))
         ctx = Context(user=command["user_id"], channel=command["channel_id"], text=f"{slash_command} {text}".strip())
         if text.strip().lower() == "declare":
-            problem = await _open_view(gateway, command["trigger_id"], _declare_view(service.severities()))
+            problem = await open_view(gateway, command["trigger_id"], _declare_view(service.severities()))
             if problem is None:
                 await ack()
             else:
@@ -79,9 +80,9 @@ def register(bolt: AsyncApp, service: CommandService, capture: TimelineCapture, 
         except TimeoutError:
             await ack(text="Working on it…", response_type="ephemeral")
             reply = await work
-            await respond(text=reply.text, response_type="ephemeral")
+            await respond(text=reply.text, response_type="ephemeral", blocks=reply.extra.get("blocks"))
             return
-        await ack(text=reply.text, response_type="ephemeral")
+        await ack(text=reply.text, response_type="ephemeral", blocks=reply.extra.get("blocks"))
 
     bolt.command(slash_command)(handle_command)
 
@@ -94,7 +95,7 @@ def register(bolt: AsyncApp, service: CommandService, capture: TimelineCapture, 
             command = make(user)
             if command == "update-modal":
                 draft = await service.draft_update(channel)
-                problem = await _open_view(gateway, body["trigger_id"], _update_view(channel, draft))
+                problem = await open_view(gateway, body["trigger_id"], _update_view(channel, draft))
                 if problem is not None:
                     await respond(text=f"Slack did not open the update form ({problem}). Try again.",
                                   response_type="ephemeral", replace_original=False)
@@ -138,6 +139,7 @@ def register(bolt: AsyncApp, service: CommandService, capture: TimelineCapture, 
 
     bolt.view(DECLARE_VIEW)(declare_submitted)
     bolt.view(UPDATE_VIEW)(update_submitted)
+    register_followup_shortcut(bolt, service.followups, gateway, slash_command, open_view)
 
     async def reaction_added(body: dict[str, Any], event: dict[str, Any]) -> None:
         await capture.reaction(str(body.get("event_id")), event, added=True)

@@ -129,7 +129,7 @@ def cmd_postmortem(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from bot.clock import utcnow
-    from bot.domain.analytics import report_text
+    from bot.domain.analytics import FollowUpFacts, PostmortemFacts, aftercare_lines, report_text
     from bot.playbook import parse_duration
     from storage import queries
     from storage.database import Database
@@ -148,7 +148,10 @@ def cmd_report(args: argparse.Namespace) -> int:
             since = utcnow() - window
             timings = await db.read(queries.incident_timings, since)
             noisiest = await db.read(queries.alert_counts_by_name, since)
-            return report_text(timings, noisiest, args.since)
+            started, added = await db.read(queries.aftercare_since, since)
+            aftercare = aftercare_lines([PostmortemFacts(*row) for row in started],
+                                        [FollowUpFacts(*row) for row in added], utcnow())
+            return "\n".join([report_text(timings, noisiest, args.since), *aftercare])
         finally:
             await db.dispose()
 
@@ -158,6 +161,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"cannot read the database: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def cmd_followups(args: argparse.Namespace) -> int:
+    from bot.cli.followups import followups
+
+    return followups(_settings(), overdue=args.overdue)
 
 
 ENVIRONMENT_HELP = """\
@@ -242,6 +251,13 @@ def build_parser() -> argparse.ArgumentParser:
                                  "route, time to acknowledge and to resolve (p50, p90) and the noisiest alert names.")
     report.add_argument("--since", default="30d", help="window, e.g. 7d, 30d, 12h (default 30d)")
     report.set_defaults(func=cmd_report)
+
+    followups = commands.add_parser(
+        "followups", help="list open follow-ups across incidents (--overdue: only those past due)",
+        description="Print the open follow-ups of every incident (oldest due first): incident, number, status, "
+        "owner, due date, text and tracker issue. With --overdue, only open ones past their due time.")
+    followups.add_argument("--overdue", action="store_true", help="only follow-ups past their due time")
+    followups.set_defaults(func=cmd_followups)
 
     db = commands.add_parser("db", help="database schema commands")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")

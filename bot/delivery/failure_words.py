@@ -45,10 +45,12 @@ ACTION_WORDS: Mapping[str, Words] = {
     ActionKind.MESSAGE_UPDATE_HEADER: _fixed("update the incident header"),
     ActionKind.MESSAGE_POST: _fixed("post a message"),
     ActionKind.MESSAGE_POST_TO: lambda payload: f"post the update to {channel_ref(payload.get('channel'))}",
+    ActionKind.MESSAGE_DIRECT: lambda payload: f"send a direct message to <@{escape(str(payload.get('user')))}>",
     ActionKind.MESSAGE_TRACE_LINKS: _fixed("post the trace links"),
     ActionKind.BOOKMARK_ADD: lambda payload: f"bookmark {escape(str(payload.get('title')))}",
     ActionKind.FILE_POSTMORTEM: _fixed("upload the postmortem draft"),
     ActionKind.TRIAGE_NOTICE: lambda payload: f"post the triage notice to {channel_ref(payload.get('channel'))}",
+    ActionKind.POSTMORTEM_PUBLISH: _fixed("publish the postmortem"),
     ActionKind.GITHUB_ISSUE: lambda payload: f"create the GitHub issue for follow-up {escape(str(payload.get('number')))}",
     ActionKind.JIRA_ISSUE: lambda payload: f"create the Jira issue for follow-up {escape(str(payload.get('number')))}",
 }

@@ -15,9 +15,11 @@ from pathlib import Path
 
 from bot.adapters import prometheus as traces
 from bot.clock import Clock
+from bot.delivery.direct_messages import DirectMessages
 from bot.delivery.incident_reads import IncidentReads
 from bot.delivery.outcome import Done, MissingPrerequisite, NotReady
 from bot.delivery.posting import Poster
+from bot.delivery.postmortem_publish import PostmortemPublish
 from bot.delivery.postmortem_upload import PostmortemUpload
 from bot.delivery.trace_links import TraceLinks
 from bot.delivery.triage_notice import TriageNotice
@@ -61,6 +63,9 @@ class SlackActions:
             ActionKind.FILE_POSTMORTEM: PostmortemUpload(db, self._reads, gateway, playbooks,
                                                          playbooks_dir or Path("playbooks")),
             ActionKind.TRIAGE_NOTICE: TriageNotice(db, gateway, self._poster, playbooks),
+            ActionKind.MESSAGE_DIRECT: DirectMessages(gateway, self._poster),
+            ActionKind.POSTMORTEM_PUBLISH: PostmortemPublish(db, self._reads, gateway, self._poster, playbooks,
+                                                             playbooks_dir or Path("playbooks")),
         }
 
     @property

@@ -92,3 +92,44 @@ def report_text(timings: Sequence[Timing], noisiest: Sequence[tuple[str, int]], 
     lines += ["", "Noisiest alerts:"]
     lines += [f"  {name:<40} {n:>6}" for name, n in noisiest] or ["  (none)"]
     return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class PostmortemFacts:
+    status: str  # draft|in_review|published
+    due_at: datetime | None
+    published_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpFacts:
+    status: str  # open|done|dropped
+    due_at: datetime | None
+
+
+def aftercare_lines(postmortems: Sequence[PostmortemFacts], followups: Sequence[FollowUpFacts],
+                    now: datetime) -> list[str]:
+    """Postmortems on time and follow-ups closed, for the report."""
+    on_time = late = overdue = waiting = 0
+    for p in postmortems:
+        if p.status == "published" and p.published_at is not None:
+            if p.due_at is None or p.published_at <= p.due_at:
+                on_time += 1
+            else:
+                late += 1
+        elif p.due_at is not None and p.due_at < now:
+            overdue += 1
+        else:
+            waiting += 1
+    published = on_time + late
+    share = f" ({on_time / published:.0%} on time)" if published else ""
+    lines = ["", f"Postmortems started: {len(postmortems)}",
+             f"  published on time {on_time}, late {late}{share}; overdue {overdue}; not yet due {waiting}"]
+    counts = {status: sum(1 for f in followups if f.status == status) for status in ("open", "done", "dropped")}
+    late_open = sum(1 for f in followups if f.status == "open" and f.due_at is not None and f.due_at < now)
+    closed = counts["done"] + counts["dropped"]
+    ratio = f" ({counts['done'] / len(followups):.0%} done)" if followups else ""
+    lines += [f"Follow-ups added: {len(followups)}",
+              f"  done {counts['done']}, dropped {counts['dropped']} ({closed} closed){ratio}; "
+              f"open {counts['open']}, of which overdue {late_open}"]
+    return lines

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.domain import followup_grammar as fg
+from bot.domain.due import DUE_FORMAT, Due, DueError, parse_due
+from bot.domain.followup_grammar import AddFollowUp, CloseFollowUp, ListFollowUps
 from bot.playbook import parse_duration
 
 STATUSES = ("investigating", "identified", "monitoring", "resolved")
@@ -85,6 +88,26 @@ class ShowTimeline:
 
 @dataclass(frozen=True)
 class Postmortem:
+    """Upload the draft as it is now."""
+
+
+@dataclass(frozen=True)
+class PostmortemOwner:
+    user: str
+
+
+@dataclass(frozen=True)
+class PostmortemDue:
+    due: Due
+
+
+@dataclass(frozen=True)
+class PostmortemReview:
+    """The draft is ready for review."""
+
+
+@dataclass(frozen=True)
+class PostmortemPublish:
     pass
 
 
@@ -99,8 +122,9 @@ class RaiseSeverity:
 
 
 Command = (Declare | ListIncidents | Help | SetSeverity | SetCommander | AssignRole | SetStatus | PostUpdate
-           | AddNote | Resolve | Reopen | Silence | ShowTimeline | Postmortem | Acknowledge
-           | RaiseSeverity)
+           | AddNote | Resolve | Reopen | Silence | ShowTimeline | Postmortem | PostmortemOwner | PostmortemDue
+           | PostmortemReview | PostmortemPublish | Acknowledge | RaiseSeverity | AddFollowUp | ListFollowUps
+           | CloseFollowUp)
 
 # Commands that work anywhere; the rest need an incident channel.
 ANYWHERE = (Declare, ListIncidents, Help)
@@ -124,7 +148,11 @@ USAGE = {
     "reopen": "reopen",
     "silence": "silence <duration, e.g. 2h>|off [comment]",
     "timeline": "timeline",
-    "postmortem": "postmortem",
+    "postmortem": "postmortem [owner <@user>|due <YYYY-MM-DD|duration>|review|publish]",
+    "followup": fg.FOLLOWUP_USAGE,
+    "followups": fg.FOLLOWUPS_USAGE,
+    "followup done": fg.DONE_USAGE,
+    "followup drop": fg.DROP_USAGE,
 }
 
 
@@ -192,7 +220,12 @@ def parse_command(text: str, severities: Sequence[str], command: str = "/inciden
     if sub == "timeline":
         return ShowTimeline()
     if sub == "postmortem":
-        return Postmortem()
+        return _postmortem(args, wrong)
+    if sub in ("followup", "followups"):
+        try:
+            return fg.parse_followup(sub, args)
+        except fg.FollowUpInputError as exc:
+            raise CommandError(f"{exc}. Type `{command} {exc.usage}`.") from None
     raise CommandError(f"Unknown subcommand `{sub[:30]}`. Type `{command} help` to see what it can do.")
 
 
@@ -209,6 +242,29 @@ def _silence(args: list[str], wrong: object) -> Silence:
     if duration <= timedelta(0) or duration > timedelta(days=7):
         raise wrong("Silence for more than 0 and at most 7d")
     return Silence(duration, " ".join(args[1:]))
+
+
+def _postmortem(args: list[str], wrong: Callable[[str], CommandError]) -> Command:
+    if not args:
+        return Postmortem()
+    what, rest = args[0].lower(), args[1:]
+    if what == "owner":
+        user = parse_mention(rest[0]) if len(rest) == 1 else None
+        if user is None:
+            raise wrong("Mention exactly one person with @ as the owner")
+        return PostmortemOwner(user)
+    if what == "due":
+        if len(rest) != 1:
+            raise wrong(f"Say when it is due: {DUE_FORMAT}")
+        try:
+            return PostmortemDue(parse_due(rest[0]))
+        except DueError as exc:
+            raise wrong(str(exc)[:1].upper() + str(exc)[1:]) from None
+    if what == "review" and not rest:
+        return PostmortemReview()
+    if what == "publish" and not rest:
+        return PostmortemPublish()
+    raise wrong(f"`{what[:20]}` is not something a postmortem can do")
 
 
 def help_text(command: str, severities: Sequence[str]) -> str:

@@ -59,6 +59,13 @@ class EventKind(StrEnum):
     FOLLOWUP_REMINDED = "followup.reminded"
     FOLLOWUP_OVERDUE = "followup.overdue"
     FOLLOWUP_EXPORTED = "followup.exported"  # its issue exists in the tracker: tracker, key, url
+    FOLLOWUP_DUE_CHANGED = "followup.due_changed"  # number, from, to (None: no due time)
+    # Edits of the timeline, each a new event naming the event it is about (bot/domain/timeline_edits.py)
+    TIMELINE_MARKED = "timeline.marked"  # {event_id, moment, reason, source}
+    TIMELINE_UNMARKED = "timeline.unmarked"  # {event_id, moment, reason, source}
+    TIMELINE_CORRECTED = "timeline.corrected"  # {event_id, text?, occurred_at?, reason, source}
+    TIMELINE_HIDDEN = "timeline.hidden"  # {event_id, reason, source}
+    TIMELINE_SHOWN = "timeline.shown"  # {event_id, reason, source}
 
 
 class ActionKind(StrEnum):
@@ -78,6 +85,8 @@ class ActionKind(StrEnum):
     BOOKMARK_ADD = "bookmark.add"
     FILE_POSTMORTEM = "file.postmortem"
     TRIAGE_NOTICE = "triage.notice"
+    MESSAGE_DIRECT = "message.direct"  # a direct message to one person
+    POSTMORTEM_PUBLISH = "postmortem.publish"  # the final document, as a canvas or a file
     GITHUB_ISSUE = "github.issue"  # a follow-up's issue in GitHub Issues
     JIRA_ISSUE = "jira.issue"  # a follow-up's issue in Jira Cloud
 

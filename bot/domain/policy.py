@@ -35,6 +35,7 @@ def policy_snapshot(match: RouteMatch) -> dict[str, object]:
                 "update_every_seconds": s.update_every.total_seconds(),
                 "ack_timeout_seconds": s.ack_timeout.total_seconds(),
                 "stakeholder_channels": list(s.stakeholder_channels),
+                "postmortem_due_seconds": s.postmortem_due.total_seconds() if s.postmortem_due else None,
             }
             for s in playbook.severities
         ],
@@ -45,6 +46,7 @@ def policy_snapshot(match: RouteMatch) -> dict[str, object]:
         "auto_resolve_seconds": route.auto_resolve.total_seconds() if route.auto_resolve else None,
         "archive_after_seconds": route.archive_after.total_seconds() if route.archive_after else None,
         "triage_channel": route.triage_channel,
+        "postmortem_channel": playbook.postmortem_channel,
     }
 
 
@@ -115,3 +117,14 @@ def backup_for(policy: Policy, commander: str | None) -> str | None:
     if commander not in users or len(users) < 2:
         return None
     return users[(users.index(commander) + 1) % len(users)]
+
+
+def postmortem_due(policy: Policy, severity: str) -> timedelta | None:
+    """How long after resolving the postmortem is due; None: this severity needs none."""
+    found = _severity(policy, severity)
+    return _seconds(found.get("postmortem_due_seconds")) if found else None
+
+
+def postmortem_channel(policy: Policy) -> str | None:
+    channel = policy.get("postmortem_channel")
+    return str(channel) if channel else None

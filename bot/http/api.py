@@ -5,16 +5,18 @@ Bearer ``API_TOKEN``; with no token configured every request is refused.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TypeVar
 
 from aiohttp import web
 
+from bot.domain.timeline_edits import MOMENTS, TimelineEdits, fold
 from bot.http.auth import api_token_ok
 from bot.http.json_errors import json_error
 from bot.http.keys import DATABASE, PLAYBOOKS, SETTINGS
 from bot.incident.drafts import PostmortemError, filename, postmortem_markdown
-from storage import queries
+from storage import postmortems, queries
 from storage.rows import AlertRow, EventRow, IncidentRow
 
 STATUSES = ("open", "investigating", "identified", "monitoring", "resolved")
@@ -88,7 +90,14 @@ async def get_incident(request: web.Request) -> web.Response:
         return json_error(404, f"no incident {request.match_info['incident_id']}")
     body = incident_json(found.incident)
     body["alerts"] = [_alert_json(a) for a in found.alerts]
-    body["timeline"] = [_event_json(e) for e in found.events]
+    edits = fold(found.events)
+    body["timeline"] = [_event_json(e, edits) for e in found.events]
+    body["moments"] = moments_json(found.events, edits)
+    tracked = await request.app[DATABASE].read(postmortems.get, found.incident.id)
+    body["postmortem"] = None if tracked is None else {
+        "owner": tracked.owner, "status": tracked.status, "due_at": _iso(tracked.due_at),
+        "on_hold": tracked.suspended_remaining_seconds is not None, "published_at": _iso(tracked.published_at),
+        "published_by": tracked.published_by}
     return web.json_response(body)
 
 
@@ -98,9 +107,31 @@ def _alert_json(alert: AlertRow) -> dict[str, object]:
             "generator_url": alert.generator_url}
 
 
-def _event_json(event: EventRow) -> dict[str, object]:
-    return {"id": event.id, "at": _iso(event.occurred_at), "recorded_at": _iso(event.recorded_at), "kind": event.kind,
-            "actor": event.actor, "data": event.data}
+def _event_json(event: EventRow, edits: TimelineEdits) -> dict[str, object]:
+    body: dict[str, object] = {"id": event.id, "at": _iso(event.occurred_at), "recorded_at": _iso(event.recorded_at),
+                               "kind": event.kind, "actor": event.actor, "data": event.data}
+    edited = edits.of(event.id)
+    if edited is not None:
+        body["hidden"] = edited.hidden
+        body["moments"] = list(edited.moments)
+        if edited.corrected:
+            body["corrected"] = {"text": edited.text, "at": _iso(edited.occurred_at), "by": edited.corrected_by,
+                                 "reason": edited.reason}
+    return body
+
+
+def moments_json(events: Sequence[EventRow], edits: TimelineEdits) -> dict[str, object]:
+    """Each key moment: the event marking it, when that happened (as corrected), who
+    marked it and why; null where none is marked."""
+    by_id = {e.id: e for e in events}
+    out: dict[str, object] = {}
+    for moment in MOMENTS:
+        mark = edits.marks.get(moment)
+        event = by_id.get(mark.event_id) if mark is not None else None
+        out[moment] = None if mark is None or event is None else {
+            "event_id": mark.event_id, "at": _iso(edits.time_of(event)), "marked_by": mark.by,
+            "marked_at": _iso(mark.at), "reason": mark.reason}
+    return out
 
 
 async def get_postmortem(request: web.Request) -> web.StreamResponse:

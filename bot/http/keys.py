@@ -6,6 +6,7 @@ from aiohttp import web
 from apscheduler.schedulers.base import BaseScheduler
 from slack_bolt.async_app import AsyncApp
 
+from bot.clock import Clock
 from bot.http.auth import WebhookAuth
 from bot.incident.ingest import Ingestor
 from bot.observability.metrics import Metrics
@@ -21,3 +22,4 @@ WEBHOOK_AUTH = web.AppKey("webhook_auth", WebhookAuth)
 SCHEDULER = web.AppKey("scheduler", BaseScheduler)
 BOLT = web.AppKey("bolt", AsyncApp)
 PLAYBOOKS = web.AppKey("playbooks", PlaybookSet)
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")  # the time the bot runs on (a test moves it)

@@ -10,32 +10,38 @@ incident's timeline.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bot.adapters.alertmanager import AlertmanagerClient, AlertmanagerError
 from bot.clock import Clock
 from bot.domain import commands as p
-from bot.domain import policy as pol
+from bot.domain import followup_grammar as fg
 from bot.domain.decide import decide_declaration
+from bot.domain.due import DueError
 from bot.domain.kinds import ActionKind, EventKind
-from bot.domain.permissions import allowed, who_may
 from bot.domain.redaction import redactor
+from bot.incident import permits, transitions
 from bot.incident import timer_schedule as schedule
-from bot.incident import transitions
 from bot.incident.change import IncidentChange
+from bot.incident.followup_desk import FollowUpDesk, UserExists
+from bot.incident.postmortem_tracking import PostmortemTracking
+from bot.incident.timeline_editor import listed_timeline
 from bot.playbook import Playbook, PlaybookSet
 from bot.slack.blocks import escape
-from bot.slack.texts import draft_update, list_text, timeline_text
+from bot.slack.texts import draft_update, list_text
+from bot.slack.timeline_listing import LISTED, listing
 from storage import alerting as repo
+from storage import followups, postmortems
 from storage import incidents as store
 from storage.database import Database
 
-GroupMembers = Callable[[str], Awaitable[frozenset[str]]]
+GroupMembers = permits.GroupMembers
 NOT_AN_INCIDENT_CHANNEL = ("This is not an incident channel. Type `{command} declare <title>` to open one, "
                            "or `{command} list` to find one.")
 
@@ -58,8 +64,10 @@ class Reply:
 class CommandService:
     def __init__(self, db: Database, playbooks: Callable[[], PlaybookSet], clock: Clock,
                  on_commit: Callable[[], None], command: str = "/incident",
-                 group_members: GroupMembers | None = None, alertmanager: AlertmanagerClient | None = None) -> None:
+                 group_members: GroupMembers | None = None, alertmanager: AlertmanagerClient | None = None,
+                 user_exists: UserExists | None = None) -> None:
         self._db = db
+        self.followups = FollowUpDesk(db, playbooks, clock, command, user_exists, group_members)
         self._alertmanager = alertmanager
         self._playbooks = playbooks
         self._clock = clock
@@ -85,6 +93,11 @@ class CommandService:
             incident_id = await session.run_sync(store.incident_id_for_channel, ctx.channel)
         if incident_id is None:
             return Reply(NOT_AN_INCIDENT_CHANNEL.format(command=self.command))
+        if isinstance(command, fg.ListFollowUps):
+            return Reply(await self.followups.listing(incident_id))
+        if isinstance(command, (fg.AddFollowUp, fg.CloseFollowUp)) and \
+                (problem := await self.followups.problem(incident_id, command)):
+            return Reply(problem)  # bad input: nothing is recorded
         if isinstance(command, p.Silence):
             reply = await self._silence(incident_id, command, ctx)
         else:
@@ -208,18 +221,8 @@ class CommandService:
 
     async def _may(self, action: str, change: IncidentChange, playbook: Playbook | None) -> str | None:
         """None when allowed, else the refusal that says who can."""
-        if playbook is None:
-            return None
-        rule = getattr(playbook.permissions, action)
-        members: frozenset[str] = frozenset()
-        group = playbook.permissions.responders_group
-        if rule == "responders" and group and self._group_members is not None:
-            members = await self._group_members(group)
-        incident = change.incident
-        responders = set(pol.responders(incident.policy)) | set((incident.roles or {}).values()) | members
-        if allowed(rule, change.actor, incident.commander, responders):
-            return None
-        return f"Only {who_may(rule, incident.commander)} can {action.replace('_', ' ')} for this incident."
+        return await permits.refusal(action, action.replace("_", " "), change.incident, change.actor, playbook,
+                                     self._group_members)
 
     async def _apply(self, session: AsyncSession, change: IncidentChange, playbook: Playbook | None,
                      command: InIncidentCommand) -> Reply:
@@ -267,12 +270,45 @@ class CommandService:
             transitions.silences_expired(change, command.ids)
             return Reply(f"Expired {len(command.ids)} silence{'s' if len(command.ids) != 1 else ''}.", changed=True)
         if isinstance(command, p.ShowTimeline):
-            events = await session.run_sync(store.recent_events, incident.id)
-            return Reply(timeline_text(events))
+            events, edits, more = await session.run_sync(listed_timeline, incident.id, LISTED)
+            text, blocks = listing(incident.id, events, edits, more)
+            return Reply(text, extra={"blocks": blocks} if blocks else {})
+        if isinstance(command, (fg.AddFollowUp, fg.CloseFollowUp)):
+            outcome = await (self.followups.add(session, change, playbook, command) if isinstance(command, fg.AddFollowUp)
+                             else self.followups.close(session, change, playbook, command))
+            return Reply(outcome.text, changed=outcome.changed, extra={"refused": True} if outcome.refused else {})
         if isinstance(command, p.Postmortem):
             change.action(ActionKind.FILE_POSTMORTEM)
             return Reply("The postmortem draft is being rendered and uploaded to this channel.", changed=True)
+        if isinstance(command, POSTMORTEM_CHANGES):
+            return await self._postmortem(session, change, playbook, command)
         return Reply(f"`{self.command}` cannot do that here.")
+
+    async def _postmortem(self, session: AsyncSession, change: IncidentChange, playbook: Playbook | None,
+                          command: PostmortemChange) -> Reply:
+        existing = await session.run_sync(postmortems.get, change.incident.id)
+        is_owner = existing is not None and change.actor == existing.owner
+        if not is_owner and (refusal := await self._may("resolve", change, playbook)):
+            return _refused(refusal.replace(" can resolve for this incident",
+                                                " or the postmortem's owner can change its postmortem"))
+        if isinstance(command, p.PostmortemDue):
+            try:
+                due_at = command.due.at(change.now)
+            except DueError as exc:
+                return _refused(f"{str(exc)[:1].upper()}{str(exc)[1:]}. Type `{self.command} postmortem due "
+                                f"<YYYY-MM-DD|duration>`.")
+        open_followups = (await session.run_sync(followups.counts_by_status, change.incident.id)).get("open", 0)
+
+        def apply(sync: Session) -> str:
+            tracking = PostmortemTracking(sync, change.incident, change.actor, change.now, self.command)
+            if isinstance(command, p.PostmortemOwner):
+                return tracking.set_owner(command.user)
+            if isinstance(command, p.PostmortemDue):
+                return tracking.set_due(due_at)
+            if isinstance(command, p.PostmortemReview):
+                return tracking.set_in_review()
+            return tracking.publish(open_followups)
+        return Reply(await session.run_sync(apply), changed=True)
 
     async def _severity(self, change: IncidentChange, playbook: Playbook | None, command: p.SetSeverity) -> Reply:
         incident = change.incident
@@ -316,7 +352,7 @@ class CommandService:
             return Reply("This incident is already resolved.")
         if refusal := await self._may("resolve", change, playbook):
             return _refused(refusal)
-        transitions.resolve(change, _redact(playbook, summary))
+        transitions.resolve(change, _redact(playbook, summary), command=self.command)
         expire = playbook is None or playbook.expire_silences_on_resolve
         return Reply("Resolved. The final update is posted.", changed=True,
                      extra={"resolved": True, "expire_silences": expire})
@@ -335,6 +371,8 @@ class _SilencesExpired:
 
 
 InIncidentCommand = p.Command | _SilencesCreated | _SilencesExpired
+PostmortemChange = p.PostmortemOwner | p.PostmortemDue | p.PostmortemReview | p.PostmortemPublish
+POSTMORTEM_CHANGES = (p.PostmortemOwner, p.PostmortemDue, p.PostmortemReview, p.PostmortemPublish)
 
 
 def _redact(playbook: Playbook | None, text: str) -> str:

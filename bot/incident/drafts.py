@@ -7,9 +7,18 @@ from pathlib import Path
 
 from bot.domain.links import render_links
 from bot.playbook import PlaybookSet
-from bot.postmortem import AlertRecord, EventRecord, IncidentRecord, PostmortemTemplateError, render_postmortem
-from storage import queries
+from bot.postmortem import (
+    AlertRecord,
+    EventRecord,
+    FollowUpRecord,
+    IncidentRecord,
+    PostmortemRecord,
+    PostmortemTemplateError,
+    render_postmortem,
+)
+from storage import followups, postmortems, queries
 from storage.database import Database
+from storage.rows import FollowUpRow, PostmortemRow
 
 
 class PostmortemError(Exception):
@@ -23,12 +32,15 @@ async def postmortem_markdown(db: Database, playbooks: Callable[[], PlaybookSet]
     if found is None:
         return None
     incident, alerts, events = found
+    tracked = await db.read(postmortems.get, incident_id)
+    items = await db.read(followups.of_incident, incident_id)
     route = next((m.route for m in playbooks().routes if m.key == (incident.playbook, incident.route)), None)
     try:
         return render_postmortem(
             IncidentRecord.from_row(incident), [EventRecord.from_row(e) for e in events],
             [AlertRecord.from_row(a) for a in alerts], template=_template(playbooks, playbooks_dir, incident.playbook),
             links_for=(lambda alert: render_links(route, [alert])) if route is not None else None,
+            postmortem=_record(tracked), followups=[_followup(f) for f in items],
         )
     except PostmortemTemplateError as exc:
         raise PostmortemError(f"playbook {incident.playbook}: postmortem template: {exc}") from None
@@ -46,6 +58,17 @@ def _template(playbooks: Callable[[], PlaybookSet], playbooks_dir: Path, name: s
         return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise PostmortemError(f"playbook {name}: postmortem_template {relative}: {exc.strerror}") from None
+
+
+def _record(row: PostmortemRow | None) -> PostmortemRecord | None:
+    if row is None:
+        return None
+    return PostmortemRecord(row.owner, row.status, row.due_at, row.published_at,
+                            suspended=row.suspended_remaining_seconds is not None)
+
+
+def _followup(row: FollowUpRow) -> FollowUpRecord:
+    return FollowUpRecord(row.number, row.text, row.owner, row.due_at, row.status, row.tracker_url, row.tracker_key)
 
 
 def filename(incident_id: int) -> str:

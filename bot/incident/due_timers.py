@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.domain import policy as pol
 from bot.domain.kinds import EventKind, TimerKind
+from bot.incident import postmortem_timers, transitions
 from bot.incident import timer_schedule as schedule
-from bot.incident import transitions
 from bot.incident.change import IncidentChange
+from bot.incident.followups import remind
 from bot.observability.metrics import Metrics
 from bot.slack.blocks import ACTION_POST_UPDATE
 from bot.slack.texts import draft_update
@@ -28,6 +29,9 @@ from storage import timers
 from storage.database import Database
 
 log = structlog.get_logger(__name__)
+# Most timers stop mattering at resolution; these are for after it.
+FIRE_AFTER_RESOLVE = frozenset({TimerKind.ARCHIVE, TimerKind.FOLLOWUP_DUE, TimerKind.POSTMORTEM_REMINDER,
+                                TimerKind.POSTMORTEM_OVERDUE})
 
 Handler = Callable[[Session, IncidentChange, timers.DueTimer], None]
 
@@ -64,13 +68,15 @@ class TimerFirer:
 
     def _fire(self, session: Session, timer: timers.DueTimer, now: datetime) -> None:
         incident = store.lock_incident(session, timer.incident_id)
-        if incident is None or (incident.status == "resolved" and timer.kind != TimerKind.ARCHIVE):
+        if incident is None or (incident.status == "resolved" and timer.kind not in FIRE_AFTER_RESOLVE):
             return
         change = IncidentChange(incident, "bot", now)
         handlers: dict[TimerKind, Handler] = {
             TimerKind.UPDATE_DUE: self._update_due, TimerKind.UPDATE_OVERDUE: self._update_overdue,
             TimerKind.ACK_TIMEOUT: self._ack_timeout, TimerKind.AUTO_RESOLVE: self._auto_resolve,
-            TimerKind.ARCHIVE: self._archive}
+            TimerKind.ARCHIVE: self._archive, TimerKind.FOLLOWUP_DUE: self._followup_due,
+            TimerKind.POSTMORTEM_REMINDER: self._postmortem_reminder,
+            TimerKind.POSTMORTEM_OVERDUE: self._postmortem_overdue}
         handlers[TimerKind(timer.kind)](session, change, timer)
         change.flush(session)
 
@@ -107,7 +113,16 @@ class TimerFirer:
         incident = change.incident
         if incident.all_alerts_resolved_at is None or incident.source == "human":
             return
-        transitions.resolve(change, transitions.AUTO_RESOLVE_SUMMARY, automatic=True)
+        transitions.resolve(change, transitions.AUTO_RESOLVE_SUMMARY, automatic=True, command=self._command)
+
+    def _postmortem_reminder(self, session: Session, change: IncidentChange, timer: timers.DueTimer) -> None:
+        postmortem_timers.remind(session, change, timer, self._command)
+
+    def _postmortem_overdue(self, session: Session, change: IncidentChange, timer: timers.DueTimer) -> None:
+        postmortem_timers.escalate(session, change, timer, self._command)
 
     def _archive(self, session: Session, change: IncidentChange, timer: timers.DueTimer) -> None:
         transitions.archive_channel(session, change)
+
+    def _followup_due(self, session: Session, change: IncidentChange, timer: timers.DueTimer) -> None:
+        remind(session, change, int(timer.payload["number"]), self._command)

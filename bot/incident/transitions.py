@@ -19,6 +19,7 @@ from bot.domain.kinds import ActionKind, EventKind
 from bot.incident import timer_schedule as schedule
 from bot.incident.change import IncidentChange, IncidentUpdate, Payload
 from bot.incident.opening import open_incident
+from bot.incident.postmortem_tracking import KeepPostmortem
 from bot.slack.blocks import escape
 from bot.slack.texts import update_text
 from storage import alerting as repo
@@ -137,7 +138,7 @@ def add_note(change: IncidentChange, text: str) -> None:
     change.event(EventKind.NOTE_ADDED, {"text": text})
 
 
-def resolve(change: IncidentChange, summary: str, *, automatic: bool = False) -> None:
+def resolve(change: IncidentChange, summary: str, *, automatic: bool = False, command: str = "/incident") -> None:
     """Resolve the incident, by a person (the actor) or automatically, and post the final
     update here and to the stakeholder channels."""
     incident = change.incident
@@ -155,6 +156,7 @@ def resolve(change: IncidentChange, summary: str, *, automatic: bool = False) ->
     for channel in pol.stakeholder_channels(incident.policy, incident.severity):
         change.post_elsewhere(channel, final)
     change.keep_timers(schedule.on_resolved)
+    change.keep_timers(KeepPostmortem("resolved", command))
 
 
 def reopen(change: IncidentChange, *, cause: Payload | None = None,
@@ -171,6 +173,7 @@ def reopen(change: IncidentChange, *, cause: Payload | None = None,
     else:
         change.refresh_topic()
     change.keep_timers(schedule.on_reopened)
+    change.keep_timers(KeepPostmortem("reopened"))
 
 
 def alerts_all_resolved(change: IncidentChange, data: Payload, occurred_at: datetime) -> None:

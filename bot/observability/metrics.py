@@ -55,6 +55,9 @@ class Metrics:
             "Outbox action attempts, by kind and result (done, failed, retried, rate_limited, waiting).",
             ["kind", "result"], registry=self.registry,
         )
+        self.followups_overdue = Gauge(
+            "incident_bot_followups_overdue", "Open follow-ups past their due time (computed at scrape time).",
+            registry=self.registry)
         self.outbox_depth = Gauge(
             "incident_bot_outbox_pending", "Outbox actions waiting to be delivered.", registry=self.registry,
         )

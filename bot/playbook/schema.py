@@ -80,6 +80,8 @@ class Severity(_Model):
     ack_timeout: PositiveDuration
     """How long the commander has to acknowledge before escalation."""
     stakeholder_channels: tuple[SlackChannel, ...] = ()
+    postmortem_due: PositiveDuration | None = None
+    """An incident of this severity needs a postmortem, due this long after it resolves."""
 
 
 def _check_zone(name: str) -> str:
@@ -293,6 +295,8 @@ class Playbook(_Model):
     are always redacted)."""
     pin_emoji: Annotated[str, AfterValidator(_check_emoji)] = "pushpin"
     """A reaction with this emoji on a message in an incident channel puts it on the timeline."""
+    postmortem_channel: SlackChannel | None = None
+    """An overdue postmortem is escalated here too (besides its incident's commander)."""
     followups: FollowUpTracker = FollowUpTracker()
     """The issue tracker every follow-up becomes an issue in (default none)."""
 

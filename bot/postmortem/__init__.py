@@ -1,7 +1,7 @@
 """Postmortem drafts rendered from an incident's stored timeline (pure: no database, no Slack)."""
 
 from bot.postmortem.document import render_postmortem
-from bot.postmortem.model import AlertRecord, EventRecord, IncidentRecord
+from bot.postmortem.model import AlertRecord, EventRecord, FollowUpRecord, IncidentRecord, PostmortemRecord
 from bot.postmortem.template import (
     DEFAULT_TEMPLATE_PATH,
     PostmortemTemplateError,
@@ -14,7 +14,9 @@ __all__ = [
     "DEFAULT_TEMPLATE_PATH",
     "AlertRecord",
     "EventRecord",
+    "FollowUpRecord",
     "IncidentRecord",
+    "PostmortemRecord",
     "PostmortemTemplateError",
     "compile_postmortem_template",
     "default_template",

@@ -8,18 +8,19 @@ the same bytes. All times are shown in UTC. What the template receives is descri
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from bot.postmortem.alert_listing import LinksFor
 from bot.postmortem.context import build_context
-from bot.postmortem.model import AlertRecord, EventRecord, IncidentRecord
+from bot.postmortem.model import AlertRecord, EventRecord, FollowUpRecord, IncidentRecord, PostmortemRecord
 from bot.postmortem.template import PostmortemTemplateError, compile_postmortem_template, default_template
 
 __all__ = ["render_postmortem"]
 
 
 def render_postmortem(incident: IncidentRecord, events: Iterable[EventRecord], alerts: Iterable[AlertRecord],
-                      template: str | None = None, links_for: LinksFor | None = None) -> str:
+                      template: str | None = None, links_for: LinksFor | None = None,
+                      postmortem: PostmortemRecord | None = None, followups: Sequence[FollowUpRecord] = ()) -> str:
     """The postmortem draft as Markdown, ending in one newline.
 
     ``events`` are the incident's timeline (any order; ordered here by ``occurred_at``
@@ -34,7 +35,7 @@ def render_postmortem(incident: IncidentRecord, events: Iterable[EventRecord], a
         PostmortemTemplateError: the template does not compile or fails to render.
     """
     compiled = compile_postmortem_template(default_template() if template is None else template)
-    context = build_context(incident, events, alerts, links_for)
+    context = build_context(incident, events, alerts, links_for, postmortem, followups)
     try:
         text = compiled.render(context)
     except Exception as exc:  # a template error, whatever Jinja raises for it

@@ -40,6 +40,7 @@ class History:
     initial_severity: str | None = None
     first_ack: Acknowledgement | None = None
     first_mitigation: datetime | None = None
+    first_identified: datetime | None = None  # the status first set to identified
     resolutions: list[Resolution] = field(default_factory=list)
 
     @property
@@ -70,6 +71,8 @@ class History:
             old, new = data.get("from"), data.get("to")
             if new == "monitoring":
                 self._mitigated(t)
+            if new == "identified" and self.first_identified is None:
+                self.first_identified = t
             if old == "resolved" and new != "resolved":
                 self.resolutions.append(Resolution(t, False, actor))
         elif kind == "incident.resolved":

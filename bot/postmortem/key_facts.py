@@ -8,8 +8,8 @@ do not affect it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.postmortem import text as tx
@@ -17,9 +17,18 @@ from bot.postmortem.history import Acknowledgement, History
 from bot.postmortem.model import IncidentRecord
 from bot.postmortem.views import IncidentView, Measure
 
-__all__ = ["KeyTimes", "key_times", "measures", "resolution_history", "summary"]
+__all__ = ["KeyTimes", "MarkedTime", "key_times", "measures", "resolution_history", "summary"]
 
 TimeFormat = Callable[[datetime], str]  # how the draft shows an instant
+
+
+@dataclass(frozen=True, slots=True)
+class MarkedTime:
+    """When the event marking a key moment happened (as corrected), and who marked it."""
+
+    at: datetime
+    by: str
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +41,8 @@ class KeyTimes:
     acknowledged: Acknowledgement | None
     mitigated: datetime | None
     resolved: datetime | None  # when it was last resolved, if it is resolved now
+    identified: datetime | None = None  # the status first set to identified
+    marks: Mapping[str, MarkedTime] = field(default_factory=dict)  # key moment -> its marked event's time
 
     @property
     def detected_by_alert(self) -> bool:
@@ -39,9 +50,9 @@ class KeyTimes:
 
 
 def key_times(incident: IncidentRecord, opened: datetime, history: History,
-              first_alert: datetime | None) -> KeyTimes:
+              first_alert: datetime | None, marks: Mapping[str, MarkedTime] | None = None) -> KeyTimes:
     """The milestones from the stored incident, falling back on its timeline's history;
-    ``opened`` is ``incident.opened_at`` in UTC."""
+    ``opened`` is ``incident.opened_at`` in UTC; ``marks`` the key moments people marked."""
     origin = opened if first_alert is None else min(first_alert, opened)
     ack = history.first_ack
     if incident.acknowledged_at is not None:
@@ -50,7 +61,8 @@ def key_times(incident: IncidentRecord, opened: datetime, history: History,
             ack = Acknowledgement(acked, incident.commander or "")
     mitigated = (tx.to_utc(incident.mitigated_at, "incident mitigated_at") if incident.mitigated_at is not None
                  else history.first_mitigation)
-    return KeyTimes(opened, first_alert, origin, ack, mitigated, _final_resolution(incident, history))
+    return KeyTimes(opened, first_alert, origin, ack, mitigated, _final_resolution(incident, history),
+                    history.first_identified, dict(marks or {}))
 
 
 def _final_resolution(incident: IncidentRecord, history: History) -> datetime | None:
@@ -88,10 +100,25 @@ def resolution_history(opened: datetime, history: History, at: TimeFormat) -> tu
 
 
 def measures(times: KeyTimes, reopens: int, open_total: timedelta | None, at: TimeFormat) -> list[Measure]:
-    """Time to detect, acknowledge, mitigate and resolve, each counted from the opening."""
+    """Time to detect, identify (when known), acknowledge, mitigate and resolve, each counted
+    from the opening but detection (from the timeline's origin); a marked key moment is
+    used in place of what the stored incident says."""
     opened, first_alert, ack = times.opened, times.first_alert, times.acknowledged
+    marks = times.marks
+
+    def marked(moment: str, start: datetime, name: str) -> Measure | None:
+        mark = marks.get(moment)
+        if mark is None:
+            return None
+        reason = tx.one_line(mark.reason)
+        detail = f"marked {at(mark.at)} by {tx.user(mark.by)}" + (f": {reason}" if reason else "")
+        return Measure(name, tx.human_duration(max(mark.at - start, timedelta(0))), detail)
+
     out = []
-    if first_alert is None:
+    since = "the first alert's start" if times.detected_by_alert else "the incident's opening"
+    if (detect := marked("detected", times.origin, "Time to detect")) is not None:
+        out.append(Measure(detect.name, detect.value, f"{detect.detail}; counted from {since} ({at(times.origin)})"))
+    elif first_alert is None:
         out.append(Measure("Time to detect", "n/a", "no alert is attached to this incident"))
     elif first_alert <= opened:
         out.append(Measure("Time to detect", tx.human_duration(opened - first_alert),
@@ -99,19 +126,28 @@ def measures(times: KeyTimes, reopens: int, open_total: timedelta | None, at: Ti
     else:
         out.append(Measure("Time to detect", "n/a",
                            f"declared {tx.human_duration(first_alert - opened)} before the first alert started"))
+    if (identify := marked("identified", opened, "Time to identify")) is not None:
+        out.append(identify)
+    elif times.identified is not None:
+        out.append(Measure("Time to identify", tx.human_duration(max(times.identified - opened, timedelta(0))),
+                           f"status set to identified {at(times.identified)}"))
     if ack is None:
         out.append(Measure("Time to acknowledge", "not acknowledged"))
     else:
         by = f" by {tx.user(ack.by)}" if ack.by else ""
         out.append(Measure("Time to acknowledge", tx.human_duration(ack.at - opened),
                            f"acknowledged {at(ack.at)}{by}"))
-    if times.mitigated is None:
+    if (mitigate := marked("mitigated", opened, "Time to mitigate")) is not None:
+        out.append(mitigate)
+    elif times.mitigated is None:
         out.append(Measure("Time to mitigate", "not mitigated"))
     else:
         out.append(Measure("Time to mitigate", tx.human_duration(times.mitigated - opened),
                            f"mitigated {at(times.mitigated)}"))
     resolved = times.resolved
-    if resolved is None:
+    if (resolve := marked("resolved", opened, "Time to resolve")) is not None:
+        out.append(resolve)
+    elif resolved is None:
         out.append(Measure("Time to resolve", "not resolved"))
     else:
         detail = f"resolved {at(resolved)}"

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Protocol, TypeAlias
 
-__all__ = ["AlertRecord", "AlertSource", "EventRecord", "EventSource", "IncidentRecord", "IncidentSource", "JSONValue"]
+__all__ = ["AlertRecord", "AlertSource", "EventRecord", "EventSource", "FollowUpRecord", "IncidentRecord",
+           "IncidentSource", "JSONValue", "PostmortemRecord"]
 
 # What an event's JSON ``data`` holds. The renderer checks a value's type before relying on it.
 JSONValue: TypeAlias = "str | int | float | bool | Sequence[JSONValue] | Mapping[str, JSONValue] | None"
@@ -152,3 +153,27 @@ class AlertRecord:
     def from_row(cls, row: AlertSource) -> AlertRecord:
         return cls(row.fingerprint, dict(row.labels or {}), dict(row.annotations or {}), row.starts_at,
                    row.ends_at, row.status, row.generator_url)
+
+
+@dataclass(frozen=True, slots=True)
+class PostmortemRecord:
+    """The postmortem as tracked work: who owns it, by when, how far it is."""
+
+    owner: str  # Slack user id
+    status: str  # draft|in_review|published
+    due_at: datetime | None = None
+    published_at: datetime | None = None
+    suspended: bool = False  # the incident was reopened: the clock stands still
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpRecord:
+    """One follow-up (action item), numbered per incident from 1."""
+
+    number: int
+    text: str
+    owner: str | None
+    due_at: datetime | None
+    status: str  # open|done|dropped
+    tracker_url: str | None = None
+    tracker_key: str | None = None

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from operator import attrgetter
 
+from bot.domain.timeline_edits import EDIT_KINDS, TimelineEdits
 from bot.postmortem import text as tx
+from bot.postmortem.edited_rows import edited_row, single_row
 from bot.postmortem.folding import FOLD_PEOPLE, FOLD_SAMPLE, FOLD_WINDOW, FOLDED_KINDS, Burst, finish, finish_all
 from bot.postmortem.history import History
 from bot.postmortem.model import EventRecord, JSONValue
@@ -22,7 +24,8 @@ from bot.postmortem.timeline_rows import Pins, Row, event_row
 __all__ = ["HIDDEN_KINDS", "Scan", "scan", "sorted_events"]
 
 # Bookkeeping, not history: left out of the timeline (their actors still count as participants).
-HIDDEN_KINDS = frozenset({"command", "update.reminded", "slack.action_failed"})
+HIDDEN_KINDS = frozenset({"command", "update.reminded", "slack.action_failed", *EDIT_KINDS})
+_NO_EDITS = TimelineEdits()
 
 _EMPTY: Mapping[str, JSONValue] = {}
 _BY_ID = attrgetter("id")
@@ -75,9 +78,11 @@ def sorted_events(events: Iterable[EventRecord]) -> Sequence[EventRecord]:
     return ordered
 
 
-def scan(events: Sequence[EventRecord], source: str) -> Scan:
-    """Walk events once; they must come from :func:`sorted_events` (ordered, in UTC).
-    ``source`` is the incident's."""
+def scan(events: Sequence[EventRecord], source: str, edits: TimelineEdits = _NO_EDITS) -> Scan:
+    """Walk events once; they must come from :func:`sorted_events` (ordered, in UTC, with
+    corrected times in place). ``source`` is the incident's. An event the ``edits`` hide
+    is left out of the rows (it still counts in the history); one they mark or correct
+    is shown on its own row."""
     out = Scan()
     rows = out.rows
     actors = out.actors
@@ -85,8 +90,12 @@ def scan(events: Sequence[EventRecord], source: str) -> Scan:
     bursts: dict[str, Burst] = {}
     pins: Pins = {}
     hidden, folded, window, sample_size = HIDDEN_KINDS, FOLDED_KINDS, FOLD_WINDOW, FOLD_SAMPLE
+    edited_events = edits.events
     for event in events:
         kind = event.kind
+        if edited_events and event.id in edited_events:
+            _edited(event, source, edits, out, bursts, pins)
+            continue
         if kind in {"alert.fired", "alert.resolved"}:  # the hot path: most events in a storm
             t = event.occurred_at
             burst = bursts.get(kind)
@@ -140,3 +149,32 @@ def scan(events: Sequence[EventRecord], source: str) -> Scan:
     if events:
         out.first_at, out.last_at = events[0].occurred_at, events[-1].occurred_at
     return out
+
+
+def _edited(event: EventRecord, source: str, edits: TimelineEdits, out: Scan, bursts: dict[str, Burst],
+            pins: Pins) -> None:
+    """An event something was done to: hidden, or on its own row with the edits shown."""
+    kind, edited = event.kind, edits.events[event.id]
+    if kind == "alert.fired" and out.first_fired is None:
+        out.first_fired = event.occurred_at
+    if kind not in {"alert.fired", "alert.resolved"}:
+        out.actors.add(event.actor)
+    if kind in HIDDEN_KINDS:
+        return
+    if kind in FOLDED_KINDS:
+        if kind == "participant.joined":
+            out.actors.add(str((event.data or _EMPTY).get("user") or event.actor))
+        if not edited.hidden:
+            finish_all(bursts)
+            out.rows.append(edited_row(single_row(event), edited))
+        return
+    row = event_row(event, source, pins)
+    history = out.history
+    history.note(event, row)
+    if edited.hidden:  # counted in the history, left out of every section people read
+        for section in (history.severity_rows, history.command_rows):
+            if section and section[-1] is row:
+                section.pop()
+        return
+    finish_all(bursts)
+    out.rows.append(edited_row(row, edited))

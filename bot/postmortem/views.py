@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypedDict
 
-__all__ = ["AlertGroupView", "IncidentView", "Line", "Measure", "PostmortemContext", "RoleView", "SeverityView"]
+__all__ = ["AlertGroupView", "FollowUpView", "IncidentView", "Line", "Measure", "PostmortemContext", "PostmortemView",
+           "RoleView", "SeverityView"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,24 @@ class AlertGroupView:
     more_text: str
 
 
+@dataclass(frozen=True, slots=True)
+class PostmortemView:
+    owner: str  # a mention
+    due: str  # full UTC time, "" without one, or why the clock stands still
+    status: str  # draft, in review, published
+    published: str  # full UTC time or ""
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpView:
+    number: int
+    text: str  # fit for a Markdown table cell
+    owner: str  # a mention or ""
+    due: str  # YYYY-MM-DD or ""
+    status: str  # open, done, dropped
+    link: str  # a Markdown link to the tracker issue, or ""
+
+
 class PostmortemContext(TypedDict):
     incident: IncidentView
     summary: str
@@ -84,3 +103,5 @@ class PostmortemContext(TypedDict):
     alert_groups: list[AlertGroupView]
     alert_count: int
     event_count: int
+    postmortem: PostmortemView | None
+    followups: list[FollowUpView]

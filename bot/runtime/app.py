@@ -8,9 +8,9 @@ import structlog
 from aiohttp import web
 
 from bot.clock import Clock, utcnow
-from bot.http import api, ops, webhook
+from bot.http import api, followups_api, ops, webhook
 from bot.http.auth import WebhookAuth
-from bot.http.keys import BOLT, DATABASE, INGESTOR, METRICS, PLAYBOOKS, SCHEDULER, SETTINGS, WEBHOOK_AUTH
+from bot.http.keys import BOLT, CLOCK, DATABASE, INGESTOR, METRICS, PLAYBOOKS, SCHEDULER, SETTINGS, WEBHOOK_AUTH
 from bot.http.middleware import observe
 from bot.observability.metrics import Metrics
 from bot.playbook import PlaybookSet, load_playbooks
@@ -29,6 +29,7 @@ def create_app(settings: Settings, *, playbooks: PlaybookSet | None = None, cloc
     app[SETTINGS] = settings
     app[PLAYBOOKS] = loaded
     app[METRICS] = Metrics()
+    app[CLOCK] = clock
     app[WEBHOOK_AUTH] = WebhookAuth(
         token=settings.alertmanager_webhook_token,
         user=settings.alertmanager_webhook_user,
@@ -46,6 +47,8 @@ def create_app(settings: Settings, *, playbooks: PlaybookSet | None = None, cloc
     app.router.add_get("/incidents", api.list_incidents)
     app.router.add_get("/incidents/{incident_id}", api.get_incident)
     app.router.add_get("/incidents/{incident_id}/postmortem.md", api.get_postmortem)
+    app.router.add_get("/incidents/{incident_id}/followups", followups_api.incident_followups)
+    app.router.add_get("/followups", followups_api.list_followups)
     return app
 
 

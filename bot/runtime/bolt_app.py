@@ -15,10 +15,12 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.bolt.listeners import register
+from bot.bolt.timeline_listeners import register_timeline
 from bot.http.json_errors import json_error
 from bot.http.keys import BOLT
 from bot.incident.capture import TimelineCapture
 from bot.incident.command_service import CommandService
+from bot.incident.timeline_editor import TimelineEditor
 from bot.slack.gateway import SlackError, SlackGateway
 
 log = structlog.get_logger(__name__)
@@ -33,13 +35,14 @@ async def handle_slack_events(request: web.Request) -> web.StreamResponse:
 
 
 def build_bolt(token: str, signing_secret: str, api_url: str, gateway: SlackGateway, service: CommandService,
-               capture: TimelineCapture, slash_command: str) -> AsyncApp:
+               capture: TimelineCapture, slash_command: str, editor: TimelineEditor) -> AsyncApp:
     """Bolt verifies, parses and acknowledges; every Web API call its listeners make goes
     through ``gateway``. Bolt's own client only opens Socket Mode connections (with the
     app-level token), so it points at the same Slack API."""
     bolt = AsyncApp(client=AsyncWebClient(base_url=api_url), signing_secret=signing_secret,
                     authorize=_authorize_without_slack(token, gateway), process_before_response=False)
     register(bolt, service, capture, slash_command, gateway)
+    register_timeline(bolt, editor, gateway)
     return bolt
 
 

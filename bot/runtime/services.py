@@ -33,6 +33,7 @@ from bot.incident.command_service import CommandService
 from bot.incident.due_timers import TimerFirer
 from bot.incident.ingest import Ingestor
 from bot.incident.reconcile import Reconciler
+from bot.incident.timeline_editor import TimelineEditor
 from bot.incident.tracker_sync import TrackerSync
 from bot.observability.metrics import Metrics
 from bot.playbook import PlaybookSet
@@ -115,10 +116,11 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
             else:
                 lookups = SlackLookups(gateway)
                 service = CommandService(db, current_playbooks, clock, commits.notify, settings.slash_command,
-                                         lookups.group_members, alertmanager)
+                                         lookups.group_members, alertmanager, lookups.user_exists)
                 capture = TimelineCapture(db, current_playbooks, clock, lookups.fetch_message, commits.notify)
+                editor = TimelineEditor(db, current_playbooks, clock, commits.notify, lookups.group_members)
                 bolt = build_bolt(token, settings.slack_signing_secret.get_secret_value(), settings.slack_api_url,
-                                  gateway, service, capture, settings.slash_command)
+                                  gateway, service, capture, settings.slash_command, editor)
                 if settings.slack_app_token is not None:
                     await stack.enter_async_context(socket_mode(bolt, settings.slack_app_token.get_secret_value()))
 

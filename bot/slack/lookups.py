@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from bot.slack.gateway import SlackGateway
+from bot.slack.directory import find_user
+from bot.slack.gateway import SlackError, SlackGateway
 
 GROUP_CACHE_SECONDS = 60.0
 
@@ -26,6 +27,15 @@ class SlackLookups:
         users = frozenset((await self._gateway.call("usergroups.users.list", usergroup=group)).get("users", []))
         self._members[group] = (self._monotonic(), users)
         return users
+
+    async def user_exists(self, user_id: str) -> bool | None:
+        """Whether this is an active member of the workspace (users.info); None when Slack
+        could not say."""
+        try:
+            found = await find_user(self._gateway, user_id)
+        except SlackError:
+            return None
+        return found is not None and not found.deleted
 
     async def fetch_message(self, channel: str, ts: str) -> tuple[str, str, str]:
         """(author, text, permalink) of one message."""

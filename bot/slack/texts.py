@@ -1,4 +1,4 @@
-"""Text for command replies: incident lists, timelines, stakeholder updates. Pure."""
+"""Text for command replies: incident lists, event summaries, stakeholder updates. Pure."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from bot.slack.blocks import STATUS_LABELS, escape
-from storage.rows import EventRow, IncidentRow, JSONValue
+from storage.rows import IncidentRow, JSONValue
 
 _EVENT_TEXT = {
     "incident.opened": "opened", "commander.assigned": "commander assigned", "alert.fired": "alert fired",
@@ -45,17 +45,10 @@ def _detail(kind: str, data: Mapping[str, JSONValue]) -> str:
     return ""
 
 
-def timeline_text(events: Sequence[EventRow]) -> str:
-    shown = [e for e in events if e.kind != "command"]
-    if not shown:
-        return "Nothing on the timeline yet."
-    lines = ["*Timeline (latest events, UTC)*"]
-    for event in shown:
-        actor = f"<@{event.actor}>" if event.actor[:1] in ("U", "W") else event.actor
-        detail = escape(_detail(event.kind, event.data))
-        lines.append(f"`{event.occurred_at:%Y-%m-%d %H:%M}` {_EVENT_TEXT.get(event.kind, event.kind)}"
-                     f"{': ' + detail if detail else ''} ({actor})")
-    return "\n".join(lines)
+def event_summary(kind: str, data: Mapping[str, JSONValue]) -> str:
+    """What an event was, in a few plain words (not escaped)."""
+    detail = _detail(kind, data)
+    return f"{_EVENT_TEXT.get(kind, kind)}{': ' + detail if detail else ''}"
 
 
 def update_text(incident: IncidentRow, text: str, author: str, final: bool = False) -> str:

@@ -66,3 +66,21 @@ def test_report_command_prints_the_summary(tmp_path) -> None:  # type: ignore[no
     assert result.stdout.startswith("Incidents opened in the last 7d: 0")
     bad = run_cli(["report", "--since", "soon"], env, tmp_path)
     assert bad.returncode == 2 and bad.stderr.startswith("--since: expected a duration")
+
+
+def test_the_report_counts_postmortems_on_time_and_follow_ups_closed() -> None:
+    from bot.domain.analytics import FollowUpFacts, PostmortemFacts, aftercare_lines
+    now = datetime(2024, 6, 1, tzinfo=UTC)
+    day = timedelta(days=1)
+    lines = aftercare_lines(
+        [PostmortemFacts("published", now - 5 * day, now - 6 * day),  # on time
+         PostmortemFacts("published", now - 5 * day, now - 4 * day),  # late
+         PostmortemFacts("published", None, now - day),  # no due time: on time
+         PostmortemFacts("draft", now - day, None),  # overdue
+         PostmortemFacts("in_review", now + day, None)],  # not yet due
+        [FollowUpFacts("done", None), FollowUpFacts("done", now - day), FollowUpFacts("dropped", None),
+         FollowUpFacts("open", now - day), FollowUpFacts("open", now + day)], now)
+    assert lines == ["", "Postmortems started: 5",
+                     "  published on time 2, late 1 (67% on time); overdue 1; not yet due 1",
+                     "Follow-ups added: 5",
+                     "  done 2, dropped 1 (3 closed) (40% done); open 2, of which overdue 1"]

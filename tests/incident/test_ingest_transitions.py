@@ -71,8 +71,10 @@ async def test_a_firing_delivery_during_a_resolve_waits_for_it_and_then_reopens_
     assert (incident.status, incident.resolved_at, incident.severity) == ("investigating", None, "sev1")
     kinds = await rows.event_kinds(db, 1)
     assert kinds[kinds.index("incident.resolved"):] == [
-        "incident.resolved", "command", "incident.reopened", "alert.fired", "severity.changed"]
-    *_, final, changes = await outbox_posts(db, 1)
+        "incident.resolved", "command", "postmortem.started",  # SEV2 needs a postmortem ...
+        "incident.reopened", "alert.fired", "severity.changed", "postmortem.suspended"]  # ... whose clock stops
+    *_, final, postmortem, changes = await outbox_posts(db, 1)
+    assert postmortem.startswith(":memo: Postmortem owner:")
     assert final.startswith(":loudspeaker: *Final update on incident #1")
     assert changes.startswith(":recycle: *Reopened*: alerts fired again within the reopen window.\n"
                               ":arrow_up: Severity raised SEV2 → SEV1")

@@ -10,6 +10,7 @@ from typing import Any
 from bot.domain.kinds import ActionKind, EventKind
 from bot.incident import timer_schedule, transitions
 from bot.incident.change import IncidentChange
+from bot.incident.postmortem_tracking import KeepPostmortem
 from storage.rows import IncidentRow
 
 OPENED = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
@@ -57,7 +58,7 @@ def test_manual_and_automatic_resolve_leave_the_same_shape() -> None:
         assert all(p["text"] == here["text"] for p in elsewhere)  # one final update, everywhere
         assert str(here["text"]).startswith(":loudspeaker: *Final update on incident #7: Checkout errors*\n"
                                             "SEV2 · Resolved · commander <@UALICE>\n")
-        assert change.timer_keeping == (timer_schedule.on_resolved,)
+        assert change.timer_keeping == (timer_schedule.on_resolved, KeepPostmortem("resolved"))
 
 
 def test_what_differs_is_who_resolved_and_why() -> None:
@@ -118,7 +119,7 @@ def test_a_person_and_an_alert_reopen_through_one_transition_that_leaves_the_ale
     for change in (by_hand, by_alert):
         assert (change.incident.status, change.incident.resolved_at) == ("investigating", None)
         assert change.incident.all_alerts_resolved_at == OPENED  # reopening changes no alert
-        assert change.timer_keeping == (timer_schedule.on_reopened,)
+        assert change.timer_keeping == (timer_schedule.on_reopened, KeepPostmortem("reopened"))
     assert by_hand.events == ((EventKind.INCIDENT_REOPENED, {"by": "UALICE"}),)
     assert by_alert.events == ((EventKind.INCIDENT_REOPENED, cause),)
     assert by_hand.actions[0] == (ActionKind.MESSAGE_POST, {"text": ":recycle: <@UALICE> reopened the incident.",
@@ -127,7 +128,8 @@ def test_a_person_and_an_alert_reopen_through_one_transition_that_leaves_the_ale
 
     transitions.alerts_fired_again(by_alert)  # what the alert that reopened it does
     assert by_alert.incident.all_alerts_resolved_at is None
-    assert by_alert.timer_keeping == (timer_schedule.on_reopened, timer_schedule.on_alerts_fired)
+    assert by_alert.timer_keeping == (timer_schedule.on_reopened, KeepPostmortem("reopened"),
+                                      timer_schedule.on_alerts_fired)
 
 
 def test_all_alerts_resolved_starts_the_quiet_period_when_the_bot_learns_of_it() -> None:

@@ -317,3 +317,24 @@ def test_playbook_can_be_built_from_python_values() -> None:
     )
     assert pb.routes[0].is_catch_all
     assert pb.model_dump(mode="json")["severities"][0]["update_every"] == "1h"
+
+
+def test_postmortem_due_and_channel_are_checked_by_field(tmp_path: Path) -> None:
+    body = playbook("a", CATCH_ALL).replace("update_every: 1h,", "update_every: 1h, postmortem_due: 0s,")
+    body = body.replace("update_every: 30m,", "update_every: 30m, postmortem_due: three days,")
+    file = write(tmp_path, "a.yml", body + "postmortem_channel: eng leads\n")
+    problems = lines(tmp_path)
+    assert problems[0] == (f"{file}: severities[0].postmortem_due: expected a duration like 30s, 5m, 1h30m, 2d "
+                           '(units: w, d, h, m, s, ms; largest first), got "three days"')
+    assert problems[1].startswith(f"{file}: severities[1].postmortem_due: ")
+    assert problems[2].startswith(f"{file}: postmortem_channel: ")
+    assert len(problems) == 3
+
+
+def test_postmortem_due_is_kept_per_severity(tmp_path: Path) -> None:
+    body = playbook("a", CATCH_ALL).replace("update_every: 30m,", "update_every: 30m, postmortem_due: 72h,")
+    write(tmp_path, "a.yml", body + 'postmortem_channel: "#eng-leads"\n')
+    [pb] = load_playbooks(tmp_path).playbooks
+    assert pb.severity("sev1").postmortem_due == timedelta(hours=72)
+    assert pb.severity("sev2").postmortem_due is None
+    assert pb.postmortem_channel == "#eng-leads"

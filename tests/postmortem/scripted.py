@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.postmortem import AlertRecord, EventRecord, IncidentRecord
+from bot.postmortem import AlertRecord, EventRecord, FollowUpRecord, IncidentRecord, PostmortemRecord
 
 DAY = datetime(2026, 3, 12, tzinfo=UTC)
 
@@ -122,3 +122,17 @@ def scripted() -> tuple[IncidentRecord, list[EventRecord], list[AlertRecord]]:
         roles={"scribe": COMMANDER},
     )
     return incident, log.events, alerts
+
+
+def scripted_aftercare() -> dict[str, Any]:
+    """The work after incident #42: its postmortem in review, and three follow-ups (one with
+    a GitHub issue, one done, one dropped, one whose text would break a table cell)."""
+    return {
+        "postmortem": PostmortemRecord("UCAROL", "in_review", due_at=DAY + timedelta(days=3, hours=14, minutes=47)),
+        "followups": [
+            FollowUpRecord(2, "Alert on pool saturation | before it hits <script>", None, None, "open"),
+            FollowUpRecord(1, "Cap checkout's DB pool per pod", "UDAVE", DAY + timedelta(days=14), "open",
+                           "https://github.com/acme/checkout/issues/81", "acme/checkout#81"),
+            FollowUpRecord(3, "Page on error rate", "UBOB", None, "dropped"),
+        ],
+    }

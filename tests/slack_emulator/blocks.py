@@ -66,6 +66,14 @@ class _Checker:
                 self.fail("must be less than 3001 characters", f"{pointer}/url")
             if element.get("style") not in (None, "primary", "danger"):
                 self.fail("must be primary or danger", f"{pointer}/style")
+        if kind == "overflow":
+            self.options(element.get("options"), f"{pointer}/options", low=2, high=5, plain_only=True)
+        if kind == "checkboxes":
+            self.options(element.get("options"), f"{pointer}/options", low=1, high=10, plain_only=False)
+            initial = element.get("initial_options")
+            if initial is not None and (not isinstance(initial, list)
+                                        or any(o not in (element.get("options") or []) for o in initial)):
+                self.fail("must be options of this element", f"{pointer}/initial_options")
         if action_id is not None:
             if not isinstance(action_id, str) or not action_id or len(action_id) > 255:
                 self.fail("must be 1 to 255 characters", f"{pointer}/action_id")
@@ -73,6 +81,19 @@ class _Checker:
                 self.fail(f"duplicate action_id {action_id!r}", f"{pointer}/action_id")
             else:
                 self.action_ids.add(action_id)
+
+    def options(self, options: Any, pointer: str, *, low: int, high: int, plain_only: bool) -> None:
+        if not isinstance(options, list) or not low <= len(options) <= high:
+            self.fail(f"must be a list of {low} to {high} items", pointer)
+            return
+        for i, option in enumerate(options):
+            if not isinstance(option, dict):
+                self.fail("must be an object", f"{pointer}/{i}")
+                continue
+            self.text_object(option.get("text"), f"{pointer}/{i}/text", max_len=75, plain_only=plain_only)
+            value = option.get("value")
+            if not isinstance(value, str) or not value or len(value) > 150:
+                self.fail("must be a string of 1 to 150 characters", f"{pointer}/{i}/value")
 
     def block(self, block: Any, pointer: str) -> None:
         if not isinstance(block, dict):

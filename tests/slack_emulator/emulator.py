@@ -11,10 +11,17 @@ import httpx
 from aiohttp import web
 
 from .faults import Faults
-from .methods_chat import Content, post
+from .methods_chat import Content, check_blocks, post
 from .outbound import BotSender, Delivery, SignatureMode
 from .outbound import signature as sign_body
-from .payloads import block_action_payload, complete_interaction, event_envelope, slash_command_fields
+from .payloads import (
+    block_action_payload,
+    complete_interaction,
+    ephemeral_action_payload,
+    event_envelope,
+    message_shortcut_payload,
+    slash_command_fields,
+)
 from .ratelimit import Limit, RateLimiter, build_limits
 from .recording import Call, longest_run_of_429
 from .responses import ResponseUrls
@@ -140,6 +147,16 @@ class SlackEmulator:
         """Every message of the channel, thread replies included, oldest first."""
         return list(self.channel(channel_id).messages)
 
+    def direct_messages(self, user_id: str) -> list[Message]:
+        """Messages the app sent to this user's direct conversation with it, oldest first."""
+        im = self.workspace.ims.get(user_id)
+        return list(im.messages) if im is not None else []
+
+    @property
+    def canvases(self) -> dict[str, dict[str, Any]]:
+        """Canvases created with canvases.create, by id: title, document_content, channel_id."""
+        return dict(self.workspace.canvases)
+
     def pins(self, channel_id: str) -> list[Message]:
         """The pinned messages of the channel, in pinning order."""
         channel = self.channel(channel_id)
@@ -223,6 +240,27 @@ class SlackEmulator:
         )
         return await self._sender.send_form("slash_command", bot_url, fields, signature)
 
+    async def slash_command_seen(self, bot_url: str, *, text: str, user_id: str, channel_id: str,
+                                 command: str = "/incident") -> Ephemeral:
+        """Run a slash command and return what its user sees: the acknowledgement's answer,
+        shown as an ephemeral message, its blocks checked as Slack checks them."""
+        response = await self.slash_command(bot_url, command=command, text=text, user_id=user_id,
+                                            channel_id=channel_id)
+        response.raise_for_status()
+        body = response.json() if response.content else {}
+        ephemeral = Ephemeral(channel_id, user_id, str(body.get("text") or ""), check_blocks(body.get("blocks")),
+                              self.workspace.new_ts())
+        self.workspace.ephemerals.append(ephemeral)
+        return ephemeral
+
+    async def choose(self, bot_url: str, ephemeral: Ephemeral, *, action_id: str, value: str | None = None,
+                     signature: SignatureMode = "valid") -> httpx.Response:
+        """Use an element of an ephemeral message as its user: click a button, or pick the
+        option whose value is ``value`` in a menu (an overflow, say)."""
+        payload = ephemeral_action_payload(self.workspace, ephemeral, action_id=action_id, value=value,
+                                           user_id=ephemeral.user)
+        return await self.interaction(bot_url, payload, signature=signature)
+
     async def socket_slash_command(self, *, command: str = "/incident", text: str = "", user_id: str | None = None,
                                    channel_id: str | None = None) -> dict[str, Any]:
         """Send a slash command over Socket Mode; returns the app's acknowledgement."""
@@ -244,6 +282,25 @@ class SlackEmulator:
         """Click the element ``action_id`` of a stored message, as ``user_id``."""
         payload = block_action_payload(self.workspace, channel_id=channel_id, message_ts=message_ts,
                                        action_id=action_id, user_id=user_id or self._first_user(), value=value)
+        return await self.interaction(bot_url, payload, signature=signature)
+
+    async def message_shortcut(self, bot_url: str, *, callback_id: str, channel_id: str, message_ts: str,
+                               user_id: str | None = None, signature: SignatureMode = "valid") -> httpx.Response:
+        """Choose the app's message shortcut ``callback_id`` on a stored message, as ``user_id``;
+        Slack adds a trigger id and a response URL bound to the message."""
+        payload = message_shortcut_payload(self.workspace, callback_id=callback_id, channel_id=channel_id,
+                                           message_ts=message_ts, user_id=user_id or self._first_user())
+        return await self.interaction(bot_url, payload, signature=signature)
+
+    async def submit_view(self, bot_url: str, view: dict[str, Any], values: dict[str, dict[str, Any]], *,
+                          user_id: str | None = None, signature: SignatureMode = "valid") -> httpx.Response:
+        """Submit an opened modal with ``values`` as its state (block id -> action id -> element state)."""
+        user = user_id or self._first_user()
+        submitted = {**view, "state": {"values": values}}
+        payload = {"type": "view_submission", "user": {"id": user, "username": self.workspace.users.get(user, ""),
+                                                       "name": self.workspace.users.get(user, ""),
+                                                       "team_id": self.workspace.team_id},
+                   "view": submitted}
         return await self.interaction(bot_url, payload, signature=signature)
 
     async def event(self, bot_url: str, event: dict[str, Any], *, event_id: str | None = None,

@@ -98,8 +98,11 @@ def post(ws: Workspace, channel: Channel, *, user: str, content: Content, thread
     return message
 
 
-def _writable_channel(ws: Workspace, args: Args) -> Channel:
-    channel = ws.visible_channel(args.text("channel"), by_name=True)
+def _writable_channel(ws: Workspace, args: Args, *, to_user: bool = False) -> Channel:
+    ref = args.text("channel")
+    if to_user and ref and ref[:1] in ("U", "W") and ref not in ws.channels:
+        return ws.im_with(ref)  # a user id posts to the app's direct conversation with them
+    channel = ws.visible_channel(ref, by_name=True)
     ws.require_active(channel)
     ws.require_member(channel)
     return channel
@@ -107,7 +110,7 @@ def _writable_channel(ws: Workspace, args: Args) -> Channel:
 
 @method("chat.postMessage")
 def post_message(ws: Workspace, args: Args) -> dict[str, Any]:
-    channel = _writable_channel(ws, args)
+    channel = _writable_channel(ws, args, to_user=True)
     content = check_content(args)
     message = post(ws, channel, user=ws.bot_user_id, content=content, thread_ts=args.text("thread_ts"),
                    broadcast=args.flag("reply_broadcast"))

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from .args import Args
-from .errors import SlackError
+from .errors import SlackError, invalid_arguments
 from .registry import method, paginate
 from .state import TS_PATTERN, Workspace
 
@@ -54,7 +54,7 @@ def list_(ws: Workspace, args: Args) -> dict[str, Any]:
     exclude_archived = args.flag("exclude_archived")
     channels = [
         c for c in ws.channels.values()
-        if ("private_channel" if c.is_private else "public_channel") in types
+        if ("im" if c.is_im else "private_channel" if c.is_private else "public_channel") in types
         and (not c.is_private or ws.bot_user_id in c.members)
         and not (exclude_archived and c.is_archived)
     ]
@@ -159,6 +159,27 @@ def _bound(args: Args, name: str, default: float) -> float:
         return float(value)
     except ValueError as exc:
         raise SlackError(f"invalid_ts_{name}") from exc
+
+
+@method("conversations.open")
+def open_(ws: Workspace, args: Args) -> dict[str, Any]:
+    """A direct message with one user (a group DM with several is not emulated)."""
+    users = args.id_list("users")
+    if args.text("channel") is not None:
+        raise invalid_arguments("only users= is emulated")
+    if not users:
+        raise SlackError("users_list_not_supplied")
+    if len(users) > 1:
+        raise invalid_arguments("group direct messages are not emulated")
+    user = users[0]
+    if user not in ws.users or user == ws.bot_user_id:
+        raise SlackError("user_not_found")
+    if user in ws.deactivated:
+        raise SlackError("user_disabled")
+    channel = ws.direct_channel(user)
+    if args.flag("return_im"):
+        return {"channel": ws.channel_json(channel)}
+    return {"channel": {"id": channel.id}}
 
 
 @method("conversations.history")

@@ -7,7 +7,7 @@ from typing import Any
 
 from .errors import SlackError
 from .responses import ResponseUrls
-from .state import Workspace
+from .state import Ephemeral, Workspace
 
 VERIFICATION_TOKEN = "verification-token"
 
@@ -58,24 +58,51 @@ def block_action_payload(ws: Workspace, *, channel_id: str, message_ts: str, act
     message = channel.message(message_ts)
     if message is None:
         raise SlackError("message_not_found")
-    for block in message.blocks or []:
+    action = element_action(message.blocks or [], action_id, value)
+    return {
+        "type": "block_actions", "user": _user(ws, user_id),
+        "channel": {"id": channel.id, "name": channel.name},
+        "container": {"type": "message", "message_ts": message.ts, "channel_id": channel.id, "is_ephemeral": False},
+        "message": ws.message_json(channel, message, metadata=False), "actions": [action],
+    }
+
+
+def element_action(blocks: list[dict[str, Any]], action_id: str, value: str | None) -> dict[str, Any]:
+    """The ``actions`` entry for using the element ``action_id`` of these blocks: a button's
+    value, or for a menu (overflow, select) the option whose value is ``value``."""
+    for block in blocks:
         elements = list(block.get("elements") or []) + ([block["accessory"]] if block.get("accessory") else [])
         for element in elements:
-            if isinstance(element, dict) and element.get("action_id") == action_id:
-                action = {"action_id": action_id, "block_id": block.get("block_id", ""), "type": element["type"],
-                          "action_ts": f"{time.time():.6f}"}
-                if element.get("text") is not None:
-                    action["text"] = element["text"]
-                if value is not None or element.get("value") is not None:
-                    action["value"] = value if value is not None else element["value"]
-                return {
-                    "type": "block_actions", "user": _user(ws, user_id),
-                    "channel": {"id": channel.id, "name": channel.name},
-                    "container": {"type": "message", "message_ts": message.ts, "channel_id": channel.id,
-                                  "is_ephemeral": False},
-                    "message": ws.message_json(channel, message, metadata=False), "actions": [action],
-                }
-    raise KeyError(f"no element with action_id {action_id!r} in message {message_ts}")
+            if not isinstance(element, dict) or element.get("action_id") != action_id:
+                continue
+            action = {"action_id": action_id, "block_id": block.get("block_id", ""), "type": element["type"],
+                      "action_ts": f"{time.time():.6f}"}
+            if element.get("options") is not None:
+                chosen = [o for o in element["options"] if o.get("value") == value]
+                if not chosen:
+                    raise KeyError(f"no option with value {value!r} in element {action_id!r}")
+                action["selected_option"] = chosen[0]
+                return action
+            if element.get("text") is not None:
+                action["text"] = element["text"]
+            if value is not None or element.get("value") is not None:
+                action["value"] = value if value is not None else element["value"]
+            return action
+    raise KeyError(f"no element with action_id {action_id!r} in these blocks")
+
+
+def ephemeral_action_payload(ws: Workspace, ephemeral: Ephemeral, *, action_id: str, value: str | None,
+                             user_id: str) -> dict[str, Any]:
+    """A ``block_actions`` payload for using an element of an ephemeral message: Slack sends
+    no ``message`` for those, only the container."""
+    if ephemeral.user != user_id:
+        raise SlackError("ephemeral messages are seen only by their user")
+    channel = ws.channels[ephemeral.channel]
+    return {
+        "type": "block_actions", "user": _user(ws, user_id), "channel": {"id": channel.id, "name": channel.name},
+        "container": {"type": "message", "message_ts": ephemeral.ts, "channel_id": channel.id, "is_ephemeral": True},
+        "actions": [element_action(ephemeral.blocks or [], action_id, value)],
+    }
 
 
 def event_envelope(ws: Workspace, event: dict[str, Any], event_id: str) -> dict[str, Any]:
@@ -89,4 +116,20 @@ def event_envelope(ws: Workspace, event: dict[str, Any], event_id: str) -> dict[
                             "is_bot": True, "is_enterprise_install": False}],
         "is_ext_shared_channel": False, "event_context": f"4-{event_id}", "context_team_id": ws.team_id,
         "context_enterprise_id": None,
+    }
+
+
+def message_shortcut_payload(ws: Workspace, *, callback_id: str, channel_id: str, message_ts: str,
+                             user_id: str) -> dict[str, Any]:
+    """A ``message_action`` payload: ``user_id`` chose the app's message shortcut
+    ``callback_id`` on a stored message (Slack's shortcut interaction payload)."""
+    channel = ws.channels[channel_id]
+    message = channel.message(message_ts)
+    if message is None:
+        raise SlackError("message_not_found")
+    return {
+        "type": "message_action", "callback_id": callback_id, "action_ts": f"{time.time():.6f}",
+        "user": _user(ws, user_id), "channel": {"id": channel.id, "name": channel.name},
+        "message_ts": message.ts, "message": ws.message_json(channel, message, metadata=False),
+        "is_enterprise_install": False, "enterprise": None,
     }

@@ -34,6 +34,7 @@ METHOD_TIERS: dict[str, str] = {
     "conversations.invite": "T3",
     "conversations.join": "T3",
     "conversations.list": "T2",
+    "conversations.open": "T3",
     "conversations.members": "T4",
     "conversations.replies": "T3",
     "conversations.setPurpose": "T2",

@@ -26,6 +26,7 @@ METHOD_SCOPES: dict[str, str] = {
     "conversations.invite": "channels:manage",
     "conversations.join": "channels:join",
     "conversations.list": "channels:read",
+    "conversations.open": "im:write",
     "conversations.members": "channels:read",
     "conversations.replies": "channels:history",
     "conversations.setPurpose": "channels:manage",

@@ -77,6 +77,7 @@ class Channel:
     is_private: bool = False
     is_general: bool = False
     is_archived: bool = False
+    is_im: bool = False  # a direct message between the bot and one user (id D...)
     members: set[str] = field(default_factory=set)
     topic: dict[str, Any] = field(default_factory=lambda: {"value": "", "creator": "", "last_set": 0})
     purpose: dict[str, Any] = field(default_factory=lambda: {"value": "", "creator": "", "last_set": 0})
@@ -138,6 +139,7 @@ class Workspace:
         self.ephemerals: list[Ephemeral] = []
         self.views: list[dict[str, Any]] = []
         self.canvases: dict[str, dict[str, Any]] = {}
+        self.ims: dict[str, Channel] = {}  # the app's direct conversation with each user, by user id
         self.triggers: dict[str, Trigger] = {}
         self._ids = itertools.count(1)
         self._last_us = 0
@@ -172,6 +174,10 @@ class Workspace:
         self.channels[channel.id] = channel
         return channel
 
+    def direct_channel(self, user: str) -> Channel:
+        """The bot's direct-message conversation with ``user`` (conversations.open)."""
+        return self.im_with(user)
+
     def channel_named(self, name: str) -> Channel | None:
         return next((c for c in self.channels.values() if c.name == name), None)
 
@@ -186,6 +192,16 @@ class Workspace:
         if channel is None or (channel.is_private and self.bot_user_id not in channel.members):
             raise SlackError("channel_not_found")
         return channel
+
+    def im_with(self, user_id: str) -> Channel:
+        """The app's direct conversation with a user (its Messages tab), opened on first use."""
+        if user_id == self.bot_user_id or user_id not in self.users:
+            raise SlackError("cannot_dm_bot" if user_id == self.bot_user_id else "channel_not_found")
+        if user_id not in self.ims:
+            channel = Channel(id=self.new_id("D"), name="", creator=user_id, created=int(time.time()),
+                              is_private=True, is_im=True, members={user_id, self.bot_user_id})
+            self.ims[user_id] = self.channels[channel.id] = channel
+        return self.ims[user_id]
 
     def require_member(self, channel: Channel) -> None:
         if self.bot_user_id not in channel.members:
@@ -220,7 +236,7 @@ class Workspace:
     def channel_json(self, channel: Channel, *, num_members: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": channel.id, "name": channel.name, "name_normalized": channel.name,
-            "is_channel": True, "is_group": False, "is_im": False, "is_mpim": False,
+            "is_channel": not channel.is_im, "is_group": False, "is_im": channel.is_im, "is_mpim": False,
             "is_private": channel.is_private, "is_archived": channel.is_archived,
             "is_general": channel.is_general, "created": channel.created, "creator": channel.creator,
             "is_member": self.bot_user_id in channel.members, "is_shared": False, "is_ext_shared": False,
