@@ -20,13 +20,13 @@ from bot.adapters.github import GitHubClient, issue_number
 from bot.adapters.jira import JiraClient
 from bot.clock import Clock
 from bot.domain.failures import DeliveryError
-from bot.domain.kinds import ActionKind, EventKind, TimerKind
+from bot.incident.change import IncidentChange
+from bot.incident.followups import close_followup
 from bot.observability.metrics import Metrics
 from bot.slack.blocks import link
-from storage import alerting as repo
-from storage import followups, timers
+from storage import followups, incidents
 from storage.database import Database
-from storage.rows import FollowUpRow, NewEvent
+from storage.rows import FollowUpRow
 
 log = structlog.get_logger(__name__)
 
@@ -84,24 +84,22 @@ class TrackerSync:
 
 
 def _record(session: Session, checked: list[int], done: list[FollowUpRow], now: datetime) -> int:
-    followups.mark_checked(session, checked, now)
-    return sum(close_from_tracker(session, followup, now) for followup in done)
+    # Incidents are locked in id order, so two replicas closing the same follow-ups never deadlock.
+    closed = sum(close_from_tracker(session, followup, now) for followup in sorted(done, key=lambda f: f.incident_id))
+    followups.mark_checked(session, sorted(checked), now)
+    return closed
 
 
 def close_from_tracker(session: Session, followup: FollowUpRow, now: datetime) -> bool:
     """Done here because its issue is closed there; False if it was not open any more."""
-    if not followups.close(session, followup.id, status="done", by="tracker", reason=None, now=now):
+    incident = incidents.lock_incident(session, followup.incident_id)
+    if incident is None:
         return False
-    timers.cancel_keyed(session, followup.incident_id, TimerKind.FOLLOWUP_DUE, "number", followup.number)
-    repo.append_events(session, followup.incident_id, [NewEvent(
-        EventKind.FOLLOWUP_DONE, "tracker",
-        {"number": followup.number, "by": "tracker", "tracker_key": followup.tracker_key, "url": followup.tracker_url},
-        occurred_at=now, recorded_at=now)])
-    incident = repo.get_incident(session, followup.incident_id)
-    if incident is not None and incident.channel_id:
-        issue = link(str(followup.tracker_url), str(followup.tracker_key)) if followup.tracker_url else "its issue"
-        repo.enqueue(session, ordering_key=f"incident:{incident.id}", incident_id=incident.id,
-                     kind=ActionKind.MESSAGE_POST, now=now,
-                     payload={"text": f":white_check_mark: Follow-up {followup.number} is done: {issue} was closed.",
-                              "purpose": "followup_done"})
-    return True
+    change = IncidentChange(incident, "tracker", now)
+    issue = link(str(followup.tracker_url), str(followup.tracker_key)) if followup.tracker_url else "its issue"
+    closed = close_followup(session, change, followup, "done",
+                            details={"by": "tracker", "tracker_key": followup.tracker_key, "url": followup.tracker_url},
+                            announcement=f":white_check_mark: Follow-up {followup.number} is done: {issue} was closed.")
+    if closed:
+        change.flush(session)
+    return closed

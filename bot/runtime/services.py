@@ -131,7 +131,6 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
         yield Services(db, commits, ingestor, scheduler, alertmanager, prometheus, gateway, worker, bolt, github, jira)
 
 
-
 def _scheduled_jobs(settings: Settings, db: Database, clock: Clock, metrics: Metrics, commits: CommitNotifier,
                     alertmanager: AlertmanagerClient | None) -> list[Job]:
     firer = TimerFirer(db, clock, metrics, on_commit=commits.notify, command=settings.slash_command)

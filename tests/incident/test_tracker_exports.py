@@ -4,10 +4,15 @@ no secret); without a tracker nothing is queued. On both databases."""
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
+from bot.incident.change import IncidentChange
+from bot.incident.followups import create_followup
 from bot.playbook.trackers import FollowUpTracker
+from storage import incidents
 from storage.database import Database
 from tests.support import rows
-from tests.support.trackers import GITHUB, JIRA, incident_with_followups
+from tests.support.trackers import GITHUB, JIRA, T0, incident_with_followups
 
 
 async def test_a_github_export_is_queued_on_the_tracker_queue_with_its_repository(db: Database) -> None:
@@ -31,3 +36,23 @@ async def test_a_jira_export_carries_the_project(db: Database) -> None:
 async def test_without_a_tracker_nothing_is_queued(db: Database) -> None:
     await db.write(incident_with_followups, ["one"], FollowUpTracker())
     assert await rows.outbox(db) == []
+
+
+def _added_through_create_followup(session: Session, config: FollowUpTracker | None) -> int:
+    incident_id = incident_with_followups(session, [], config or FollowUpTracker())
+    incident = incidents.lock_incident(session, incident_id)
+    assert incident is not None
+    change = IncidentChange(incident, "UCMD", T0)
+    create_followup(session, change, text="Add a disk alert", owner=None, due_at=None, source="command",
+                    tracker=config)
+    change.flush(session)
+    return incident_id
+
+
+async def test_create_followup_queues_the_export_the_playbook_names(db: Database) -> None:
+    incident_id = await db.write(_added_through_create_followup, GITHUB)
+    exports = [o for o in await rows.outbox(db) if o.ordering_key == f"tracker:{incident_id}"]
+    assert [(o.kind, o.payload["repo"], o.payload["text"]) for o in exports] == [
+        ("github.issue", "acme/ops", "Add a disk alert")]
+    incident_id = await db.write(_added_through_create_followup, None)
+    assert [o for o in await rows.outbox(db) if o.ordering_key == f"tracker:{incident_id}"] == []

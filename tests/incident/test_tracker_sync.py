@@ -56,7 +56,9 @@ async def test_a_closed_github_issue_marks_its_followup_done(db: Database) -> No
     assert first.status == "open" and first.tracker_checked_at is not None
     assert (second.status, second.closed_by, second.closed_at) == ("done", "tracker", clock())
     [done] = [e for e in await rows.events(db, incident_id) if e.kind == "followup.done"]
-    assert done.data == {"number": 2, "by": "tracker", "tracker_key": "acme/ops#2", "url": "https://gh/acme/ops#2"}
+    assert done.data == {"number": 2, "reason": None, "by": "tracker", "tracker_key": "acme/ops#2",
+                         "url": "https://gh/acme/ops#2"}
+    assert done.actor == "tracker"
     assert await _posts(db) == [":white_check_mark: Follow-up 2 is done: <https://gh/acme/ops#2|acme/ops#2> was closed."]
     pending = await db.read(lambda s: timers.pending(s, incident_id))
     assert list(pending) == [TimerKind.FOLLOWUP_DUE]  # the closed one's reminder is cancelled, the open one's kept
