@@ -34,18 +34,21 @@ Paragraph = Sequence[tuple[str, str | None]]
 
 
 def adf_document(paragraphs: Sequence[Paragraph]) -> dict[str, Any]:
-    """An Atlassian Document Format document of paragraphs of (linked) text; empty runs are
-    left out, as ADF does not allow empty text nodes."""
+    """An Atlassian Document Format document of paragraphs of (linked) text; line breaks
+    become hardBreak nodes, and empty runs are left out, as ADF allows no empty text node."""
     content = []
     for paragraph in paragraphs:
         nodes: list[dict[str, Any]] = []
         for text, href in paragraph:
-            if not text:
-                continue
-            node: dict[str, Any] = {"type": "text", "text": text}
-            if href:
-                node["marks"] = [{"type": "link", "attrs": {"href": href}}]
-            nodes.append(node)
+            for index, line in enumerate(text.split("\n")):
+                if index:
+                    nodes.append({"type": "hardBreak"})  # a newline inside a text node is not a line break in ADF
+                if not line:
+                    continue
+                node: dict[str, Any] = {"type": "text", "text": line}
+                if href:
+                    node["marks"] = [{"type": "link", "attrs": {"href": href}}]
+                nodes.append(node)
         if nodes:
             content.append({"type": "paragraph", "content": nodes})
     return {"type": "doc", "version": 1, "content": content}

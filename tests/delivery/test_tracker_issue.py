@@ -32,3 +32,10 @@ def test_without_a_channel_the_body_has_no_slack_link() -> None:
     assert "slack.com" not in text.markdown() and "Owner" not in text.markdown()
     links = [m["attrs"]["href"] for p in text.adf()["content"] for n in p["content"] for m in n.get("marks", [])]
     assert links == ["http://localhost:8080/ui/incidents/7"]
+
+
+def test_line_breaks_are_hard_breaks_in_adf() -> None:
+    paragraphs = issue_text(PAYLOAD, 7, "https://bot.example.com").adf()["content"]
+    assert paragraphs[1] == {"type": "paragraph", "content": [
+        {"type": "text", "text": "Alert on disk"}, {"type": "hardBreak"},
+        {"type": "text", "text": "before it fills [soon]"}]}
