@@ -1,5 +1,5 @@
 """Follow-ups' issues across crashes and replicas, with the bot as a real process: a SIGKILL
-after GitHub created the issue but before the bot recorded it leaves one issue (the
+after GitHub or Jira created the issue but before the bot recorded it leaves one issue (the
 restarted bot finds it by its marker); two replicas exporting and syncing the same
 follow-ups create each issue once and mark each closed one done once."""
 
@@ -9,6 +9,7 @@ import asyncio
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,14 +18,16 @@ from storage.database import Database
 from tests.chaos.replicas import playbook, running
 from tests.chaos.storm import bot_process
 from tests.fakes.github import FakeGitHub, fake_github
+from tests.fakes.jira import fake_jira
 from tests.slack_emulator import SlackEmulator
 from tests.support import rows
 from tests.support.slack import eventually
-from tests.support.trackers import GITHUB, incident_with_followups
+from tests.support.trackers import GITHUB, JIRA, incident_with_followups
 
 pytestmark = pytest.mark.integration
 
 TOKEN = "ghp-chaos"
+JIRA_USER = "bot@example.com"
 
 
 def _tracker_env(github: FakeGitHub, **extra: str) -> dict[str, str]:
@@ -36,25 +39,33 @@ async def _exported(db: Database, count: int) -> bool:
     return sum(1 for f in await db.read(followups.listed) if f.tracker_key) == count
 
 
-async def test_a_sigkill_between_githubs_answer_and_the_commit_leaves_one_issue(
-        database_url: str, db: Database, slack: SlackEmulator, tmp_path: Path) -> None:
-    incident_id = await db.write(incident_with_followups, ["Add a disk alert"], GITHUB, datetime.now(UTC))
-    async with fake_github({TOKEN: {"acme/ops"}}, repos=("acme/ops",)) as github:
-        github.faults.hold_after_effect = asyncio.Event()  # GitHub creates the issue, then its answer waits
-        bot = bot_process(database_url, slack, playbook(tmp_path / "playbooks"), tmp_path, **_tracker_env(github))
+@pytest.mark.parametrize("tracker", ["github", "jira"])
+async def test_a_sigkill_between_the_trackers_answer_and_the_commit_leaves_one_issue(
+        database_url: str, db: Database, slack: SlackEmulator, tmp_path: Path, tracker: str) -> None:
+    config = GITHUB if tracker == "github" else JIRA
+    incident_id = await db.write(incident_with_followups, ["Add a disk alert"], config, datetime.now(UTC))
+    async with fake_github({TOKEN: {"acme/ops"}}, repos=("acme/ops",)) as github, \
+            fake_jira({JIRA_USER: TOKEN}, projects=("OPS",)) as jira:
+        faults = github.faults if tracker == "github" else jira.faults
+        faults.hold_after_effect = asyncio.Event()  # the tracker creates the issue, then its answer waits
+
+        def issues() -> list[dict[str, Any]]:
+            return github.issues("acme/ops") if tracker == "github" else jira.issues("OPS")
+        env = {**_tracker_env(github), "JIRA_URL": jira.url, "JIRA_USER": JIRA_USER, "JIRA_API_TOKEN": TOKEN}
+        bot = bot_process(database_url, slack, playbook(tmp_path / "playbooks"), tmp_path, **env)
         async with running(bot):
-            await asyncio.wait_for(github.faults.effect_done.wait(), timeout=30)
-            bot.kill()  # the issue exists in GitHub; the bot never heard back
-            assert len(github.issues("acme/ops")) == 1 and not await _exported(db, 1)
-            github.faults.hold_after_effect.set()
-            github.faults.hold_after_effect = None
+            await asyncio.wait_for(faults.effect_done.wait(), timeout=30)
+            bot.kill()  # the issue exists in the tracker; the bot never heard back
+            assert len(issues()) == 1 and not await _exported(db, 1)
+            faults.hold_after_effect.set()
+            faults.hold_after_effect = None
             await bot.start()
             await eventually(lambda: _exported(db, 1), timeout=30, what="the follow-up's issue recorded")
-        issues = github.issues("acme/ops")
-    assert len(issues) == 1, [i["title"] for i in issues]
+        created = issues()
+    assert len(created) == 1, created
     [followup] = await db.read(followups.of_incident, incident_id)
-    assert followup.tracker_key == "acme/ops#1"
-    [export] = [o for o in await rows.outbox(db) if o.kind == "github.issue"]
+    assert followup.tracker_key == ("acme/ops#1" if tracker == "github" else "OPS-1")
+    [export] = [o for o in await rows.outbox(db) if o.kind == f"{tracker}.issue"]
     assert export.state == "done" and export.result["found"] is True and export.attempts == 2
     assert (await rows.event_kinds(db, incident_id)).count("followup.exported") == 1
 
