@@ -52,7 +52,7 @@ class TrackerExport:
     async def _export_to_github(self, action: ClaimedAction) -> Done:
         followup_id, repo_name = int(action.payload["followup_id"]), str(action.payload["repo"])
         if await self._already_exported(followup_id):
-            return Done({"already": True})
+            return Done({"skipped": "the follow-up has its issue already, or is gone"})
         if self._github is None:
             raise PermanentFailure(f"POST /repos/{repo_name}/issues", "GITHUB_TOKEN is not set", service="github",
                                    hint="set GITHUB_TOKEN (a token that may create issues in "
@@ -71,7 +71,7 @@ class TrackerExport:
     async def _export_to_jira(self, action: ClaimedAction) -> Done:
         followup_id, project = int(action.payload["followup_id"]), str(action.payload["project"])
         if await self._already_exported(followup_id):
-            return Done({"already": True})
+            return Done({"skipped": "the follow-up has its issue already, or is gone"})
         if self._jira is None:
             raise PermanentFailure("POST /rest/api/3/issue", "JIRA_URL, JIRA_USER or JIRA_API_TOKEN is not set",
                                    service="jira", hint="set JIRA_URL, JIRA_USER and JIRA_API_TOKEN (an account "
@@ -101,7 +101,7 @@ class TrackerExport:
 def record_issue(session: Session, incident_id: int, followup_id: int, issue: TrackerIssue, now: datetime) -> bool:
     """The issue on the follow-up, the timeline and in the channel; False (nothing written)
     if the follow-up is gone or already has its issue."""
-    incidents.lock_incident(session, incident_id)  # one writer at a time, even if two attempts raced
+    incident = incidents.lock_incident(session, incident_id)  # one writer at a time, even if two attempts raced
     followup = followups.get(session, followup_id)
     if followup is None or followup.tracker_key is not None:
         return False
@@ -110,8 +110,8 @@ def record_issue(session: Session, incident_id: int, followup_id: int, issue: Tr
         EventKind.FOLLOWUP_EXPORTED, "bot",
         {"number": followup.number, "tracker": issue.tracker, "tracker_key": issue.key, "url": issue.url},
         occurred_at=now, recorded_at=now)])
-    incident = repo.get_incident(session, incident_id)
-    if incident is not None and incident.channel_id:
+    archived = incidents.last_event_time(session, incident_id, EventKind.CHANNEL_ARCHIVED) is not None
+    if incident is not None and incident.channel_id and not archived:
         text = (f":link: Follow-up {followup.number} is now {TRACKER_NAMES.get(issue.tracker, issue.tracker)} "
                 f"issue {link(issue.url, issue.key)}.")
         repo.enqueue(session, ordering_key=f"incident:{incident_id}", incident_id=incident_id,

@@ -9,15 +9,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
+from sqlalchemy.orm import Session
+
 from bot.adapters.github import GitHubClient
 from bot.adapters.jira import JiraClient
 from bot.clock import ManualClock
 from bot.delivery.dispatch import ActionDispatcher
 from bot.delivery.tracker_export import TrackerExport
 from bot.delivery.worker import OutboxWorker
+from bot.domain.kinds import EventKind
 from bot.observability.metrics import Metrics
-from storage import followups
+from storage import alerting, followups
 from storage.database import Database
+from storage.rows import NewEvent
 from tests.fakes.github import FakeGitHub, fake_github
 from tests.fakes.jira import FakeJira, fake_jira
 from tests.support import rows
@@ -166,3 +170,19 @@ async def test_a_followup_becomes_one_jira_task_with_an_adf_description(db: Data
     assert (followup.tracker, followup.tracker_key, followup.tracker_url) == ("jira", "OPS-1", f"{jira.url}/browse/OPS-1")
     assert [t for t in await channel_posts(db) if t.startswith(":link:")] == [
         f":link: Follow-up 1 is now Jira issue <{jira.url}/browse/OPS-1|OPS-1>."]
+
+
+async def test_an_archived_channel_is_not_told_but_the_issue_is_recorded(db: Database) -> None:
+    def archived_incident(session: Session) -> int:
+        incident_id = incident_with_followups(session, ["one"], GITHUB)
+        alerting.append_events(session, incident_id, [NewEvent(EventKind.CHANNEL_ARCHIVED, "bot", {},
+                                                                occurred_at=T0, recorded_at=T0)])
+        return incident_id
+    incident_id = await db.write(archived_incident)
+    clock = ManualClock(T0)
+    async with fake_github({TOKEN: {"acme/ops"}}, repos=("acme/ops",)) as github:
+        async with exporting(db, clock, github=github):
+            await settled(db, clock)
+    [followup] = await db.read(followups.of_incident, incident_id)
+    assert followup.tracker_key == "acme/ops#1"
+    assert await channel_posts(db) == []
