@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
@@ -174,3 +175,10 @@ def last_event_about(session: Session, incident_id: int, kinds: Sequence[str], k
         IncidentEvent.data[key].as_string() == value)
         .order_by(IncidentEvent.id.desc()).limit(1))
     return row.scalar_one_or_none()
+
+
+def event_data(session: Session, incident_id: int, kind: str) -> list[dict[str, Any]]:
+    """The data of every event of one kind on the incident's timeline, oldest first."""
+    rows = session.execute(select(IncidentEvent.data).where(
+        IncidentEvent.incident_id == incident_id, IncidentEvent.kind == kind).order_by(IncidentEvent.id))
+    return [dict(data) for data in rows.scalars() if data is not None]

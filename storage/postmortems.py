@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage.dialect import insert_ignoring_conflicts
@@ -53,3 +53,8 @@ def all_of(session: Session, since: datetime | None = None) -> list[PostmortemRo
 def record_document(session: Session, incident_id: int, document: dict[str, object], now: datetime, /) -> None:
     """Where the published document is (a canvas or a file), recorded the moment it exists."""
     change(session, incident_id, now, document=document)
+
+
+def count_overdue(session: Session, now: datetime) -> int:
+    return int(session.execute(select(func.count()).select_from(Postmortem).where(
+        Postmortem.status != "published", Postmortem.due_at.is_not(None), Postmortem.due_at < now)).scalar_one())

@@ -23,7 +23,7 @@ log = structlog.get_logger(__name__)
 SHORTCUT = "followup_from_message"
 VIEW = "followup_from_message"
 NOT_HERE = ("Follow-ups belong to an incident: use *Add follow-up* on a message in an incident channel "
-            "(or type `{command} followup <text>` there).")
+            "(or type `{command} followup &lt;text&gt;` there).")
 DATABASE_DOWN = "incident-bot cannot reach its database right now; nothing was added. Try again in a moment."
 
 OpenView = Callable[[SlackGateway, str, dict[str, Any]], Awaitable[str | None]]
@@ -55,7 +55,7 @@ def register_followup_shortcut(bolt: AsyncApp, desk: FollowUpDesk, gateway: Slac
         problem = await open_view(gateway, str(shortcut["trigger_id"]), view)
         if problem is not None:
             await respond(text=f"Slack did not open the follow-up form ({problem}). Try again, or type "
-                               f"`{slash_command} followup <text>`.", response_type="ephemeral", replace_original=False)
+                               f"`{slash_command} followup &lt;text&gt;`.", response_type="ephemeral", replace_original=False)
 
     async def submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         values = view["state"]["values"]

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.clock import utcnow
-from bot.domain.followup_grammar import due_label
+from bot.domain.due import due_label
 from bot.settings import Settings
 from storage import followups as store
 from storage.database import Database

@@ -7,11 +7,15 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from bot import __version__
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.playbook.problems import PlaybookProblem
 
 
 def _settings() -> Settings:
@@ -42,7 +46,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         from bot.cli.slack_check import check_with_slack
 
         return check_with_slack(directory, _settings())
-    problems = check_playbooks(directory)
+    problems = check_playbooks(directory) + _workflow_problems(directory)
     for problem in problems:
         print(problem)
     if problems:
@@ -56,6 +60,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     files = sorted(p.name for p in directory.iterdir() if p.suffix in (".yml", ".yaml"))
     print(f"ok: {len(files)} playbook file(s) in {directory}: {', '.join(files)}")
     return 0
+
+
+def _workflow_problems(directory: Path) -> list[PlaybookProblem]:
+    """What the playbooks' workflows name that this environment lacks (secrets, Grafana)."""
+    import os
+
+    from bot.playbook.loader import load_with_problems
+    from bot.playbook.problems import PlaybookProblem
+    from bot.playbook.workflows import workflow_problems
+
+    playbooks, _ = load_with_problems(directory)
+    return [PlaybookProblem(str(path), field, message)
+            for playbook, path in zip(playbooks.playbooks, playbooks.files, strict=True)
+            for field, message in workflow_problems(playbook.severity_names, playbook.workflows, os.environ)]
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -187,6 +205,9 @@ configuration comes from the environment:
   API_TOKEN             bearer token for the read-only /incidents API
   SLASH_COMMAND         default /incident
   PUBLIC_URL            where people reach the bot; issues link back to it (default http://localhost:8080)
+  PAGERDUTY_EVENTS_URL  PagerDuty Events API v2 (default https://events.pagerduty.com/v2/enqueue)
+  GRAFANA_URL, GRAFANA_TOKEN
+                        Grafana and a service account token, for workflow annotations
   GITHUB_TOKEN, GITHUB_API_URL
                         follow-ups as GitHub issues (API default https://api.github.com)
   JIRA_URL, JIRA_USER, JIRA_API_TOKEN

@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot.cli.simulate_workflows import opened_workflows
 from bot.clock import utcnow
-from bot.domain.decide import GroupState, decide
+from bot.domain.decide import GroupState, Outcome, decide
 from bot.domain.links import render_links
 from bot.domain.naming import channel_name, render_title
 from bot.domain.notification import AlertGroupNotification, PayloadError, parse_webhook
@@ -40,6 +41,7 @@ def explain(notification: AlertGroupNotification, settings: Settings) -> dict[st
         "channel": None,
         "title": None,
         "links": [],
+        "workflows": [],
     }
     if match is not None:
         labels = notification.common_labels or notification.group_labels
@@ -49,6 +51,10 @@ def explain(notification: AlertGroupNotification, settings: Settings) -> dict[st
                                          title=title, labels=labels)
         result["links"] = [{"kind": link.kind, "title": link.title, "url": link.url}
                            for link in render_links(match.route, notification.alerts)]
+        if decision.outcome is Outcome.OPEN and decision.severity is not None:
+            result["workflows"] = opened_workflows(
+                match.playbook, number=PLACEHOLDER_NUMBER, title=title, severity=decision.severity,
+                route=match.route.name, commander=decision.commander, labels=labels, now=now)
     return result
 
 
@@ -82,4 +88,7 @@ def simulate(payload: Path, settings: Settings, as_json: bool = False) -> int:
     print("links:" if result["links"] else "links:      -")
     for link in result["links"]:
         print(f"  [{link['kind']}] {link['title']}: {link['url']}")
+    print("workflows:" if result["workflows"] else "workflows:  -")
+    for action in result["workflows"]:
+        print(f"  [{action['workflow']}] {action['sends']}")
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from urllib.parse import urlsplit, urlunsplit
 
 from bot.domain.kinds import ActionKind
 from bot.slack.blocks import escape
@@ -53,12 +54,33 @@ ACTION_WORDS: Mapping[str, Words] = {
     ActionKind.POSTMORTEM_PUBLISH: _fixed("publish the postmortem"),
     ActionKind.GITHUB_ISSUE: lambda payload: f"create the GitHub issue for follow-up {escape(str(payload.get('number')))}",
     ActionKind.JIRA_ISSUE: lambda payload: f"create the Jira issue for follow-up {escape(str(payload.get('number')))}",
+    ActionKind.PAGERDUTY_EVENT: lambda payload: _workflow(payload, {
+        "trigger": "page PagerDuty", "acknowledge": "acknowledge the PagerDuty alert",
+        "resolve": "resolve the PagerDuty alert"}.get(str(payload.get("event_action")), "send the PagerDuty event")),
+    ActionKind.GRAFANA_ANNOTATE: lambda payload: _workflow(payload, "add the Grafana annotation"),
+    ActionKind.GRAFANA_REGION: lambda payload: _workflow(payload, "end the Grafana annotation's region"),
+    ActionKind.WEBHOOK_SEND: lambda payload: _workflow(
+        payload, f"send the webhook to {escape(_without_query(payload.get('url')))}"),
+    ActionKind.WORKFLOW_POST: lambda payload: _workflow(payload, f"post to {channel_ref(payload.get('channel'))}"),
+    ActionKind.WORKFLOW_INVITE: lambda payload: _workflow(payload, "invite the workflow's people"),
 }
+
+def _without_query(url: object) -> str:
+    """A URL as the channel may see it: a token in its query string stays out."""
+    parts = urlsplit(str(url))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+def _workflow(payload: Payload, words: str) -> str:
+    name = payload.get("workflow")
+    return f"{words} (workflow {escape(str(name))})" if name else words
+
 
 # Kinds that post to a channel the playbook names, and the playbook field that names it.
 PLAYBOOK_CHANNEL_FIELDS: Mapping[str, str] = {
     ActionKind.MESSAGE_POST_TO: "stakeholder_channels",
     ActionKind.TRIAGE_NOTICE: "triage_channel",
+    ActionKind.WORKFLOW_POST: "workflows[].do[].post.channel",
 }
 
 

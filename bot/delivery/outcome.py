@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.slack.gateway import SlackPermanentError, SlackRateLimited
+from storage.rows import NewEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +18,7 @@ class Done:
     incident_updates: dict[str, Any] = field(default_factory=dict)
     group_updates: dict[str, Any] = field(default_factory=dict)
     absorbed: list[int] = field(default_factory=list)  # later actions this one carried out too
+    events: list[NewEvent] = field(default_factory=list)  # timeline events recording what it did
 
 
 class NotReady(SlackRateLimited):

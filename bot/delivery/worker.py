@@ -194,6 +194,8 @@ class OutboxWorker:
             if done.group_updates and "group_id" in action.payload:
                 await session.run_sync(repo.update_group, int(action.payload["group_id"]), **done.group_updates)
             await session.run_sync(outbox.finish, action.id, state="done", now=now, result=done.result)
+            if done.events and action.incident_id is not None:
+                await session.run_sync(repo.append_events, action.incident_id, done.events)
             await session.run_sync(outbox.finish_absorbed, done.absorbed, into=action.id, now=now)
             await session.run_sync(self._outages.recovered, action)
 

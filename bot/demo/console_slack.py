@@ -88,6 +88,7 @@ class ConsoleSlack:
             "bookmarks.add": self._bookmark,
             "bookmarks.list": lambda args: {"bookmarks": self._channel(args.get("channel_id")).bookmarks},
             "usergroups.users.list": lambda args: {"users": []},
+            "users.info": self._user_info,
             "files.getUploadURLExternal": self._upload_url,
             "files.completeUploadExternal": self._complete_upload,
         }
@@ -222,6 +223,12 @@ class ConsoleSlack:
         message.blocks = _json_list(args.get("blocks")) or message.blocks
         self.transcript.message(channel.name, message_lines(message.text, message.blocks, self.name_of), edited=True)
         return {"channel": channel.id, "ts": message.ts}
+
+    def _user_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = str(args.get("user", ""))
+        if user not in self.users:
+            raise SlackCallError("user_not_found")
+        return {"user": {"id": user, "name": self.users[user], "deleted": False, "is_bot": False}}
 
     def _permalink(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"permalink": f"https://demo.slack.invalid/archives/{args.get('channel')}/p{args.get('message_ts')}"}

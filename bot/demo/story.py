@@ -83,6 +83,8 @@ async def tell(world: World, directory: Path) -> Path:
 
     world.skip(2)
     await world.slash(commander, "resolve Bad deploy v2.42.0 rolled back; error rate normal for 5 minutes", channel)
+    helper = next(u for u in world.slack.users if u != commander)
+    await world.slash(commander, f"followup Add a canary stage to checkout deploys <@{helper}> due 7d", channel)
     await world.slash(commander, "postmortem", channel)
 
     name = f"incident-{incident_id}-postmortem.md"

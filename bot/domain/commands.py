@@ -157,7 +157,13 @@ USAGE = {
 
 
 def usage(sub: str, command: str, severities: Sequence[str]) -> str:
-    return f"`{command} {USAGE[sub].format(severities='|'.join(severities))}`"
+    return f"`{command} {entities(USAGE[sub].format(severities='|'.join(severities)))}`"
+
+
+def entities(text: str) -> str:
+    """Text with the three characters Slack reads as markup (``<placeholder>`` would be a
+    link) as the entities Slack shows literally."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def parse_mention(token: str) -> str | None:
@@ -225,7 +231,7 @@ def parse_command(text: str, severities: Sequence[str], command: str = "/inciden
         try:
             return fg.parse_followup(sub, args)
         except fg.FollowUpInputError as exc:
-            raise CommandError(f"{exc}. Type `{command} {exc.usage}`.") from None
+            raise CommandError(f"{exc}. Type `{command} {entities(exc.usage)}`.") from None
     raise CommandError(f"Unknown subcommand `{sub[:30]}`. Type `{command} help` to see what it can do.")
 
 

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
 
-from bot.playbook import parse_duration
+from bot.domain.due import Due, parse_due
 
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _NUMBER = re.compile(r"^#?([0-9]{1,9})$")
-_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 MAX_TEXT = 2000
-MAX_DUE = timedelta(days=3660)
 
 FOLLOWUP_USAGE = "followup <text> [<@owner>] [due <YYYY-MM-DD|duration, e.g. 7d>]"
 FOLLOWUPS_USAGE = "followups"
@@ -31,9 +28,6 @@ class FollowUpInputError(ValueError):
     def __init__(self, problem: str, usage: str) -> None:
         super().__init__(problem)
         self.usage = usage
-
-
-Due = date | timedelta
 
 
 @dataclass(frozen=True)
@@ -56,42 +50,6 @@ class CloseFollowUp:
 
 
 FollowUpCommand = AddFollowUp | ListFollowUps | CloseFollowUp
-
-
-def parse_due(word: str) -> Due:
-    """A date (``2026-12-24``) or a Prometheus duration (``20s``, ``7d``, ``1w2d``)."""
-    if _DATE.match(word):
-        try:
-            return date.fromisoformat(word)
-        except ValueError:
-            raise ValueError(f"`{word[:20]}` is not a date") from None
-    try:
-        duration = parse_duration(word)
-    except ValueError:
-        raise ValueError(f"`{word[:20]}` is neither a date (YYYY-MM-DD) nor a duration (20s, 4h, 7d)") from None
-    if duration <= timedelta(0):
-        raise ValueError("A due duration must be more than 0")
-    if duration > MAX_DUE:
-        raise ValueError("Set a due time within ten years")
-    return duration
-
-
-def due_at(due: Due, now: datetime) -> datetime:
-    """When ``due`` falls due; a date that has already ended is refused (ValueError)."""
-    if isinstance(due, timedelta):
-        return now + due
-    end_of_day = datetime.combine(due + timedelta(days=1), time(0), tzinfo=UTC)
-    if end_of_day <= now:
-        raise ValueError(f"{due.isoformat()} is in the past (today is {now.astimezone(UTC):%Y-%m-%d} UTC)")
-    return end_of_day
-
-
-def due_label(at: datetime) -> str:
-    """How a due time reads: the date for an end of day, else date and time (UTC)."""
-    at = at.astimezone(UTC)
-    if at.time() == time(0):
-        return (at - timedelta(days=1)).strftime("%Y-%m-%d")
-    return at.strftime("%Y-%m-%d %H:%M:%S UTC" if at.second else "%Y-%m-%d %H:%M UTC")
 
 
 def parse_followup(sub: str, args: list[str]) -> FollowUpCommand:

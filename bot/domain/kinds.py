@@ -66,6 +66,7 @@ class EventKind(StrEnum):
     TIMELINE_CORRECTED = "timeline.corrected"  # {event_id, text?, occurred_at?, reason, source}
     TIMELINE_HIDDEN = "timeline.hidden"  # {event_id, reason, source}
     TIMELINE_SHOWN = "timeline.shown"  # {event_id, reason, source}
+    WORKFLOW_ACTION = "workflow.action"  # a playbook workflow's action was carried out
 
 
 class ActionKind(StrEnum):
@@ -89,16 +90,35 @@ class ActionKind(StrEnum):
     POSTMORTEM_PUBLISH = "postmortem.publish"  # the final document, as a canvas or a file
     GITHUB_ISSUE = "github.issue"  # a follow-up's issue in GitHub Issues
     JIRA_ISSUE = "jira.issue"  # a follow-up's issue in Jira Cloud
+    # Playbook workflows (bot/domain/workflows.py), on the incident's workflow:{id} queue.
+    PAGERDUTY_EVENT = "pagerduty.event"
+    GRAFANA_ANNOTATE = "grafana.annotate"
+    GRAFANA_REGION = "grafana.region"
+    WEBHOOK_SEND = "webhook.send"
+    WORKFLOW_POST = "workflow.post"
+    WORKFLOW_INVITE = "workflow.invite"
 
 
 # The service each outbox action kind talks to, for kinds that do not talk to Slack. Their
 # queues are their own (an outage there never holds up the incident's Slack messages), and
 # an outage of that service is told to the commander once, not once per action or retry.
-ACTION_SERVICES: dict[str, str] = {ActionKind.GITHUB_ISSUE: "github", ActionKind.JIRA_ISSUE: "jira"}
+ACTION_SERVICES: dict[str, str] = {
+    ActionKind.GITHUB_ISSUE: "github",
+    ActionKind.JIRA_ISSUE: "jira",
+    ActionKind.PAGERDUTY_EVENT: "pagerduty",
+    ActionKind.GRAFANA_ANNOTATE: "grafana",
+    ActionKind.GRAFANA_REGION: "grafana",
+    ActionKind.WEBHOOK_SEND: "webhook",
+}
 
 # Attempts after which a kind that keeps failing transiently gives up (reported like a
 # permanent failure). Kinds not listed are retried for as long as it takes.
-RETRY_LIMITS: dict[str, int] = {}
+RETRY_LIMITS: dict[str, int] = {
+    ActionKind.PAGERDUTY_EVENT: 10,  # with the 5 min cap: about half an hour of trying
+    ActionKind.GRAFANA_ANNOTATE: 8,
+    ActionKind.GRAFANA_REGION: 8,
+    ActionKind.WEBHOOK_SEND: 8,
+}
 
 
 def action_service(kind: str) -> str:

@@ -96,8 +96,20 @@ def render_links(route: Route, alerts: Sequence[AlertView]) -> list[Link]:
             title = render_or_none(template.title, context)
             if url and title is not None:
                 add(title, url, template.kind)
-        add("Prometheus query", alert.generator_url, "prometheus")
+        add("Prometheus query" if not _from_grafana(alert) else "Grafana alert rule", alert.generator_url,
+            "prometheus" if not _from_grafana(alert) else "link")
+        for title, attribute, kind in GRAFANA_LINKS:
+            add(title, getattr(alert, attribute, None), kind)
     return links
+
+
+# Links a Grafana Alerting webhook carries per alert (a stored alert has none).
+GRAFANA_LINKS = (("Grafana dashboard", "dashboard_url", "dashboard"), ("Grafana panel", "panel_url", "dashboard"),
+                 ("Silence in Grafana", "silence_url", "link"))
+
+
+def _from_grafana(alert: AlertView) -> bool:
+    return getattr(alert, "silence_url", None) is not None
 
 
 def render_trace_link(

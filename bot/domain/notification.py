@@ -1,4 +1,7 @@
-"""Parse and validate Alertmanager webhook payloads (version 4).
+"""Parse and validate Alertmanager webhook payloads (version 4), and Grafana Alerting's
+webhook contact point payloads (version 1: the same shape, plus ``orgId``, ``state``,
+``title``, ``message`` and, per alert, ``silenceURL``, ``dashboardURL``, ``panelURL``,
+``imageURL`` and ``values``; the links become links in the incident channel).
 
 Unknown top-level fields (``notification_reason``, ``routeLabels`` in newer
 Alertmanagers) are accepted and ignored; the fields the bot relies on are required
@@ -48,12 +51,16 @@ class _Alert(BaseModel):
     endsAt: AwareDatetime | None = None
     generatorURL: str = ""
     fingerprint: Fingerprint
+    # Grafana Alerting only (empty strings when a rule has no dashboard or panel).
+    silenceURL: str = ""
+    dashboardURL: str = ""
+    panelURL: str = ""
 
 
 class _Webhook(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    version: Literal["4"]
+    version: Literal["4", "1"]  # Alertmanager's, Grafana Alerting's
     groupKey: str = Field(min_length=1, max_length=10_000)
     truncatedAlerts: int = Field(default=0, ge=0)
     status: Literal["firing", "resolved"]
@@ -76,6 +83,9 @@ class Alert:
     starts_at: datetime
     ends_at: datetime | None
     generator_url: str | None
+    silence_url: str | None = None
+    dashboard_url: str | None = None
+    panel_url: str | None = None
 
     @property
     def identity(self) -> tuple[str, datetime]:
@@ -170,6 +180,9 @@ def parse_webhook(body: bytes | str) -> AlertGroupNotification:
                 starts_at=starts_at,
                 ends_at=_utc(item.endsAt, f"alerts[{index}].endsAt"),
                 generator_url=item.generatorURL or None,
+                silence_url=item.silenceURL or None,
+                dashboard_url=item.dashboardURL or None,
+                panel_url=item.panelURL or None,
             )
         )
     return AlertGroupNotification(
@@ -208,6 +221,6 @@ def _as_payload_error(exc: ValidationError) -> PayloadError:
     elif field.endswith(("startsAt", "endsAt")):
         message = "must be an RFC 3339 timestamp with a time zone, e.g. 2026-11-20T14:02:31Z"
     elif field == "version":
-        message = 'must be "4" (Alertmanager webhook payload version 4)'
+        message = 'must be "4" (Alertmanager webhook payload version 4) or "1" (Grafana Alerting webhook)'
     more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
     return PayloadError(field, message + more)

@@ -9,7 +9,7 @@ from aiohttp import web
 from bot.clock import utcnow
 from bot.domain.analytics import by_severity, histogram, seconds_to_ack, seconds_to_resolve
 from bot.http.keys import CLOCK, DATABASE, METRICS, SCHEDULER
-from storage import followups, outbox, queries
+from storage import followups, outbox, postmortems, queries
 from storage.errors import StorageError
 from storage.migrate import ensure_current
 
@@ -50,6 +50,7 @@ async def metrics(request: web.Request) -> web.Response:
             registry.outbox_oldest_age.set(age)
             now = request.app[CLOCK]()
             registry.followups_overdue.set(await session.run_sync(followups.count_overdue, now))
+            registry.postmortems_overdue.set(await session.run_sync(postmortems.count_overdue, now))
             timings = await session.run_sync(queries.incident_timings, utcnow() - ANALYTICS_WINDOW)
         registry.set_durations("incident_bot_time_to_acknowledge_seconds",
                                {sev: histogram(v) for sev, v in by_severity(timings, seconds_to_ack).items()})

@@ -11,6 +11,7 @@ from typing import TypedDict, Unpack
 from sqlalchemy.orm import Session
 
 from bot.domain.kinds import ActionKind, EventKind
+from bot.incident.workflow_runs import enqueue_workflows
 from storage import alerting as repo
 from storage.rows import IncidentRow, NewEvent
 
@@ -124,5 +125,7 @@ class IncidentChange:
                                                   for kind, data, occurred_at in self._events])
         repo.enqueue_many(session, ordering_key=f"incident:{incident_id}", incident_id=incident_id,
                           actions=self.actions, now=self.now)
+        enqueue_workflows(session, self._incident, [(kind, data, self.actor, occurred_at)
+                                                    for kind, data, occurred_at in self._events], self.now)
         for keeping in self._timer_keeping:
             keeping(session, self._incident, self.now)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from bot.adapters.alertmanager import AlertmanagerClient, AlertmanagerError
 from bot.clock import Clock
 from bot.domain import commands as p
+from bot.domain import due as dues
 from bot.domain import followup_grammar as fg
 from bot.domain.decide import decide_declaration
 from bot.domain.due import DueError
@@ -98,6 +99,9 @@ class CommandService:
         if isinstance(command, (fg.AddFollowUp, fg.CloseFollowUp)) and \
                 (problem := await self.followups.problem(incident_id, command)):
             return Reply(problem)  # bad input: nothing is recorded
+        if isinstance(command, p.PostmortemOwner) and \
+                (problem := await self.followups.owner_problem(command.user, "postmortem owner @alex")):
+            return Reply(problem)
         if isinstance(command, p.Silence):
             reply = await self._silence(incident_id, command, ctx)
         else:
@@ -293,10 +297,10 @@ class CommandService:
                                                 " or the postmortem's owner can change its postmortem"))
         if isinstance(command, p.PostmortemDue):
             try:
-                due_at = command.due.at(change.now)
+                due_at = dues.due_at(command.due, change.now)
             except DueError as exc:
                 return _refused(f"{str(exc)[:1].upper()}{str(exc)[1:]}. Type `{self.command} postmortem due "
-                                f"<YYYY-MM-DD|duration>`.")
+                                f"&lt;YYYY-MM-DD|duration&gt;`.")
         open_followups = (await session.run_sync(followups.counts_by_status, change.incident.id)).get("open", 0)
 
         def apply(sync: Session) -> str:

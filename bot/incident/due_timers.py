@@ -86,7 +86,7 @@ class TimerFirer:
         firing = store.firing_count(session, incident.id)
         draft = draft_update(incident, firing, last, change.now)
         who = f"<@{incident.commander}>" if incident.commander else "Commander"
-        text = (f":alarm_clock: {who}, a stakeholder update is due. Post one with `{self._command} update <text>` "
+        text = (f":alarm_clock: {who}, a stakeholder update is due. Post one with `{self._command} update &lt;text&gt;` "
                 f"or edit this draft:\n>{draft}")
         change.event(EventKind.UPDATE_REMINDED, {"due_at": timer.due_at.isoformat()})
         change.announce(text, blocks=[
@@ -101,7 +101,7 @@ class TimerFirer:
         people = " ".join(f"<@{u}>" for u in (incident.commander, backup) if u) or "Responders"
         change.event(EventKind.UPDATE_OVERDUE, {"commander": incident.commander, "backup": backup})
         change.announce(f":rotating_light: {people}: the stakeholder update is overdue. "
-                        f"Post one now with `{self._command} update <text>`.")
+                        f"Post one now with `{self._command} update &lt;text&gt;`.")
 
     def _ack_timeout(self, session: Session, change: IncidentChange, timer: timers.DueTimer) -> None:
         incident = change.incident

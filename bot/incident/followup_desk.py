@@ -15,8 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
+from bot.domain import due as dues
 from bot.domain import followup_grammar as fg
 from bot.domain import policy as pol
+from bot.domain.commands import entities
 from bot.domain.permissions import allowed
 from bot.domain.redaction import redactor
 from bot.incident.change import IncidentChange
@@ -66,26 +68,27 @@ class FollowUpDesk:
             return None
         if command.due is not None:
             try:
-                fg.due_at(command.due, self._clock())
+                dues.due_at(command.due, self._clock())
             except ValueError as exc:
-                return f"{exc}. Type `{self._command} {fg.FOLLOWUP_USAGE}`."
+                return f"{exc}. Type `{self._command} {entities(fg.FOLLOWUP_USAGE)}`."
         if command.owner is not None:
             return await self.owner_problem(command.owner)
         return None
 
-    async def owner_problem(self, owner: str) -> str | None:
+    async def owner_problem(self, owner: str, example: str = "followup &lt;text&gt; @alex") -> str | None:
+        """Why ``owner`` cannot own something (a follow-up, a postmortem), or None."""
         exists = await self._user_exists(owner) if self._user_exists is not None else True
         if exists is None:
-            return f"Slack could not confirm who <@{owner}> is just now; nothing was added. Try again in a moment."
+            return f"Slack could not confirm who <@{owner}> is just now; nothing was changed. Try again in a moment."
         if not exists:
             return (f"`{owner}` is not a person in this workspace. Mention the owner with @, e.g. "
-                    f"`{self._command} followup <text> @alex`.")
+                    f"`{self._command} {example}`.")
         return None
 
     async def add(self, session: AsyncSession, change: IncidentChange, playbook: Playbook | None,
                   command: fg.AddFollowUp) -> Outcome:
         """Inside the command's transaction."""
-        due_at = fg.due_at(command.due, change.now) if command.due is not None else None
+        due_at = dues.due_at(command.due, change.now) if command.due is not None else None
         text = _redact(playbook, command.text)
 
         def write(sync: Session) -> FollowUpRow:
@@ -93,7 +96,7 @@ class FollowUpDesk:
                                    tracker=playbook.followups if playbook is not None else None)
         followup = await session.run_sync(write)
         owner = f"<@{followup.owner}>" if followup.owner else "no owner"
-        due = f", due {fg.due_label(due_at)}" if due_at else ""
+        due = f", due {dues.due_label(due_at)}" if due_at else ""
         return Outcome(f"Added follow-up {followup.number} ({owner}{due}).", changed=True)
 
     async def close(self, session: AsyncSession, change: IncidentChange, playbook: Playbook | None,
@@ -139,7 +142,7 @@ class FollowUpDesk:
 
     def due_from_date(self, picked: date | None) -> datetime | None:
         """The datepicker's date as a due time; ValueError when that day is over."""
-        return fg.due_at(picked, self._clock()) if picked is not None else None
+        return dues.due_at(picked, self._clock()) if picked is not None else None
 
     async def add_from_message(self, incident_id: int, actor: str, text: str, owner: str | None,
                                due_at: datetime | None, message_link: str | None) -> int:

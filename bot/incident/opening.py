@@ -14,6 +14,7 @@ from bot.domain.naming import channel_name
 from bot.domain.notification import Alert
 from bot.domain.policy import policy_snapshot
 from bot.incident import timer_schedule as timers
+from bot.incident.workflow_runs import enqueue_workflows, workflow_snapshot
 from bot.playbook import Route, prometheus_duration
 from bot.slack.plan import change_text, plan_open, storm_notice
 from storage import alerting as repo
@@ -35,7 +36,7 @@ def open_incident(session: Session, decision: Decision, *, title: str, labels: M
     match = decision.route
     assert match is not None and decision.severity is not None
     route = match.route
-    policy = policy_snapshot(match)
+    policy = {**policy_snapshot(match), **workflow_snapshot(match.playbook, labels)}
     incident_id = repo.insert_incident(
         session, title=title, status="investigating", severity=decision.severity,
         playbook=match.playbook.name, route=route.name, source=source, declared_by=declared_by,
@@ -60,6 +61,9 @@ def open_incident(session: Session, decision: Decision, *, title: str, labels: M
     repo.enqueue_many(session, ordering_key=f"incident:{incident_id}", incident_id=incident_id, now=now,
                             actions=[(a.kind, a.payload) for a in planned])
     enqueue_trace_links(session, incident_id, route, alerts, now)
+    opened = repo.get_incident(session, incident_id) if match.playbook.workflows else None
+    if opened is not None:
+        enqueue_workflows(session, opened, [(e.kind, e.data, e.actor, e.occurred_at) for e in decision.events], now)
     timers.on_open(session, incident_id, policy, decision.severity, decision.commander,
                          decision.commander_source, now)
     return incident_id

@@ -51,7 +51,7 @@ def escalate(session: Session, change: IncidentChange, timer: timers.DueTimer, c
     commander = incident.commander or postmortem.owner
     text = (f":rotating_light: The postmortem of incident #{incident.id} ({escape(incident.title)}) is overdue: "
             f"it was due {late}. Owner: <@{postmortem.owner}>. Commander <@{commander}>, please follow up, or set a "
-            f"new date with `{command} postmortem due <YYYY-MM-DD|duration>`.")
+            f"new date with `{command} postmortem due &lt;YYYY-MM-DD|duration&gt;`.")
     change.event(EventKind.POSTMORTEM_OVERDUE, {"owner": postmortem.owner, "commander": commander,
                                                 "due_at": postmortem.due_at.isoformat()})
     change.action(ActionKind.MESSAGE_DIRECT, {"user": commander, "text": text})

@@ -103,7 +103,7 @@ class PostmortemTracking:
             self._announce(f":memo: Postmortem owner: <@{owner}>, due {describe_due(row.due_at, self._now)}. "
                            f"Change them with "
                            f"`{self._command} postmortem owner @someone` or `{self._command} postmortem due "
-                           f"<YYYY-MM-DD|duration>`; `{self._command} postmortem` uploads the draft, "
+                           f"&lt;YYYY-MM-DD|duration&gt;`; `{self._command} postmortem` uploads the draft, "
                            f"`{self._command} postmortem publish` publishes it.")
         if row.due_at is not None:
             self._schedule(row.due_at)

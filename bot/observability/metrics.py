@@ -10,6 +10,7 @@ from prometheus_client.core import HistogramMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from bot.domain.analytics import Histogram as DurationHistogram
+from bot.domain.kinds import ACTION_SERVICES
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -55,9 +56,15 @@ class Metrics:
             "Outbox action attempts, by kind and result (done, failed, retried, rate_limited, waiting).",
             ["kind", "result"], registry=self.registry,
         )
+        self.postmortems_overdue = Gauge(
+            "incident_bot_postmortems_overdue", "Unpublished postmortems past their due time (computed at scrape time).",
+            registry=self.registry)
         self.followups_overdue = Gauge(
             "incident_bot_followups_overdue", "Open follow-ups past their due time (computed at scrape time).",
             registry=self.registry)
+        for kind in ACTION_SERVICES:  # other services' kinds (workflows) show on /metrics before their first action
+            for result in ("done", "failed", "retried", "rate_limited"):
+                self.outbox_actions.labels(kind, result)
         self.outbox_depth = Gauge(
             "incident_bot_outbox_pending", "Outbox actions waiting to be delivered.", registry=self.registry,
         )

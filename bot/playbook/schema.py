@@ -40,6 +40,7 @@ from bot.playbook.fieldtypes import (
 from bot.playbook.matchers import matches_all
 from bot.playbook.references import reference_errors
 from bot.playbook.trackers import FollowUpTracker
+from bot.playbook.workflows import Workflow
 
 __all__ = [
     "DEFAULT_CHANNEL_TEMPLATE",
@@ -297,6 +298,8 @@ class Playbook(_Model):
     """A reaction with this emoji on a message in an incident channel puts it on the timeline."""
     postmortem_channel: SlackChannel | None = None
     """An overdue postmortem is escalated here too (besides its incident's commander)."""
+    workflows: tuple[Workflow, ...] = ()
+    """What runs on incident events: pages, annotations, webhooks, posts (see :mod:`bot.playbook.workflows`)."""
     followups: FollowUpTracker = FollowUpTracker()
     """The issue tracker every follow-up becomes an issue in (default none)."""
 

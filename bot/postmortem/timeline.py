@@ -116,8 +116,8 @@ def scan(events: Sequence[EventRecord], source: str, edits: TimelineEdits = _NO_
                 burst.sample.append(data)
             continue
         actors.add(event.actor)
-        if kind in hidden:
-            continue
+        if kind in hidden or (kind == "workflow.action" and (event.data or _EMPTY).get("action") != "page"):
+            continue  # of what workflows did, only paging belongs in the human timeline
         t = event.occurred_at
         if kind in folded:
             data = event.data or _EMPTY

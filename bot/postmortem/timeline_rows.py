@@ -150,6 +150,10 @@ def event_row(event: EventRecord, source: str, pins: Pins) -> Row:
         row.text = "Channel archived"
     elif kind in ("silence.created", "silence.expired"):
         row.text = _silence(kind, who, data)
+    elif kind == "workflow.action":
+        done = {"trigger": "Paged", "acknowledge": "Page acknowledged", "resolve": "Page resolved"}
+        workflow = f" (workflow {tx.code(data['workflow'])})" if data.get("workflow") else ""
+        row.text = f"{done.get(str(data.get('event_action')), 'Paged')} in PagerDuty{workflow}"
     else:
         row.text = f"{tx.code(kind)} by {who}"
     return row

@@ -21,13 +21,17 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.adapters.alertmanager import AlertmanagerClient
 from bot.adapters.github import GitHubClient
+from bot.adapters.grafana import GrafanaClient
 from bot.adapters.jira import JiraClient
+from bot.adapters.pagerduty import PagerDutyClient
 from bot.adapters.prometheus import PrometheusClient
+from bot.adapters.signed_webhook import WebhookSender
 from bot.clock import Clock
 from bot.delivery.dispatch import ActionDispatcher
 from bot.delivery.slack_actions import SlackActions
 from bot.delivery.tracker_export import TrackerExport
 from bot.delivery.worker import OutboxWorker
+from bot.delivery.workflow_actions import WorkflowActions
 from bot.incident.capture import TimelineCapture
 from bot.incident.command_service import CommandService
 from bot.incident.due_timers import TimerFirer
@@ -104,8 +108,9 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
                                    rate_limit_scale=settings.slack_rate_limit_scale)
             stack.push_async_callback(gateway.close)
             actions = SlackActions(db, gateway, current_playbooks, clock, prometheus, settings.playbooks_dir)
+            workflows = await _workflow_actions(stack, settings, db, clock, gateway)
             exports = TrackerExport(db, clock, settings.public_url, github, jira)
-            dispatcher = ActionDispatcher(actions.handlers, exports.handlers)
+            dispatcher = ActionDispatcher(actions.handlers, workflows.handlers, exports.handlers)
             worker = OutboxWorker(db, dispatcher.run, clock, metrics, concurrency=settings.outbox_concurrency,
                                   lease=timedelta(seconds=settings.outbox_lease_seconds))
             commits.subscribe(worker.notify)
@@ -129,6 +134,21 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
                                         settings.tracker_sync_seconds))
         scheduler = await stack.enter_async_context(running_scheduler(jobs))
         yield Services(db, commits, ingestor, scheduler, alertmanager, prometheus, gateway, worker, bolt, github, jira)
+
+
+async def _workflow_actions(stack: AsyncExitStack, settings: Settings, db: Database, clock: Clock,
+                            gateway: SlackGateway) -> WorkflowActions:
+    """The clients workflows send with: PagerDuty and webhooks always (a playbook names the
+    secrets), Grafana when GRAFANA_URL and GRAFANA_TOKEN are set."""
+    pagerduty = await stack.enter_async_context(PagerDutyClient(settings.pagerduty_events_url))
+    webhooks = WebhookSender()
+    stack.push_async_callback(webhooks.aclose)
+    grafana = None
+    if settings.grafana_url and settings.grafana_token is not None:
+        grafana = await stack.enter_async_context(
+            GrafanaClient(settings.grafana_url, settings.grafana_token.get_secret_value()))
+    return WorkflowActions(db, clock, settings.public_url, pagerduty=pagerduty, webhooks=webhooks, grafana=grafana,
+                           gateway=gateway, group_members=SlackLookups(gateway).group_members)
 
 
 def _scheduled_jobs(settings: Settings, db: Database, clock: Clock, metrics: Metrics, commits: CommitNotifier,

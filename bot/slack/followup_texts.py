@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.domain.followup_grammar import due_label
+from bot.domain.due import due_label
 from bot.slack.blocks import escape, link
 from storage.rows import FollowUpRow
 
@@ -57,7 +57,7 @@ def reminder(followup: FollowUpRow, incident_id: int, incident_title: str, comma
 
 def listing(followups: Sequence[FollowUpRow], incident_id: int, now: datetime, command: str) -> str:
     if not followups:
-        return f"Incident #{incident_id} has no follow-ups yet. Add one with `{command} followup <text>`."
+        return f"Incident #{incident_id} has no follow-ups yet. Add one with `{command} followup &lt;text&gt;`."
     lines = [f"*Follow-ups of incident #{incident_id} ({len(followups)})*"]
     for shown, f in enumerate(followups):
         if sum(len(line) + 1 for line in lines) > LISTING_LIMIT:

@@ -49,16 +49,16 @@ def test_commands_parse(text: str, command: object) -> None:
 
 
 @pytest.mark.parametrize(("text", "error"), [
-    ("severity sev9", "`sev9` is not a severity here. Type `/incident severity <sev1|sev2|sev3> [reason]`."),
-    ("commander nobody", "Mention exactly one person with @. Type `/incident commander <@user>`."),
-    ("status done", "Say one of the four statuses. Type `/incident status <investigating|identified|monitoring|resolved>`."),
-    ("declare", "Give the incident a title. Type `/incident declare <title> [severity]`."),
-    ("declare sev1", "Give the incident a title. Type `/incident declare <title> [severity]`."),
-    ("update", "Write the text after the word. Type `/incident update <text>`."),
-    ("silence forever", "`forever` is not a duration. Type `/incident silence <duration, e.g. 2h>|off [comment]`."),
-    ("silence 30d", "Silence for more than 0 and at most 7d. Type `/incident silence <duration, e.g. 2h>|off [comment]`."),
+    ("severity sev9", "`sev9` is not a severity here. Type `/incident severity &lt;sev1|sev2|sev3&gt; [reason]`."),
+    ("commander nobody", "Mention exactly one person with @. Type `/incident commander &lt;@user&gt;`."),
+    ("status done", "Say one of the four statuses. Type `/incident status &lt;investigating|identified|monitoring|resolved&gt;`."),
+    ("declare", "Give the incident a title. Type `/incident declare &lt;title&gt; [severity]`."),
+    ("declare sev1", "Give the incident a title. Type `/incident declare &lt;title&gt; [severity]`."),
+    ("update", "Write the text after the word. Type `/incident update &lt;text&gt;`."),
+    ("silence forever", "`forever` is not a duration. Type `/incident silence &lt;duration, e.g. 2h&gt;|off [comment]`."),
+    ("silence 30d", "Silence for more than 0 and at most 7d. Type `/incident silence &lt;duration, e.g. 2h&gt;|off [comment]`."),
     ("role <@UBOB>", "Give a role name (letters, digits, - or _) and mention one person with @. "
-                     "Type `/incident role <name> <@user>`."),
+                     "Type `/incident role &lt;name&gt; &lt;@user&gt;`."),
     ("frobnicate now", "Unknown subcommand `frobnicate`. Type `/incident help` to see what it can do."),
 ])
 def test_bad_input_gets_one_line_saying_what_to_type(text: str, error: str) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from bot.delivery.slack_actions import SlackActions
+from bot.delivery.workflow_actions import WorkflowActions
 from bot.domain.kinds import ActionKind, EventKind, TimerKind, action_service
 
 BOT = Path(__file__).resolve().parents[2] / "bot"
@@ -17,7 +18,18 @@ ENQUEUING = {"enqueue": "kind", "enqueue_many": "actions", "action": 0, "Planned
 
 def test_every_slack_action_kind_has_a_slack_handler() -> None:
     actions = SlackActions(cast("Any", None), cast("Any", None), cast("Any", None), cast("Any", None))
-    assert set(actions.handlers) == {kind for kind in ActionKind if action_service(kind) == "slack"}
+    workflows = WorkflowActions(cast("Any", None), cast("Any", None), "", pagerduty=cast("Any", None),
+                                webhooks=cast("Any", None), gateway=cast("Any", object()))
+    slack_kinds = {kind for kind in ActionKind if action_service(kind) == "slack"}
+    assert set(actions.handlers) | {k for k in workflows.handlers if action_service(k) == "slack"} == slack_kinds
+    assert set(actions.handlers).isdisjoint(workflows.handlers)
+
+
+def test_every_action_kind_for_another_service_has_a_handler() -> None:
+    workflows = WorkflowActions(cast("Any", None), cast("Any", None), "", pagerduty=cast("Any", None),
+                                webhooks=cast("Any", None))
+    assert {kind for kind in ActionKind if action_service(kind) not in ("slack", "github", "jira")} \
+        <= set(workflows.handlers)
 
 
 def _kind_arguments(call: ast.Call, where: str | int) -> list[ast.expr]:

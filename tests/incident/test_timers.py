@@ -246,7 +246,7 @@ async def test_reminder_at_the_cadence_an_update_restarts_the_clock_and_overdue_
     await t.advance(SECOND)
     [reminder] = posted(t.slack, channel, REMINDER)
     assert reminder.text.startswith(":alarm_clock: <@UALICE>, a stakeholder update is due. "
-                                    "Post one with `/incident update <text>` or edit this draft:")
+                                    "Post one with `/incident update &lt;text&gt;` or edit this draft:")
     assert "SEV1 · Investigating · open for 30m · 2 alerts firing · no update posted yet" in reminder.text
     assert reminder.blocks is not None
     [button] = reminder.blocks[-1]["elements"]

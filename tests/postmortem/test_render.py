@@ -420,3 +420,19 @@ def test_links_from_the_routes_link_templates() -> None:
                              links_for=lambda alert: render_links(route, [alert]))
     assert ("Links: [Runbook](<https://rb.example/up>) · [Dashboard web-0](<https://grafana.example/d?pod=web-0>) · "
             "[Prometheus query](<http://prom:9090/graph?g0.expr=up>)") in text
+
+
+def test_of_what_workflows_did_only_paging_is_in_the_timeline() -> None:
+    opened = at(10, 0)
+    log = Log()
+    log.add(opened, "incident.opened", "alertmanager", severity="sev2")
+    log.add(at(10, 1), "workflow.action", "bot", action="page", workflow="page-db", event_action="trigger",
+            dedup_key="incident-bot-7")
+    log.add(at(10, 1), "workflow.action", "bot", action="grafana_annotation", workflow="page-db", annotation_id=3)
+    log.add(at(10, 1), "workflow.action", "bot", action="webhook", workflow="page-db", status=204)
+    log.add(at(10, 5), "workflow.action", "bot", action="page", workflow="page-db", event_action="acknowledge",
+            dedup_key="incident-bot-7")
+    rows = timeline(render_postmortem(incident(opened, status="investigating"), log.events, []))
+    assert [row.split(" · ", 1)[1] for row in rows[1:]] == [
+        f"Paged in PagerDuty (workflow {code('page-db')})",
+        f"Page acknowledged in PagerDuty (workflow {code('page-db')})"]

@@ -57,11 +57,11 @@ async def test_help_unknown_and_wrong_place_get_one_ephemeral_line(incident: tup
     url, _, _ = incident
     general = slack.channel_by_name("general")
     assert general is not None
-    assert "`/incident declare <title> [severity]`" in await command(slack, url, "help", "UALICE", general.id)
+    assert "`/incident declare &lt;title&gt; [severity]`" in await command(slack, url, "help", "UALICE", general.id)
     assert await command(slack, url, "frobnicate", "UALICE", general.id) == \
         "Unknown subcommand `frobnicate`. Type `/incident help` to see what it can do."
     assert await command(slack, url, "severity sev9", "UALICE", general.id) == \
-        "`sev9` is not a severity here. Type `/incident severity <sev1|sev2|sev3> [reason]`."
+        "`sev9` is not a severity here. Type `/incident severity &lt;sev1|sev2|sev3&gt; [reason]`."
     assert (await command(slack, url, "resolve", "UALICE", general.id)).startswith("This is not an incident channel.")
 
 

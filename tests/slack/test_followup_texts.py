@@ -28,7 +28,7 @@ def test_the_list_shows_owner_due_status_reason_and_tracker_link_escaped() -> No
         "2. Fix &lt;the&gt; pool &amp; retry · no owner · no due date · dropped (not &lt;ours&gt;)",
         "3. Fix &lt;the&gt; pool &amp; retry · <@UBOB> · due 2026-11-23 11:00 UTC · *overdue*"]
     assert listing([], 4, NOW, "/incident") == \
-        "Incident #4 has no follow-ups yet. Add one with `/incident followup <text>`."
+        "Incident #4 has no follow-ups yet. Add one with `/incident followup &lt;text&gt;`."
 
 
 def test_an_announcement_links_the_message_it_came_from() -> None:

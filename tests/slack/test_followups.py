@@ -161,16 +161,16 @@ async def test_followups_added_listed_reminded_and_closed_after_the_incident_res
 
 
 @pytest.mark.parametrize(("text", "answer"), [
-    ("followup", "Write what needs doing. Type `/incident followup <text> [<@owner>] "
-                 "[due <YYYY-MM-DD|duration, e.g. 7d>]`."),
+    ("followup", "Write what needs doing. Type `/incident followup &lt;text&gt; [&lt;@owner&gt;] "
+                 "[due &lt;YYYY-MM-DD|duration, e.g. 7d&gt;]`."),
     ("followup Fix it due soon", "`soon` is neither a date (YYYY-MM-DD) nor a duration (20s, 4h, 7d). Type "
-                                 "`/incident followup <text> [<@owner>] [due <YYYY-MM-DD|duration, e.g. 7d>]`."),
+                                 "`/incident followup &lt;text&gt; [&lt;@owner&gt;] [due &lt;YYYY-MM-DD|duration, e.g. 7d&gt;]`."),
     ("followup Fix it due 2026-11-21", "2026-11-21 is in the past (today is 2026-11-22 UTC). Type "
-                                       "`/incident followup <text> [<@owner>] [due <YYYY-MM-DD|duration, e.g. 7d>]`."),
+                                       "`/incident followup &lt;text&gt; [&lt;@owner&gt;] [due &lt;YYYY-MM-DD|duration, e.g. 7d&gt;]`."),
     ("followup Fix it <@UNOBODY|ghost>", "`UNOBODY` is not a person in this workspace. Mention the owner with @, "
-                                         "e.g. `/incident followup <text> @alex`."),
+                                         "e.g. `/incident followup &lt;text&gt; @alex`."),
     ("followup done 7", "Incident #1 has no follow-up 7 (none yet). Type `/incident followups` to see them."),
-    ("followup drop", "Say which follow-up, by its number. Type `/incident followup drop <n> [reason]`."),
+    ("followup drop", "Say which follow-up, by its number. Type `/incident followup drop &lt;n&gt; [reason]`."),
 ])
 async def test_bad_followup_input_gets_one_line_saying_what_to_type_and_records_nothing(
         timed: Timed, text: str, answer: str) -> None:
@@ -240,7 +240,7 @@ async def test_an_owner_slack_cannot_confirm_right_now_adds_nothing_and_says_try
     opened = await t.open()
     t.slack.faults.fail_next("users.info", status=500)
     assert await t.command("followup Fix it <@UBOB|bob>", "UCAROL", opened.channel_id) == \
-        "Slack could not confirm who <@UBOB> is just now; nothing was added. Try again in a moment."
+        "Slack could not confirm who <@UBOB> is just now; nothing was changed. Try again in a moment."
     assert await followups(t.db) == []
     assert (await t.command("followup Fix it <@UBOB|bob>", "UCAROL", opened.channel_id)).startswith(
         "Added follow-up 1")

@@ -110,6 +110,7 @@ async def test_owner_and_due_are_announced_reminded_escalated_once_and_published
     leads = journey.slack.channel_by_name("eng-leads")
     assert leads is not None and [m.text for m in leads.messages] == [escalation.text]
 
+    assert await overdue_postmortems(journey) == 1
     journey.clock.advance(timedelta(days=3))  # escalated once, not again
     assert await journey.command("postmortem publish", "UDAVE") == \
         "The postmortem is published; the final document is being posted to this channel."
@@ -124,6 +125,15 @@ async def test_owner_and_due_are_announced_reminded_escalated_once_and_published
     assert published is not None and published.status == "published" and published.published_by == "UDAVE"
     assert published.document is not None and published.document["kind"] == "canvas"
     assert await journey.command("postmortem publish", "UDAVE") == "The postmortem is already published."
+    assert await overdue_postmortems(journey) == 0
+
+
+async def overdue_postmortems(journey: Journey) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"{journey.url}/metrics")).text
+    [family] = [f for f in text_string_to_metric_families(text) if f.name == "incident_bot_postmortems_overdue"]
+    return float(family.samples[0].value)
 
 
 async def test_reopening_stops_the_clock_and_resolving_again_resumes_it(journey: Journey, db: Database) -> None:
@@ -150,10 +160,15 @@ async def test_bad_postmortem_changes_get_a_short_answer_and_record_nothing(jour
     await journey.command("resolve")
     await journey.delivered()
     before = await rows.event_kinds(db, 1)
-    assert await journey.command("postmortem due 2020-01-01") == \
-        "2020-01-01 is in the past; give a later date. Type `/incident postmortem due <YYYY-MM-DD|duration>`."
-    assert (await journey.command("postmortem due soon")).startswith("`soon` is not a due date; give a date like")
+    today = f"{journey.clock():%Y-%m-%d}"
+    assert await journey.command("postmortem due 2020-01-01") == (
+        f"2020-01-01 is in the past (today is {today} UTC). Type `/incident postmortem due &lt;YYYY-MM-DD|duration&gt;`.")
+    assert await journey.command("postmortem due soon") == (
+        "`soon` is neither a date (YYYY-MM-DD) nor a duration (20s, 4h, 7d). "
+        "Type `/incident postmortem [owner &lt;@user&gt;|due &lt;YYYY-MM-DD|duration&gt;|review|publish]`.")
     assert (await journey.command("postmortem owner dave")).startswith("Mention exactly one person with @")
+    assert await journey.command("postmortem owner <@UNOBODY|ghost>") == (
+        "`UNOBODY` is not a person in this workspace. Mention the owner with @, e.g. `/incident postmortem owner @alex`.")
     bystander = next(u for u in ("UALICE", "UBOB", "UCAROL") if u != journey.commander)  # not a responder either
     assert await journey.command(f"postmortem owner <@{bystander}>", bystander) == (
         f"Only the commander (<@{journey.commander}>) or a responder or the postmortem's owner can change its "
@@ -187,3 +202,32 @@ async def test_the_incident_api_shows_the_postmortem(journey: Journey) -> None:
     assert body["postmortem"] == {
         "owner": journey.commander, "status": "draft", "on_hold": False, "published_at": None, "published_by": None,
         "due_at": (journey.clock() + timedelta(hours=72)).isoformat()}
+
+
+async def test_an_overdue_postmortem_runs_the_playbooks_workflows(database_url: str, slack: SlackEmulator, db: Database,
+                                                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.fakes.webhook_receiver import WebhookReceiver
+    monkeypatch.setenv("POSTMORTEM_HOOK_SECRET", "s3cret")
+    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+    async with WebhookReceiver("s3cret", now=clock) as receiver:
+        directory = playbook_with_postmortems(tmp_path)
+        playbook = directory / "incidents.yml"
+        playbook.write_text(playbook.read_text() + (
+            "workflows:\n"
+            "  - name: chase-postmortems\n"
+            "    on: [postmortem.overdue]\n"
+            f"    do: [{{webhook: {{url: \"{receiver.url}\", secret_env: POSTMORTEM_HOOK_SECRET}}}}]\n"))
+        settings = slack_settings(database_url, slack, directory, scheduler_tick_seconds=0.2)
+        async with running_bot(settings, clock=clock) as url:
+            trip = Journey(slack, db, url, clock)
+            await trip.open_incident()
+            await trip.command("resolve")
+            await trip.delivered()
+            await trip.after(timedelta(hours=96, seconds=1), "postmortem.overdue")
+
+            async def hooked() -> bool:
+                return len(receiver.accepted) == 1
+            await eventually(hooked, what="the workflow's webhook")
+    [body] = receiver.accepted
+    assert body["event"]["kind"] == "postmortem.overdue"
+    assert body["incident"]["id"] == 1
