@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from bot.adapters.http_failures import sending
 from bot.adapters.peer import PeerClient
 from bot.adapters.tracker_http import (
     TrackerIssue,
@@ -21,7 +22,6 @@ from bot.adapters.tracker_http import (
     one_line,
     rate_limited,
     server_failed,
-    unreachable,
 )
 from bot.domain.failures import PermanentFailure
 
@@ -74,10 +74,8 @@ class GitHubClient(PeerClient):
 
     async def _send(self, operation: str, repo: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
         target = url if url.startswith(("http://", "https://")) else f"{self._base}{url}"
-        try:
-            response = await self._http.request(method, target, **kwargs)
-        except httpx.HTTPError as exc:
-            raise unreachable(SERVICE, operation, exc, self._timeout) from None
+        response = await sending(lambda: self._http.request(method, target, **kwargs), service=SERVICE,
+                                 operation=operation, timeout=self._timeout)
         if response.status_code < 400:
             return response
         failure = rate_limited(SERVICE, operation, response) or server_failed(SERVICE, operation, response)

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from bot.adapters.http_failures import sending
 from bot.adapters.peer import PeerClient
 from bot.adapters.tracker_http import (
     TrackerIssue,
@@ -21,7 +22,6 @@ from bot.adapters.tracker_http import (
     one_line,
     rate_limited,
     server_failed,
-    unreachable,
 )
 from bot.domain.failures import PermanentFailure
 
@@ -103,10 +103,8 @@ class JiraClient(PeerClient):
         return bool((status.get("statusCategory") or {}).get("key") == "done")
 
     async def _send(self, operation: str, project: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
-            response = await self._http.request(method, f"{self._base}{path}", **kwargs)
-        except httpx.HTTPError as exc:
-            raise unreachable(SERVICE, operation, exc, self._timeout) from None
+        response = await sending(lambda: self._http.request(method, f"{self._base}{path}", **kwargs), service=SERVICE,
+                                 operation=operation, timeout=self._timeout)
         if response.status_code < 400:
             return response
         failure = rate_limited(SERVICE, operation, response) or server_failed(SERVICE, operation, response)

@@ -1,5 +1,6 @@
-"""What the issue-tracker adapters share: the issue they return, and how an HTTP answer or
-a failure to get one becomes one of the outbox's failures (bot/domain/failures.py)."""
+"""What the issue-tracker adapters share: the issue they return, and how the trackers'
+answers become the outbox's failures beyond :mod:`bot.adapters.http_failures` (GitHub's
+rate limits answer 403 with a wait; the refusals carry the tracker's own words and a hint)."""
 
 from __future__ import annotations
 
@@ -20,12 +21,6 @@ class TrackerIssue:
     tracker: str  # github|jira
     key: str  # owner/name#12 or OPS-12
     url: str  # where a person opens it
-
-
-def unreachable(service: str, operation: str, exc: httpx.HTTPError, timeout: float) -> TransientFailure:
-    if isinstance(exc, httpx.TimeoutException):
-        return TransientFailure(operation, f"no answer within {timeout:g}s", service=service)
-    return TransientFailure(operation, f"cannot connect ({type(exc).__name__})", service=service)
 
 
 def wait_asked(response: httpx.Response) -> float | None:
@@ -62,7 +57,7 @@ def rate_limited(service: str, operation: str, response: httpx.Response) -> Rate
 
 
 def server_failed(service: str, operation: str, response: httpx.Response) -> TransientFailure | None:
-    if response.status_code >= 500:
+    if response.status_code >= 500 or response.status_code == 408:
         return TransientFailure(operation, f"{response.status_code} {response.reason_phrase}".strip(), service=service)
     return None
 
