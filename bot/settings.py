@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     prometheus_url: str | None = None
     api_token: SecretStr | None = None
 
+    # Issue trackers for follow-ups (a playbook's ``followups.tracker`` picks one).
+    github_token: SecretStr | None = None
+    github_api_url: str = "https://api.github.com"
+    jira_url: str | None = None
+    jira_user: str | None = None
+    jira_api_token: SecretStr | None = None
+    tracker_sync_seconds: float = Field(default=300.0, gt=0)
+
     # Where people reach the bot; links from Slack, PagerDuty, Grafana and webhooks use it.
     public_url: str = "http://localhost:8080"
     pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
@@ -78,7 +86,7 @@ class Settings(BaseSettings):
         """Every configured secret, so the log pipeline can scrub them from any line."""
         secrets = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token,
                    self.alertmanager_webhook_token, self.alertmanager_webhook_password, self.api_token,
-                   self.grafana_token]
+                   self.grafana_token, self.github_token, self.jira_api_token]
         values = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
         password = urlsplit(self.database_url).password  # as written, and as a driver may print it
         return values + ([password, unquote(password)] if password else [])

@@ -52,6 +52,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     if problems:
         print(f"{len(problems)} problem(s) in {directory}", file=sys.stderr)
         return 1
+    from bot.cli.tracker_check import tracker_warnings
+    from bot.playbook import load_playbooks
+
+    for warning in tracker_warnings(load_playbooks(directory), _settings()):
+        print(warning, file=sys.stderr)
     files = sorted(p.name for p in directory.iterdir() if p.suffix in (".yml", ".yaml"))
     print(f"ok: {len(files)} playbook file(s) in {directory}: {', '.join(files)}")
     return 0
@@ -199,10 +204,15 @@ configuration comes from the environment:
   PROMETHEUS_URL        Prometheus's base URL, for exemplar trace links (optional)
   API_TOKEN             bearer token for the read-only /incidents API
   SLASH_COMMAND         default /incident
-  PUBLIC_URL            where people reach the bot (default http://localhost:8080)
+  PUBLIC_URL            where people reach the bot; issues link back to it (default http://localhost:8080)
   PAGERDUTY_EVENTS_URL  PagerDuty Events API v2 (default https://events.pagerduty.com/v2/enqueue)
   GRAFANA_URL, GRAFANA_TOKEN
                         Grafana and a service account token, for workflow annotations
+  GITHUB_TOKEN, GITHUB_API_URL
+                        follow-ups as GitHub issues (API default https://api.github.com)
+  JIRA_URL, JIRA_USER, JIRA_API_TOKEN
+                        follow-ups as Jira Cloud issues (JIRA_USER: the account's e-mail)
+  TRACKER_SYNC_SECONDS  how often closed issues mark follow-ups done (default 300)
   LOG_LEVEL, LOG_FORMAT DEBUG|INFO|WARNING|ERROR, json|console
 """
 

@@ -92,7 +92,8 @@ class FollowUpDesk:
         text = _redact(playbook, command.text)
 
         def write(sync: Session) -> FollowUpRow:
-            return create_followup(sync, change, text=text, owner=command.owner, due_at=due_at, source="command")
+            return create_followup(sync, change, text=text, owner=command.owner, due_at=due_at, source="command",
+                                   tracker=playbook.followups if playbook is not None else None)
         followup = await session.run_sync(write)
         owner = f"<@{followup.owner}>" if followup.owner else "no owner"
         due = f", due {dues.due_label(due_at)}" if due_at else ""
@@ -155,7 +156,8 @@ class FollowUpDesk:
 
             def write(sync: Session) -> int:
                 followup = create_followup(sync, change, text=_redact(playbook, text), owner=owner, due_at=due_at,
-                                           source="shortcut", message_link=message_link)
+                                           source="shortcut", message_link=message_link,
+                                           tracker=playbook.followups if playbook is not None else None)
                 change.flush(sync)
                 return followup.number
             return await session.run_sync(write)

@@ -9,12 +9,15 @@ flushes the :class:`IncidentChange` afterwards.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from bot.domain.kinds import ActionKind, EventKind, TimerKind
 from bot.incident.change import IncidentChange
+from bot.incident.tracker_exports import enqueue_export
+from bot.playbook.trackers import FollowUpTracker
 from bot.slack import followup_texts as words
 from storage import followups as store
 from storage import incidents, timers
@@ -40,9 +43,11 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def create_followup(session: Session, change: IncidentChange, *, text: str, owner: str | None,
-                    due_at: datetime | None, source: str, message_link: str | None = None) -> FollowUpRow:
+                    due_at: datetime | None, source: str, message_link: str | None = None,
+                    tracker: FollowUpTracker | None = None) -> FollowUpRow:
     """Write a follow-up, its ``followup.added`` event (the change's actor created it), its
-    announcement and its reminder. ``text`` is already redacted."""
+    announcement, its reminder and, when ``tracker`` (the playbook's ``followups``) names
+    one, its issue's export. ``text`` is already redacted."""
     assert source in SOURCES, source
     incident_id = change.incident.id
     followup = store.add(session, incident_id, text=text, owner=owner, due_at=due_at, created_by=change.actor,
@@ -54,20 +59,22 @@ def create_followup(session: Session, change: IncidentChange, *, text: str, owne
     if due_at is not None:
         timers.schedule_keyed(session, incident_id, TimerKind.FOLLOWUP_DUE, "number", followup.number, due_at,
                               change.now)
-    # Tracker export (issue 14, another engineer): enqueue the export's outbox action here,
-    # on ordering key f"tracker:{incident_id}", in this same transaction.
+    if tracker is not None:
+        enqueue_export(session, change.incident, followup, tracker, change.now)
     return followup
 
 
 def close_followup(session: Session, change: IncidentChange, followup: FollowUpRow, status: str,
-                   reason: str = "") -> bool:
+                   reason: str = "", *, details: Mapping[str, object] | None = None,
+                   announcement: str | None = None) -> bool:
     """Mark an open follow-up done or dropped, record and announce it, stop its reminder.
-    False (and nothing written) when it was no longer open."""
+    False (and nothing written) when it was no longer open. ``details`` join the event's
+    data; ``announcement`` replaces the channel's usual line (a tracker sync says why)."""
     if not store.close(session, followup.id, status=status, by=change.actor, reason=reason or None, now=change.now):
         return False
-    change.event(CLOSED_EVENTS[status], {"number": followup.number, "reason": reason or None})
+    change.event(CLOSED_EVENTS[status], {"number": followup.number, "reason": reason or None, **(details or {})})
     timers.cancel_keyed(session, followup.incident_id, TimerKind.FOLLOWUP_DUE, "number", followup.number)
-    _announce(session, change, words.closed(followup, change.actor, status, reason))
+    _announce(session, change, announcement or words.closed(followup, change.actor, status, reason))
     return True
 
 

@@ -75,6 +75,11 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.tracker_checks = Counter(
+            "incident_bot_tracker_checks", "Follow-up issues read from their tracker, by tracker and result "
+            "(open, closed, error).", ["tracker", "result"], registry=self.registry,
+        )
+
         self.scheduler_lag = Histogram(
             "incident_bot_scheduler_lag_seconds", "How late a due timer fired, by kind.",
             ["kind"], buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300), registry=self.registry,

@@ -39,6 +39,7 @@ from bot.playbook.fieldtypes import (
 )
 from bot.playbook.matchers import matches_all
 from bot.playbook.references import reference_errors
+from bot.playbook.trackers import FollowUpTracker
 from bot.playbook.workflows import Workflow
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "DEFAULT_TITLE_TEMPLATE",
     "AutoDeclare",
     "CommanderSource",
+    "FollowUpTracker",
     "LinkKind",
     "LinkTemplate",
     "Permissions",
@@ -298,6 +300,8 @@ class Playbook(_Model):
     """An overdue postmortem is escalated here too (besides its incident's commander)."""
     workflows: tuple[Workflow, ...] = ()
     """What runs on incident events: pages, annotations, webhooks, posts (see :mod:`bot.playbook.workflows`)."""
+    followups: FollowUpTracker = FollowUpTracker()
+    """The issue tracker every follow-up becomes an issue in (default none)."""
 
     @model_validator(mode="wrap")
     @classmethod

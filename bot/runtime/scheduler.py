@@ -15,6 +15,7 @@ from bot.clock import Clock
 from bot.incident.due_timers import TimerFirer
 from bot.incident.housekeeping import purge_closed_incidents_older_than, purge_old_deliveries
 from bot.incident.reconcile import Reconciler
+from bot.incident.tracker_sync import TrackerSync
 from storage.database import Database
 from storage.errors import StorageError
 
@@ -53,6 +54,11 @@ def purge_old_records(db: Database, clock: Clock, deliveries: timedelta, inciden
 def reconcile_with_alertmanager(reconciler: Reconciler, every_seconds: float) -> Job:
     return Job("reconcile-alertmanager", reconciler.run, every_seconds,
                "reconciliation: database unavailable, will retry", start_now=False)
+
+
+def sync_tracker_issues(sync: TrackerSync, every_seconds: float) -> Job:
+    return Job("sync-tracker-issues", sync.run, every_seconds, "trackers: database unavailable, will retry",
+               start_now=False)
 
 
 @asynccontextmanager

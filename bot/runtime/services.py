@@ -20,13 +20,16 @@ from apscheduler.schedulers.base import BaseScheduler
 from slack_bolt.async_app import AsyncApp
 
 from bot.adapters.alertmanager import AlertmanagerClient
+from bot.adapters.github import GitHubClient
 from bot.adapters.grafana import GrafanaClient
+from bot.adapters.jira import JiraClient
 from bot.adapters.pagerduty import PagerDutyClient
 from bot.adapters.prometheus import PrometheusClient
 from bot.adapters.signed_webhook import WebhookSender
 from bot.clock import Clock
 from bot.delivery.dispatch import ActionDispatcher
 from bot.delivery.slack_actions import SlackActions
+from bot.delivery.tracker_export import TrackerExport
 from bot.delivery.worker import OutboxWorker
 from bot.delivery.workflow_actions import WorkflowActions
 from bot.incident.capture import TimelineCapture
@@ -35,6 +38,7 @@ from bot.incident.due_timers import TimerFirer
 from bot.incident.ingest import Ingestor
 from bot.incident.reconcile import Reconciler
 from bot.incident.timeline_editor import TimelineEditor
+from bot.incident.tracker_sync import TrackerSync
 from bot.observability.metrics import Metrics
 from bot.playbook import PlaybookSet
 from bot.runtime.bolt_app import build_bolt, socket_mode
@@ -45,7 +49,9 @@ from bot.runtime.scheduler import (
     purge_old_records,
     reconcile_with_alertmanager,
     running_scheduler,
+    sync_tracker_issues,
 )
+from bot.runtime.trackers import tracker_clients
 from bot.settings import Settings
 from bot.slack.gateway import SlackGateway
 from bot.slack.lookups import SlackLookups
@@ -66,6 +72,8 @@ class Services:
     gateway: SlackGateway | None = None
     worker: OutboxWorker | None = None
     bolt: AsyncApp | None = None
+    github: GitHubClient | None = None
+    jira: JiraClient | None = None
 
     def stop_claiming(self) -> None:
         if self.worker is not None:
@@ -89,6 +97,7 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
         if settings.prometheus_url:
             prometheus = await stack.enter_async_context(PrometheusClient(settings.prometheus_url))
         ingestor = Ingestor(db, current_playbooks, clock, on_commit=commits.notify)
+        github, jira = await tracker_clients(stack, settings, playbooks)
 
         gateway = worker = bolt = None
         if settings.slack_bot_token is None:
@@ -100,7 +109,8 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
             stack.push_async_callback(gateway.close)
             actions = SlackActions(db, gateway, current_playbooks, clock, prometheus, settings.playbooks_dir)
             workflows = await _workflow_actions(stack, settings, db, clock, gateway)
-            dispatcher = ActionDispatcher(actions.handlers, workflows.handlers)
+            exports = TrackerExport(db, clock, settings.public_url, github, jira)
+            dispatcher = ActionDispatcher(actions.handlers, workflows.handlers, exports.handlers)
             worker = OutboxWorker(db, dispatcher.run, clock, metrics, concurrency=settings.outbox_concurrency,
                                   lease=timedelta(seconds=settings.outbox_lease_seconds))
             commits.subscribe(worker.notify)
@@ -119,9 +129,11 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
                 if settings.slack_app_token is not None:
                     await stack.enter_async_context(socket_mode(bolt, settings.slack_app_token.get_secret_value()))
 
-        scheduler = await stack.enter_async_context(running_scheduler(
-            _scheduled_jobs(settings, db, clock, metrics, commits, alertmanager)))
-        yield Services(db, commits, ingestor, scheduler, alertmanager, prometheus, gateway, worker, bolt)
+        jobs = _scheduled_jobs(settings, db, clock, metrics, commits, alertmanager)
+        jobs.append(sync_tracker_issues(TrackerSync(db, clock, metrics, github, jira, commits.notify),
+                                        settings.tracker_sync_seconds))
+        scheduler = await stack.enter_async_context(running_scheduler(jobs))
+        yield Services(db, commits, ingestor, scheduler, alertmanager, prometheus, gateway, worker, bolt, github, jira)
 
 
 async def _workflow_actions(stack: AsyncExitStack, settings: Settings, db: Database, clock: Clock,
