@@ -67,7 +67,7 @@ def register(bolt: AsyncApp, service: CommandService, capture: TimelineCapture, 
                 await ack()
             else:
                 await ack(text=f"Slack did not open the declare form ({problem}). Try again, or use "
-                               f"`{slash_command} declare <title> [severity]`.", response_type="ephemeral")
+                               f"`{slash_command} declare &lt;title&gt; [severity]`.", response_type="ephemeral")
             return
         try:
             parsed = p.parse_command(text, service.severities(), slash_command)

@@ -43,7 +43,7 @@ from storage import incidents as store
 from storage.database import Database
 
 GroupMembers = permits.GroupMembers
-NOT_AN_INCIDENT_CHANNEL = ("This is not an incident channel. Type `{command} declare <title>` to open one, "
+NOT_AN_INCIDENT_CHANNEL = ("This is not an incident channel. Type `{command} declare &lt;title&gt;` to open one, "
                            "or `{command} list` to find one.")
 
 

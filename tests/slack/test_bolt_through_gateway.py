@@ -8,7 +8,7 @@ import httpx
 
 from tests.slack_emulator import SlackEmulator
 
-DECLARE_FALLBACK = "Try again, or use `/incident declare <title> [severity]`."
+DECLARE_FALLBACK = "Try again, or use `/incident declare &lt;title&gt; [severity]`."
 
 
 async def slack_calls(bot: str, method: str) -> dict[str, float]:

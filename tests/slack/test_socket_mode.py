@@ -44,6 +44,6 @@ async def test_slash_commands_over_socket_mode_are_acknowledged_and_act(
                                                            channel_id=incident.channel_id)
 
     assert [c.method for c in socket_slack.calls_to("apps.connections.open") if c.ok] == ["apps.connections.open"]
-    assert "`/incident declare <title> [severity]`" in help_ack["payload"]["text"]
+    assert "`/incident declare &lt;title&gt; [severity]`" in help_ack["payload"]["text"]
     assert note_ack["payload"]["text"] == "Noted on the timeline."
     assert "note.added" in await rows.event_kinds(db, incident.id)
