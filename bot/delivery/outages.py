@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.delivery.failure_words import SERVICE_NAMES
 from bot.domain.failures import TransientFailure
-from bot.domain.kinds import ActionKind, EventKind, action_service
+from bot.domain.kinds import ActionKind, EventKind, action_service, retry_limit
 from bot.slack.blocks import escape
 from storage import alerting as repo
 from storage import incidents as store
@@ -44,8 +44,10 @@ class OutageNotices:
         if incident is None or not incident.channel_id:
             return
         mention = f"<@{incident.commander}> " if incident.commander else ""
+        promise = ("incident-bot keeps retrying and loses nothing" if retry_limit(action.kind) is None
+                   else "incident-bot retries for a while and says so if it gives up")
         text = (f":hourglass: {mention}{service_name(exc.service)} is not answering (`{escape(exc.error)}`): "
-                f"incident-bot keeps retrying and loses nothing; this is said once until it answers again.")
+                f"{promise}; this is said once until it answers again.")
         repo.enqueue(session, ordering_key=f"incident:{action.incident_id}", incident_id=action.incident_id,
                      kind=ActionKind.MESSAGE_POST, payload={"text": text, "purpose": "notice"}, now=now)
 

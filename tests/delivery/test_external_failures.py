@@ -151,3 +151,19 @@ def test_slack_errors_are_delivery_failures_of_the_right_class() -> None:
     assert str(limited) == "chat.postMessage: ratelimited, retry after 3s"
     refused = SlackPermanentError("pins.add", "not_in_channel")
     assert isinstance(refused, PermanentFailure) and refused.error == "not_in_channel"
+
+
+async def test_an_outage_of_a_kind_that_gives_up_does_not_promise_to_lose_nothing(
+        db: Database, export_kind: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(kinds.RETRY_LIMITS, EXPORT, 2)
+    await db.write(_incident_with_exports, 1)
+    tracker = Tracker([TransientFailure("POST /v2/enqueue", "502 Bad Gateway", service="github") for _ in range(2)])
+    clock = ManualClock(T0)
+    async with working(db, tracker, clock):
+        async def settled() -> bool:
+            clock.advance(timedelta(minutes=10))
+            return all(o.state != "pending" for o in await rows.outbox(db) if o.kind == EXPORT)
+        await eventually(settled, what="the export to give up")
+    told = await notices(db)
+    assert "retries for a while and says so if it gives up" in told[0] and "loses nothing" not in told[0]
+    assert "gave up after 2 attempts" in told[1]
