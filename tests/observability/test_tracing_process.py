@@ -27,8 +27,10 @@ STATUS_ERROR = 2
 
 
 def traced_env(receiver: OtlpReceiver, **extra: str) -> dict[str, str]:
+    # A batch of one: each finished span wakes the exporter thread at once, instead of its
+    # timed wait, which never ends under libfaketime with the date moved (as CI runs it).
     return {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_SERVICE_NAME": "incident-bot-under-test",
-            "OTEL_BSP_SCHEDULE_DELAY": "100", "LOG_FORMAT": "json", **extra}
+            "OTEL_BSP_SCHEDULE_DELAY": "100", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "1", "LOG_FORMAT": "json", **extra}
 
 
 async def post_alert(url: str, traceparent: str, alertname: str = "HighErrorRate") -> httpx.Response:
