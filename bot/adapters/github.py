@@ -14,15 +14,8 @@ from typing import Any
 
 import httpx
 
-from bot.adapters.http_failures import sending
 from bot.adapters.peer import PeerClient
-from bot.adapters.tracker_http import (
-    TrackerIssue,
-    json_body,
-    one_line,
-    rate_limited,
-    server_failed,
-)
+from bot.adapters.tracker_http import TrackerIssue, json_body, one_line, tracker_answer
 from bot.domain.failures import PermanentFailure
 
 SERVICE = "github"
@@ -74,14 +67,8 @@ class GitHubClient(PeerClient):
 
     async def _send(self, operation: str, repo: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
         target = url if url.startswith(("http://", "https://")) else f"{self._base}{url}"
-        response = await sending(lambda: self._http.request(method, target, **kwargs), service=SERVICE,
-                                 operation=operation, timeout=self._timeout)
-        if response.status_code < 400:
-            return response
-        failure = rate_limited(SERVICE, operation, response) or server_failed(SERVICE, operation, response)
-        if failure is not None:
-            raise failure
-        raise _refusal(operation, repo, response)
+        return await tracker_answer(self._http, method, target, service=SERVICE, operation=operation,
+                                    timeout=self._timeout, refusal=lambda r: _refusal(operation, repo, r), **kwargs)
 
 
 def _refusal(operation: str, repo: str, response: httpx.Response) -> PermanentFailure:

@@ -14,15 +14,8 @@ from typing import Any
 
 import httpx
 
-from bot.adapters.http_failures import sending
 from bot.adapters.peer import PeerClient
-from bot.adapters.tracker_http import (
-    TrackerIssue,
-    json_body,
-    one_line,
-    rate_limited,
-    server_failed,
-)
+from bot.adapters.tracker_http import TrackerIssue, json_body, one_line, tracker_answer
 from bot.domain.failures import PermanentFailure
 
 SERVICE = "jira"
@@ -103,14 +96,8 @@ class JiraClient(PeerClient):
         return bool((status.get("statusCategory") or {}).get("key") == "done")
 
     async def _send(self, operation: str, project: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        response = await sending(lambda: self._http.request(method, f"{self._base}{path}", **kwargs), service=SERVICE,
-                                 operation=operation, timeout=self._timeout)
-        if response.status_code < 400:
-            return response
-        failure = rate_limited(SERVICE, operation, response) or server_failed(SERVICE, operation, response)
-        if failure is not None:
-            raise failure
-        raise _refusal(operation, project, response)
+        return await tracker_answer(self._http, method, f"{self._base}{path}", service=SERVICE, operation=operation,
+                                    timeout=self._timeout, refusal=lambda r: _refusal(operation, project, r), **kwargs)
 
 
 def _refusal(operation: str, project: str, response: httpx.Response) -> PermanentFailure:

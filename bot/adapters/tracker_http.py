@@ -5,11 +5,14 @@ rate limits answer 403 with a wait; the refusals carry the tracker's own words a
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
-from bot.domain.failures import RateLimited, TransientFailure
+from bot.adapters.http_failures import sending
+from bot.domain.failures import PermanentFailure, RateLimited, TransientFailure
 
 # When a tracker asks to wait, wait at least this long and at most this long.
 MIN_WAIT_SECONDS = 1.0
@@ -54,6 +57,21 @@ def rate_limited(service: str, operation: str, response: httpx.Response) -> Rate
     if response.status_code == 403 and wait is not None:
         return RateLimited(operation, wait, service=service)
     return None
+
+
+async def tracker_answer(http: httpx.AsyncClient, method: str, url: str, *, service: str, operation: str,
+                         timeout: float, refusal: Callable[[httpx.Response], PermanentFailure],
+                         **kwargs: Any) -> httpx.Response:
+    """A tracker's successful answer; otherwise the failure it means: a wait asked, a server
+    that failed (transient), or ``refusal(response)`` for the request's own fault."""
+    response = await sending(lambda: http.request(method, url, **kwargs), service=service, operation=operation,
+                             timeout=timeout)
+    if response.status_code < 400:
+        return response
+    failure = rate_limited(service, operation, response) or server_failed(service, operation, response)
+    if failure is not None:
+        raise failure
+    raise refusal(response)
 
 
 def server_failed(service: str, operation: str, response: httpx.Response) -> TransientFailure | None:
