@@ -24,6 +24,11 @@ Payload = Mapping[str, object]
 Words = Callable[[Payload], str]
 
 
+def service_name(service: str) -> str:
+    """A service as people know it (``GitHub``, ``PagerDuty``); an unknown one as escaped text."""
+    return SERVICE_NAMES.get(service, escape(service))
+
+
 def channel_ref(value: object) -> str:
     """A channel as Slack shows it: an id becomes a channel mention, a #name stays text."""
     text = str(value)
@@ -114,7 +119,7 @@ def describe_failure(kind: str, payload: Payload, error: str, *, service: str = 
     """One short line: what incident-bot could not do, and why (with the fix, when people can fix it)."""
     what = action_words(kind, payload)
     if service != "slack":
-        said = f"{SERVICE_NAMES.get(service, escape(service))} said `{escape(error)}`"
+        said = f"{service_name(service)} said `{escape(error)}`"
         return f"incident-bot could not {what}: {said}" + (f" — {escape(hint)}." if hint else ".")
     field = PLAYBOOK_CHANNEL_FIELDS.get(kind)
     fix = channel_fix(error_code(error), payload.get("channel"), field) if field is not None else None

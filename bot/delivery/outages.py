@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
-from bot.delivery.failure_words import SERVICE_NAMES
+from bot.delivery.failure_words import service_name
 from bot.domain.failures import TransientFailure
 from bot.domain.kinds import ActionKind, EventKind, action_service, retry_limit
 from bot.slack.blocks import escape
@@ -21,9 +21,6 @@ from storage.rows import NewEvent
 
 _OUTAGE_KINDS = (EventKind.SERVICE_UNAVAILABLE, EventKind.SERVICE_RECOVERED)
 
-
-def service_name(service: str) -> str:
-    return SERVICE_NAMES.get(service, escape(service))
 
 
 class OutageNotices:

@@ -19,6 +19,7 @@ from bot.adapters.jira import JiraClient
 from bot.adapters.tracker_http import TrackerIssue
 from bot.clock import Clock
 from bot.delivery.dispatch import Handler
+from bot.delivery.failure_words import service_name
 from bot.delivery.outcome import Done
 from bot.delivery.tracker_issue import github_marker, issue_text, jira_marker
 from bot.domain.failures import PermanentFailure
@@ -30,7 +31,6 @@ from storage.database import Database
 from storage.outbox import ClaimedAction
 from storage.rows import NewEvent
 
-TRACKER_NAMES = {"github": "GitHub", "jira": "Jira"}
 # A retry looks for the marker among issues created since the action was queued, less this
 # much for a tracker clock that runs behind ours.
 CLOCK_SKEW = timedelta(hours=1)
@@ -112,7 +112,7 @@ def record_issue(session: Session, incident_id: int, followup_id: int, issue: Tr
         occurred_at=now, recorded_at=now)])
     archived = incidents.last_event_time(session, incident_id, EventKind.CHANNEL_ARCHIVED) is not None
     if incident is not None and incident.channel_id and not archived:
-        text = (f":link: Follow-up {followup.number} is now {TRACKER_NAMES.get(issue.tracker, issue.tracker)} "
+        text = (f":link: Follow-up {followup.number} is now {service_name(issue.tracker)} "
                 f"issue {link(issue.url, issue.key)}.")
         repo.enqueue(session, ordering_key=f"incident:{incident_id}", incident_id=incident_id,
                      kind=ActionKind.MESSAGE_POST, payload={"text": text, "purpose": "followup_exported"}, now=now)
