@@ -28,12 +28,13 @@ class PostmortemError(Exception):
 async def postmortem_markdown(db: Database, playbooks: Callable[[], PlaybookSet], playbooks_dir: Path,
                               incident_id: int) -> str | None:
     """The Markdown draft for an incident, or None if there is no such incident."""
-    found = await db.read(queries.incident_detail, incident_id)
-    if found is None:
-        return None
+    async with db.reading() as session:  # one snapshot: the timeline, the postmortem and its follow-ups agree
+        found = await session.run_sync(queries.incident_detail, incident_id)
+        if found is None:
+            return None
+        tracked = await session.run_sync(postmortems.get, incident_id)
+        items = await session.run_sync(followups.of_incident, incident_id)
     incident, alerts, events = found
-    tracked = await db.read(postmortems.get, incident_id)
-    items = await db.read(followups.of_incident, incident_id)
     route = next((m.route for m in playbooks().routes if m.key == (incident.playbook, incident.route)), None)
     try:
         return render_postmortem(
