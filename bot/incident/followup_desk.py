@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.domain import due as dues
 from bot.domain import followup_grammar as fg
-from bot.domain import policy as pol
 from bot.domain.commands import entities
 from bot.domain.permissions import allowed
 from bot.domain.redaction import redactor
 from bot.incident.change import IncidentChange
 from bot.incident.followups import close_followup, create_followup
+from bot.incident.permits import responders_of
 from bot.playbook import Playbook, PlaybookSet
 from bot.slack import followup_texts as words
 from storage import alerting, incidents
@@ -124,12 +124,8 @@ class FollowUpDesk:
     async def _may_close(self, change: IncidentChange, playbook: Playbook | None, owner: str | None) -> bool:
         if change.actor == owner:
             return True
-        incident = change.incident
-        responders = set(pol.responders(incident.policy)) | set((incident.roles or {}).values())
-        group = playbook.permissions.responders_group if playbook is not None else None
-        if group and self._group_members is not None:
-            responders |= await self._group_members(group)
-        return allowed("responders", change.actor, incident.commander, responders)
+        responders = await responders_of(change.incident, playbook, self._group_members)
+        return allowed("responders", change.actor, change.incident.commander, responders)
 
     # -- the message shortcut -------------------------------------------------------------
 

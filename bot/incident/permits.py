@@ -19,11 +19,18 @@ async def refusal(rule_name: str, what: str, incident: IncidentRow, actor: str, 
     if playbook is None:
         return None
     rule = getattr(playbook.permissions, rule_name)
-    members: frozenset[str] = frozenset()
-    group = playbook.permissions.responders_group
-    if rule == "responders" and group and group_members is not None:
-        members = await group_members(group)
-    responders = set(pol.responders(incident.policy)) | set((incident.roles or {}).values()) | members
+    responders = await responders_of(incident, playbook, group_members if rule == "responders" else None)
     if allowed(rule, actor, incident.commander, responders):
         return None
     return f"Only {who_may(rule, incident.commander)} can {what} for this incident."
+
+
+async def responders_of(incident: IncidentRow, playbook: Playbook | None,
+                        group_members: GroupMembers | None) -> set[str]:
+    """The incident's responders: its route's, whoever holds a role, and the members of the
+    playbook's ``responders_group`` (asked of Slack only when ``group_members`` is given)."""
+    responders = set(pol.responders(incident.policy)) | set((incident.roles or {}).values())
+    group = playbook.permissions.responders_group if playbook is not None else None
+    if group and group_members is not None:
+        responders |= await group_members(group)
+    return responders
