@@ -46,6 +46,13 @@ class Settings(BaseSettings):
 
     # Where people reach the bot; links from Slack, PagerDuty, Grafana and webhooks use it.
     public_url: str = "http://localhost:8080"
+    # The web workspace: Sign in with Slack (OpenID Connect) and its session cookies.
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_oidc_authorize_url: str = "https://slack.com/openid/connect/authorize"
+    session_secret: SecretStr | None = None
+    # How long a web session lasts from sign-in.
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
     grafana_url: str | None = None
     grafana_token: SecretStr | None = None
@@ -77,6 +84,11 @@ class Settings(BaseSettings):
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
+    @field_validator("public_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
     @field_validator("slack_api_url")
     @classmethod
     def _trailing_slash(cls, value: str) -> str:
@@ -86,7 +98,8 @@ class Settings(BaseSettings):
         """Every configured secret, so the log pipeline can scrub them from any line."""
         secrets = [self.slack_bot_token, self.slack_signing_secret, self.slack_app_token,
                    self.alertmanager_webhook_token, self.alertmanager_webhook_password, self.api_token,
-                   self.grafana_token, self.github_token, self.jira_api_token]
+                   self.grafana_token, self.github_token, self.jira_api_token, self.slack_client_secret,
+                   self.session_secret]
         values = [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
         password = urlsplit(self.database_url).password  # as written, and as a driver may print it
         return values + ([password, unquote(password)] if password else [])

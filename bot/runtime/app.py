@@ -19,6 +19,9 @@ from bot.playbook import PlaybookSet, load_playbooks
 from bot.runtime.bolt_app import handle_slack_events
 from bot.runtime.services import Services, running_services
 from bot.settings import Settings
+from bot.web.guard import workspace_guard
+from bot.web.keys import WORKSPACE, WORKSPACE_OFF
+from bot.web.routes import add_workspace_routes
 
 log = structlog.get_logger(__name__)
 SERVICES = web.AppKey("services", Services)
@@ -29,7 +32,7 @@ def create_app(settings: Settings, *, playbooks: PlaybookSet | None = None, cloc
     """Build the application. Nothing connects until the app starts (see ``cleanup_ctx``)."""
     loaded = playbooks if playbooks is not None else load_playbooks(settings.playbooks_dir)
     tracing = start_tracing(__version__)  # only when the OTEL_* environment asks for it; before the app is made
-    app = web.Application(middlewares=[observe], client_max_size=settings.webhook_max_bytes)
+    app = web.Application(middlewares=[observe, workspace_guard], client_max_size=settings.webhook_max_bytes)
     app[SETTINGS] = settings
     app[PLAYBOOKS] = loaded
     app[METRICS] = Metrics()
@@ -57,6 +60,7 @@ def create_app(settings: Settings, *, playbooks: PlaybookSet | None = None, cloc
     app.router.add_get("/incidents/{incident_id}/postmortem.md", api.get_postmortem)
     app.router.add_get("/incidents/{incident_id}/followups", followups_api.incident_followups)
     app.router.add_get("/followups", followups_api.list_followups)
+    add_workspace_routes(app)
     return app
 
 
@@ -71,6 +75,10 @@ def _services(playbooks: PlaybookSet, clock: Clock) -> Callable[[web.Application
             app[SCHEDULER] = services.scheduler
             if services.bolt is not None:
                 app[BOLT] = services.bolt
+            if services.workspace is not None:
+                app[WORKSPACE] = services.workspace
+            else:
+                app[WORKSPACE_OFF] = services.workspace_off or ""
             yield
 
     return lifetime

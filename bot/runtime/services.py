@@ -52,9 +52,11 @@ from bot.runtime.scheduler import (
     sync_tracker_issues,
 )
 from bot.runtime.trackers import tracker_clients
+from bot.runtime.workspace import build_workspace, workspace_problem
 from bot.settings import Settings
 from bot.slack.gateway import SlackGateway
 from bot.slack.lookups import SlackLookups
+from bot.web.workspace import Workspace
 from storage.database import Database, describe_url
 from storage.migrate import ensure_current, upgrade
 
@@ -74,6 +76,8 @@ class Services:
     bolt: AsyncApp | None = None
     github: GitHubClient | None = None
     jira: JiraClient | None = None
+    workspace: Workspace | None = None
+    workspace_off: str | None = None  # why the web workspace is off
 
     def stop_claiming(self) -> None:
         if self.worker is not None:
@@ -99,7 +103,7 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
         ingestor = Ingestor(db, current_playbooks, clock, on_commit=commits.notify)
         github, jira = await tracker_clients(stack, settings, playbooks)
 
-        gateway = worker = bolt = None
+        gateway = worker = bolt = lookups = None
         if settings.slack_bot_token is None:
             log.warning("SLACK_BOT_TOKEN is not set: incidents are recorded, Slack actions wait in the outbox")
         else:
@@ -107,6 +111,7 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
             gateway = SlackGateway(token, settings.slack_api_url, metrics,
                                    rate_limit_scale=settings.slack_rate_limit_scale)
             stack.push_async_callback(gateway.close)
+            lookups = SlackLookups(gateway)
             actions = SlackActions(db, gateway, current_playbooks, clock, prometheus, settings.playbooks_dir)
             workflows = await _workflow_actions(stack, settings, db, clock, gateway)
             exports = TrackerExport(db, clock, settings.public_url, github, jira)
@@ -116,24 +121,35 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
             commits.subscribe(worker.notify)
             worker.start()
             stack.push_async_callback(worker.stop, grace=settings.outbox_shutdown_grace_seconds)
+        service = CommandService(db, current_playbooks, clock, commits.notify, settings.slash_command,
+                                 lookups.group_members if lookups else None, alertmanager,
+                                 lookups.user_exists if lookups else None)
+        editor = TimelineEditor(db, current_playbooks, clock, commits.notify,
+                                lookups.group_members if lookups else None)
+        if gateway is not None and lookups is not None:
+            assert settings.slack_bot_token is not None
             if settings.slack_signing_secret is None:
                 log.warning("SLACK_SIGNING_SECRET is not set: /slack/events refuses every request")
             else:
-                lookups = SlackLookups(gateway)
-                service = CommandService(db, current_playbooks, clock, commits.notify, settings.slash_command,
-                                         lookups.group_members, alertmanager, lookups.user_exists)
                 capture = TimelineCapture(db, current_playbooks, clock, lookups.fetch_message, commits.notify)
-                editor = TimelineEditor(db, current_playbooks, clock, commits.notify, lookups.group_members)
-                bolt = build_bolt(token, settings.slack_signing_secret.get_secret_value(), settings.slack_api_url,
+                bolt = build_bolt(settings.slack_bot_token.get_secret_value(),
+                                  settings.slack_signing_secret.get_secret_value(), settings.slack_api_url,
                                   gateway, service, capture, settings.slash_command, editor)
                 if settings.slack_app_token is not None:
                     await stack.enter_async_context(socket_mode(bolt, settings.slack_app_token.get_secret_value()))
+        workspace = None
+        if (off := workspace_problem(settings)) is not None:
+            log.warning(off)
+        else:
+            workspace = build_workspace(settings, db, current_playbooks, clock, commits.notify, service, editor,
+                                        lookups)
 
         jobs = _scheduled_jobs(settings, db, clock, metrics, commits, alertmanager)
         jobs.append(sync_tracker_issues(TrackerSync(db, clock, metrics, github, jira, commits.notify),
                                         settings.tracker_sync_seconds))
         scheduler = await stack.enter_async_context(running_scheduler(jobs))
-        yield Services(db, commits, ingestor, scheduler, alertmanager, prometheus, gateway, worker, bolt, github, jira)
+        yield Services(db, commits, ingestor, scheduler, alertmanager, prometheus, gateway, worker, bolt, github, jira,
+                       workspace, off)
 
 
 async def _workflow_actions(stack: AsyncExitStack, settings: Settings, db: Database, clock: Clock,

@@ -18,6 +18,7 @@ class SlackLookups:
         self._group_cache_seconds = group_cache_seconds
         self._monotonic = monotonic
         self._members: dict[str, tuple[float, frozenset[str]]] = {}
+        self._team_id: str | None = None
 
     async def group_members(self, group: str) -> frozenset[str]:
         """The user ids in a user group; a permission check per command must not cost a Slack call each."""
@@ -45,3 +46,24 @@ class SlackLookups:
         link = await self._gateway.call("chat.getPermalink", channel=channel, message_ts=ts)
         return str(message.get("user") or message.get("bot_id") or ""), str(message.get("text", "")), \
             str(link.get("permalink", ""))
+
+    async def display_name(self, user_id: str) -> str | None:
+        """How the workspace shows this person (display name, else real name, else handle);
+        None when Slack could not say now. One try: a page must not wait out a rate limit."""
+        try:
+            found = await self._gateway.call("users.info", user=user_id)
+        except SlackError:
+            return None
+        user = found.get("user") or {}
+        profile = user.get("profile") or {}
+        return str(profile.get("display_name") or profile.get("real_name") or user.get("real_name")
+                   or user.get("name") or "") or None
+
+    async def team_id(self) -> str | None:
+        """The bot's own workspace (auth.test), asked until Slack answers, then kept."""
+        if self._team_id is None:
+            try:
+                self._team_id = str((await self._gateway.call("auth.test")).get("team_id") or "") or None
+            except SlackError:
+                return None
+        return self._team_id

@@ -1,0 +1,89 @@
+"""Every ``/ui/`` request passes here: no session, no page (a redirect to sign in); a change
+needs the session's CSRF token; only people of the bot's own Slack workspace stay in; every
+answer carries a Content-Security-Policy that allows no inline script; and errors are pages,
+not JSON or stack traces."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from urllib.parse import quote
+
+import structlog
+from aiohttp import web
+
+from bot.web.keys import WORKSPACE, WORKSPACE_OFF
+from bot.web.render import render
+from bot.web.sessions import CSRF_FIELD, CSRF_HEADER, csrf_ok, end_session, load_viewer
+
+log = structlog.get_logger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                           "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+OPEN_PATHS = frozenset({"/ui/login", "/ui/auth/callback"})
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+CSRF_REFUSED = ("This form has expired or did not come from this workspace's page (its CSRF token is missing "
+                "or wrong). Reload the page and try again.")
+
+
+def in_workspace(path: str) -> bool:
+    return path == "/ui" or path.startswith("/ui/")
+
+
+@web.middleware
+async def workspace_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if not in_workspace(request.path):
+        return await handler(request)
+    try:
+        response = await _guarded(request, handler)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            response = web.Response(status=exc.status, headers={"Location": exc.headers.get("Location", "/ui/")})
+        else:
+            response = error_page(exc.status, exc.text or exc.reason)
+    except Exception:
+        log.exception("unhandled error in the web workspace", path=request.path)
+        response = error_page(500, "Something went wrong on the bot's side; it logged the details.")
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if not request.path.startswith("/ui/static/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def error_page(status: int, message: str) -> web.Response:
+    body = render("error.html", {"status": status, "message": message, "viewer": None, "notice": None,
+                                 "csrf": "", "csrf_token": "", "path": ""})
+    return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
+
+
+async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse:
+    workspace = request.app.get(WORKSPACE)
+    if workspace is None:
+        return error_page(503, request.app.get(WORKSPACE_OFF, "The web workspace is starting; try again shortly."))
+    if request.path.startswith("/ui/static/") or request.path in OPEN_PATHS:
+        return await handler(request)
+    viewer = await load_viewer(request, workspace)
+    if viewer is None:
+        if request.method in SAFE_METHODS and not request.path.endswith("/stream"):
+            return web.Response(status=302, headers={"Location": f"/ui/login?next={quote(request.path_qs, safe='')}"})
+        return error_page(401, "You are not signed in, or your session has ended. Sign in again.")
+    team = await workspace.team_of()
+    if team is not None and viewer.team_id != team:
+        response = error_page(403, f"You are signed in to another Slack workspace ({viewer.team_id}); "
+                                   "this bot serves only its own. Sign in again with that workspace.")
+        await end_session(request, response, workspace)
+        return response
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER)
+        if sent is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            sent = str((await request.post()).get(CSRF_FIELD, "")) or None
+        if not csrf_ok(viewer, sent):
+            return error_page(403, CSRF_REFUSED)
+    return await handler(request)

@@ -1,0 +1,78 @@
+"""What the workspace's pages work with, built once by the composition root."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from bot.clock import Clock
+from bot.incident.command_service import CommandService
+from bot.incident.timeline_editor import TimelineEditor
+from bot.playbook import PlaybookSet
+from bot.slack.oidc import SlackSignIn
+from storage.database import Database
+
+NAME_CACHE_SECONDS = 600.0
+
+TeamOf = Callable[[], Awaitable[str | None]]  # the bot's Slack team id, None when Slack cannot say
+NameOf = Callable[[str], Awaitable[str | None]]  # a Slack user's display name, None when unknown
+
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    public_url: str
+    session_secret: str
+    session_hours: float
+    slash_command: str = "/incident"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    @property
+    def redirect_uri(self) -> str:
+        return f"{self.public_url}/ui/auth/callback"
+
+    def incident_url(self, incident_id: int) -> str:
+        return f"{self.public_url}/ui/incidents/{incident_id}"
+
+
+@dataclass(slots=True)
+class People:
+    """Display names for Slack user ids, asked once and kept a while; the id when Slack
+    cannot say, so a page never waits on Slack twice for the same person."""
+
+    name_of: NameOf | None
+    monotonic: Callable[[], float] = time.monotonic
+    _known: dict[str, tuple[float, str]] = field(default_factory=dict)
+
+    def remember(self, user_id: str, name: str) -> None:
+        self._known[user_id] = (self.monotonic(), name)
+
+    async def names(self, user_ids: set[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for user_id in sorted(user_ids):
+            cached = self._known.get(user_id)
+            if cached is not None and self.monotonic() - cached[0] < NAME_CACHE_SECONDS:
+                found[user_id] = cached[1]
+                continue
+            name = await self.name_of(user_id) if self.name_of is not None else None
+            found[user_id] = name or user_id
+            self._known[user_id] = (self.monotonic(), found[user_id])
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    db: Database
+    playbooks: Callable[[], PlaybookSet]
+    clock: Clock
+    settings: WebSettings
+    commands: CommandService
+    editor: TimelineEditor
+    on_commit: Callable[[], None]
+    team_of: TeamOf
+    people: People
+    # None when SLACK_CLIENT_ID or SLACK_CLIENT_SECRET is unset; the sign-in page says so.
+    signin: SlackSignIn | None = None
