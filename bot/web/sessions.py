@@ -41,8 +41,14 @@ def _serializer(workspace: Workspace, salt: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(workspace.settings.session_secret, salt=salt)
 
 
-def _hash(token: str) -> str:
+def session_hash(token: str) -> str:
+    """What the database keeps of a session token."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def signed_session_token(secret: str, token: str) -> str:
+    """The session cookie's value for this token."""
+    return URLSafeTimedSerializer(secret, salt="incident-bot.session").dumps(token)
 
 
 def set_cookie(response: web.StreamResponse, workspace: Workspace, name: str, value: str, max_age: int,
@@ -70,11 +76,11 @@ async def start_session(response: web.StreamResponse, workspace: Workspace, pers
     token = secrets.token_urlsafe(32)
     now = workspace.clock()
     lifetime = timedelta(hours=workspace.settings.session_hours)
-    await workspace.db.write(web_sessions.create_session, id_hash=_hash(token), user_id=person.user_id,
+    await workspace.db.write(web_sessions.create_session, id_hash=session_hash(token), user_id=person.user_id,
                              team_id=person.team_id, name=person.name[:200], email=person.email,
                              csrf_token=secrets.token_urlsafe(32), now=now, expires_at=now + lifetime)
     workspace.people.remember(person.user_id, person.name)
-    set_cookie(response, workspace, COOKIE, _serializer(workspace, "incident-bot.session").dumps(token),
+    set_cookie(response, workspace, COOKIE, signed_session_token(workspace.settings.session_secret, token),
                int(lifetime.total_seconds()))
 
 
@@ -94,7 +100,7 @@ async def load_viewer(request: web.Request, workspace: Workspace) -> Viewer | No
     token = _token_of(request, workspace)
     if token is None:
         return None
-    row = await workspace.db.read(web_sessions.get_session, _hash(token), now=workspace.clock())
+    row = await workspace.db.read(web_sessions.get_session, session_hash(token), now=workspace.clock())
     if row is None:
         return None
     viewer = Viewer(row.user_id, row.team_id, row.name, row.csrf_token)
@@ -105,7 +111,7 @@ async def load_viewer(request: web.Request, workspace: Workspace) -> Viewer | No
 async def end_session(request: web.Request, response: web.StreamResponse, workspace: Workspace) -> None:
     token = _token_of(request, workspace)
     if token is not None:
-        await workspace.db.write(web_sessions.delete_session, _hash(token))
+        await workspace.db.write(web_sessions.delete_session, session_hash(token))
     response.del_cookie(COOKIE, path="/ui")
 
 
