@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import Alert, FollowUp, Incident, IncidentEvent, OutboxAction, Postmortem
@@ -85,3 +86,19 @@ def aftercare_since(session: Session, since: datetime) -> tuple[list[tuple[str, 
                                       .where(Postmortem.created_at >= since)).all()
     followup_rows = session.execute(select(FollowUp.status, FollowUp.due_at).where(FollowUp.created_at >= since)).all()
     return ([(str(s), d, p) for s, d, p in postmortem_rows], [(str(s), d) for s, d in followup_rows])
+
+
+def incidents_opened_by_alert(session: Session, since: datetime, names: Sequence[str], *,
+                              until: datetime | None = None) -> dict[str, int]:
+    """For each of these alert names, the incidents opened since ``since`` (and before
+    ``until``) by an alert of that name: one that was already there when the incident opened."""
+    if not names:
+        return {}
+    name = func.coalesce(Alert.labels["alertname"].as_string(), "?")
+    query = (select(name, func.count(distinct(Incident.id)))
+             .join(Incident, Alert.incident_id == Incident.id)
+             .where(Incident.opened_at >= since, Alert.first_seen_at <= Incident.opened_at, name.in_(list(names)))
+             .group_by(name))
+    if until is not None:
+        query = query.where(Incident.opened_at < until)
+    return {str(alertname): int(count) for alertname, count in session.execute(query)}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.web import incident_list, signin
+from bot.web import incident_list, insights, signin
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -18,6 +18,7 @@ async def _to_list(_request: web.Request) -> web.StreamResponse:
 def add_workspace_routes(app: web.Application) -> None:
     app.router.add_get("/ui", _to_list)
     app.router.add_get("/ui/", incident_list.incidents)
+    app.router.add_get("/ui/insights", insights.insights)
     app.router.add_get("/ui/login", signin.login)
     app.router.add_get("/ui/auth/callback", signin.callback)
     app.router.add_post("/ui/logout", signin.logout)

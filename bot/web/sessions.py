@@ -26,7 +26,6 @@ SIGNIN_COOKIE = "incident_bot_signin"  # binds a sign-in's state to the browser 
 SIGNIN_MAX_AGE = timedelta(minutes=10)
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
-_VIEWER = "incident_bot.viewer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +34,9 @@ class Viewer:
     team_id: str
     name: str
     csrf_token: str
+
+
+_VIEWER = web.RequestKey("incident_bot.viewer", Viewer)
 
 
 def _serializer(workspace: Workspace, salt: str) -> URLSafeTimedSerializer:
@@ -117,10 +119,10 @@ async def end_session(request: web.Request, response: web.StreamResponse, worksp
 
 def viewer_of(request: web.Request) -> Viewer:
     """The viewer the guard found; every page behind the guard has one."""
-    viewer = request.get(_VIEWER)
-    if not isinstance(viewer, Viewer):
-        raise web.HTTPFound("/ui/login")
-    return viewer
+    try:
+        return request[_VIEWER]
+    except KeyError:
+        raise web.HTTPFound("/ui/login") from None
 
 
 def csrf_ok(viewer: Viewer, sent: str | None) -> bool:
