@@ -19,7 +19,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import ManualClock
-from tests.slack_emulator import CODE_LIFETIME, SlackEmulator
+from tests.slack_emulator import (
+    CODE_LIFETIME,
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_REDIRECT_URL,
+    SlackEmulator,
+)
 
 TOKEN = "xoxb-emulator-test"
 CLIENT_ID = "4242424242.1717171717"
@@ -281,6 +287,17 @@ async def test_the_helper_signs_in_without_a_browser(emu: SlackEmulator, browser
         emu.oidc_authorize("UALICE", client_id=CLIENT_ID, redirect_uri="https://evil.example/cb")
     with pytest.raises(ValueError, match="invalid_scope"):
         emu.oidc_authorize("UALICE", client_id=CLIENT_ID, scope="openid channels:read")
+
+
+async def test_the_default_client_signs_in_against_the_bots_default_public_url(browser: aiohttp.ClientSession) -> None:
+    async with SlackEmulator(token=TOKEN) as emu:
+        client = emu.register_oidc_client()
+        assert client.redirect_urls == ("http://localhost:8080/ui/auth/callback",)
+        code = emu.oidc_authorize("UCAROL")
+        answer = await AsyncWebClient(base_url=emu.api_url).openid_connect_token(
+            client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET, code=code,
+            redirect_uri=DEFAULT_REDIRECT_URL)
+        assert (await verified_claims(emu, browser, answer["id_token"]))["sub"] == "UCAROL"
 
 
 # userInfo

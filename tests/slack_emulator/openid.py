@@ -36,7 +36,7 @@ ID_TOKEN_LIFETIME = timedelta(minutes=5)
 DATE_EMAIL_VERIFIED = 1_600_000_000
 DEFAULT_CLIENT_ID = "1111111111.2222222222"
 DEFAULT_CLIENT_SECRET = "emulator-oidc-client-secret"
-DEFAULT_REDIRECT_URL = "http://127.0.0.1:8080/ui/auth/callback"
+DEFAULT_REDIRECT_URL = "http://localhost:8080/ui/auth/callback"  # PUBLIC_URL's default, + the callback
 
 
 @dataclass(frozen=True)
