@@ -238,7 +238,11 @@ async def measure(http: aiohttp.ClientSession, url: str, requests: int, warmup: 
             wall = time.perf_counter() - started
             timing = SERVER_TIMING.search(response.headers.get("Server-Timing", ""))
             if response.status != 200 or b"<html" not in body[:200]:
-                failures.append(f"GET {url}: {response.status} {body[:200]!r}")
+                title = re.search(rb"<title>(.*?)</title>", body)
+                said = re.search(rb'<p class="problem">(.*?)</p>', body)
+                failures.append(f"GET {url}: {response.status} "
+                                + " ".join(m.group(1).decode(errors="replace") for m in (title, said) if m)
+                                if title else f"GET {url}: {response.status} {body[:200]!r}")
                 break
         size = len(body)
         if i >= warmup:

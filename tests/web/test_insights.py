@@ -127,6 +127,7 @@ async def test_mtta_and_mttr_by_severity_and_week_are_drawn_and_tabulated(client
 
     assert page.status_code == 200, page.text
     assert "Content-Security-Policy" in page.headers and 'style="' not in page.text
+    assert re.fullmatch(r"app;dur=\d+\.\d", page.headers["Server-Timing"])  # the server's own time
     tables = tables_of(page.text)
     mtta = tables["Mean time to acknowledge (MTTA)"]
     assert mtta[0] == ["Week of", "sev1", "sev2", "sev3"]
