@@ -36,7 +36,7 @@ class Viewer:
     csrf_token: str
 
 
-_VIEWER = web.RequestKey("incident_bot.viewer", Viewer)
+_VIEWER = web.RequestKey("viewer", Viewer)
 
 
 def _serializer(workspace: Workspace, salt: str) -> URLSafeTimedSerializer:
@@ -119,10 +119,10 @@ async def end_session(request: web.Request, response: web.StreamResponse, worksp
 
 def viewer_of(request: web.Request) -> Viewer:
     """The viewer the guard found; every page behind the guard has one."""
-    try:
-        return request[_VIEWER]
-    except KeyError:
-        raise web.HTTPFound("/ui/login") from None
+    viewer = request.get(_VIEWER)
+    if not isinstance(viewer, Viewer):
+        raise web.HTTPFound("/ui/login")
+    return viewer
 
 
 def csrf_ok(viewer: Viewer, sent: str | None) -> bool:
