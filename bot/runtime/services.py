@@ -112,7 +112,8 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
                                    rate_limit_scale=settings.slack_rate_limit_scale)
             stack.push_async_callback(gateway.close)
             lookups = SlackLookups(gateway)
-            actions = SlackActions(db, gateway, current_playbooks, clock, prometheus, settings.playbooks_dir)
+            actions = SlackActions(db, gateway, current_playbooks, clock, prometheus, settings.playbooks_dir,
+                                   settings.public_url)
             workflows = await _workflow_actions(stack, settings, db, clock, gateway)
             exports = TrackerExport(db, clock, settings.public_url, github, jira)
             dispatcher = ActionDispatcher(actions.handlers, workflows.handlers, exports.handlers)
