@@ -144,6 +144,7 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
         else:
             workspace = build_workspace(settings, db, current_playbooks, clock, commits.notify, service, editor,
                                         lookups)
+            commits.subscribe(workspace.wakeups.notify)  # live timelines look as soon as this process commits
 
         jobs = _scheduled_jobs(settings, db, clock, metrics, commits, alertmanager)
         jobs.append(sync_tracker_issues(TrackerSync(db, clock, metrics, github, jira, commits.notify),
