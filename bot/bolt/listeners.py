@@ -116,6 +116,11 @@ def register(bolt: AsyncApp, service: CommandService, capture: TimelineCapture, 
     bolt.action(blocks.ACTION_POST_UPDATE)(button(lambda user: "update-modal"))
     bolt.action(blocks.ACTION_DECLARE)(button(lambda user: "declare-group"))
 
+    async def page_opened(ack: AsyncAck) -> None:
+        await ack()  # Slack opened the link; it still wants the click acknowledged
+
+    bolt.action(blocks.ACTION_OPEN_PAGE)(page_opened)
+
     async def declare_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         values = view["state"]["values"]
         title = str(values["title"]["title"]["value"] or "").strip()

@@ -5,7 +5,7 @@ through :class:`bot.incident.timeline_editor.TimelineEditor`."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -19,7 +19,7 @@ from bot.slack.gateway import SlackGateway
 from bot.slack.timeline_listing import (
     EDIT_VIEW,
     ENTRY_ACTION,
-    TIME_FORMAT,
+    correction,
     current_text,
     edit_view,
     parse_choice,
@@ -94,9 +94,7 @@ async def _save(editor: TimelineEditor, incident_id: int, event_id: int, user: s
         if found is None:
             return "text", GONE
         event, edits = found
-        new_text = text if text.strip() != current_text(event, edits).strip() else None
-        was = edits.time_of(event).astimezone(UTC)
-        new_time = when if f"{when:{TIME_FORMAT}}" != f"{was:{TIME_FORMAT}}" else None
+        new_text, new_time = correction(current_text(event, edits), edits.time_of(event), text, when)
         if new_text is None and new_time is None and hide == edits.hidden(event_id):
             return "text", "Nothing changed."
         if new_text is not None or new_time is not None:

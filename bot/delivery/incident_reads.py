@@ -9,6 +9,7 @@ from datetime import datetime
 from bot.clock import Clock
 from bot.delivery.outcome import MissingPrerequisite
 from bot.domain.decide import alert_detail
+from bot.domain.links import incident_page_url
 from bot.playbook import PlaybookSet
 from bot.slack import blocks
 from storage import alerting as repo
@@ -21,10 +22,12 @@ UNKNOWN_RANK = 9  # an incident whose playbook is gone sorts after every known s
 
 
 class IncidentReads:
-    def __init__(self, db: Database, playbooks: Callable[[], PlaybookSet], clock: Clock) -> None:
+    def __init__(self, db: Database, playbooks: Callable[[], PlaybookSet], clock: Clock,
+                 public_url: str | None = None) -> None:
         self._db = db
         self._playbooks = playbooks
         self._clock = clock
+        self._public_url = public_url  # where the header's "Open in browser" points; None: no link
 
     async def view(self, incident_id: int) -> tuple[IncidentRow, blocks.IncidentView]:
         async with self._db.reading() as session:
@@ -47,6 +50,7 @@ class IncidentReads:
             acknowledged=incident.acknowledged_at is not None,
             all_alerts_resolved=incident.all_alerts_resolved_at is not None,
             silenced_until=max((datetime.fromisoformat(str(x["ends_at"])) for x in silences), default=None),
+            page_url=incident_page_url(self._public_url, incident.id) if self._public_url else None,
         )
         return incident, view
 

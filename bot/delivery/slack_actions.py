@@ -42,11 +42,12 @@ Handler = Callable[[ClaimedAction], Awaitable[Done]]
 
 class SlackActions:
     def __init__(self, db: Database, gateway: SlackGateway, playbooks: Callable[[], PlaybookSet], clock: Clock,
-                 prometheus: traces.PrometheusClient | None = None, playbooks_dir: Path | None = None) -> None:
+                 prometheus: traces.PrometheusClient | None = None, playbooks_dir: Path | None = None,
+                 public_url: str | None = None) -> None:
         self._db = db
         self._slack = gateway
         self._poster = Poster(gateway)
-        self._reads = IncidentReads(db, playbooks, clock)
+        self._reads = IncidentReads(db, playbooks, clock, public_url)
         self._handlers: dict[ActionKind, Handler] = {
             ActionKind.CHANNEL_CREATE: self._create_channel,
             ActionKind.CHANNEL_TOPIC: self._set_topic,

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.adapters.jira import Paragraph, adf_document
+from bot.domain.links import incident_page_url, slack_channel_url
 
 TITLE_LIMIT = 200  # Jira's summary allows 255; a title is one line
-SLACK_CHANNEL_URL = "https://slack.com/app_redirect?channel={channel}"
 
 
 def github_marker(followup_id: int) -> str:
@@ -39,13 +39,12 @@ def issue_text(payload: Mapping[str, Any], incident_id: int, public_url: str) ->
     number, text = payload["number"], str(payload["text"])
     first_line = " ".join(text.split()) or f"Follow-up {number}"
     title = first_line if len(first_line) <= TITLE_LIMIT else first_line[: TITLE_LIMIT - 1] + "…"
-    incident_url = f"{public_url.rstrip('/')}/ui/incidents/{incident_id}"
     about: list[tuple[str, str | None]] = [
-        (f"Follow-up {number} of ", None), (f"incident #{incident_id}", incident_url),
+        (f"Follow-up {number} of ", None), (f"incident #{incident_id}", incident_page_url(public_url, incident_id)),
         (f": {payload.get('incident_title') or ''}", None)]
     if payload.get("channel_id"):
         about += [(" (Slack: ", None), (f"#{payload.get('channel_name')}",
-                                        SLACK_CHANNEL_URL.format(channel=payload["channel_id"])), (")", None)]
+                                        slack_channel_url(str(payload["channel_id"]))), (")", None)]
     facts: list[Paragraph] = [about, [(text, None)]]
     details = []
     if payload.get("owner"):

@@ -26,6 +26,7 @@ from bot.delivery.outcome import Done, NotReady
 from bot.delivery.posting import Poster
 from bot.domain.failures import PermanentFailure
 from bot.domain.kinds import ActionKind, EventKind
+from bot.domain.links import incident_page_url, slack_channel_url
 from bot.slack.gateway import SlackGateway, SlackPermanentError
 from storage import alerting as repo
 from storage import incidents as store
@@ -33,7 +34,7 @@ from storage.database import Database
 from storage.outbox import ClaimedAction
 from storage.rows import IncidentRow, NewEvent
 
-__all__ = ["WorkflowActions", "channel_link", "incident_url"]
+__all__ = ["WorkflowActions"]
 
 Handler = Callable[[ClaimedAction], Awaitable[Done]]
 GroupMembers = Callable[[str], Awaitable[frozenset[str]]]
@@ -41,14 +42,6 @@ GroupMembers = Callable[[str], Awaitable[frozenset[str]]]
 CHANNEL_WAIT = timedelta(hours=1)
 # A page waits this long for the channel so it can link to it; a Slack outage delays paging no more.
 CHANNEL_LINK_WAIT = timedelta(seconds=20)
-
-
-def incident_url(public_url: str, incident_id: int) -> str:
-    return f"{public_url.rstrip('/')}/ui/incidents/{incident_id}"
-
-
-def channel_link(channel_id: str | None) -> str | None:
-    return f"https://slack.com/app_redirect?channel={channel_id}" if channel_id else None
 
 
 class WorkflowActions:
@@ -127,9 +120,9 @@ class WorkflowActions:
             incident = await self._incident(action)
             if not incident.channel_id and self._clock() - action.created_at < CHANNEL_LINK_WAIT:
                 raise NotReady(action.kind, "waiting for the incident channel to link to")
-            page = incident_url(self._public_url, incident.id)
+            page = incident_page_url(self._public_url, incident.id)
             links = [{"href": page, "text": f"Incident #{incident.id} in incident-bot"}]
-            channel = channel_link(incident.channel_id)
+            channel = slack_channel_url(incident.channel_id)
             if channel is not None:
                 links.append({"href": channel, "text": f"#{incident.channel_name} in Slack"})
             event.update(client="incident-bot", client_url=page, links=links, payload={
@@ -157,7 +150,7 @@ class WorkflowActions:
         tags = [str(t) for t in payload["tags"]]
         at = int(payload["time"])
         text = (f'{html.escape(str(payload["text"]))}\n'
-                f'<a href="{html.escape(incident_url(self._public_url, incident.id))}">incident #{incident.id}</a>')
+                f'<a href="{html.escape(incident_page_url(self._public_url, incident.id))}">incident #{incident.id}</a>')
         annotation_id = None
         if action.attempts > 1:  # an interrupted attempt may have created it
             found = await grafana.find_annotations(tags=tags, start=at, end=at)
@@ -195,8 +188,8 @@ class WorkflowActions:
             "delivery": str(action.id), "sent_at": self._clock().isoformat(), "workflow": payload.get("workflow"),
             "event": event, "actor": event.get("actor") if isinstance(event, dict) else None,
             "incident": payload["incident"],
-            "links": {"incident": incident_url(self._public_url, incident.id),
-                      "channel": channel_link(incident.channel_id)},
+            "links": {"incident": incident_page_url(self._public_url, incident.id),
+                      "channel": slack_channel_url(incident.channel_id)},
         }, separators=(",", ":"), sort_keys=True).encode()
         status = await self._webhooks.send(url, body, secret=secret, delivery=str(action.id), secret_env=env)
         return Done({"status": status}, events=[self._event(action, "webhook", status=status)])

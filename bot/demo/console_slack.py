@@ -18,8 +18,8 @@ from aiohttp import web
 
 from bot.clock import Clock, utcnow
 from bot.demo.console_signin import ConsoleSignIn
-from bot.demo.mrkdwn_text import message_lines, mrkdwn_to_text
 from bot.demo.transcript import Transcript
+from bot.slack.mrkdwn_text import message_lines, mrkdwn_to_text
 
 BOT_USER = "UINCIDENTBOT"
 TEAM = "TDEMO"

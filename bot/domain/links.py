@@ -15,9 +15,21 @@ from bot.playbook.templates import render_or_none
 if TYPE_CHECKING:
     from bot.playbook.schema import Route
 
-__all__ = ["AlertView", "Link", "render_links", "render_trace_link"]
+__all__ = ["AlertView", "Link", "incident_page_url", "render_links", "render_trace_link", "slack_channel_url"]
 
 _WHITESPACE = re.compile(r"\s+")
+
+
+def incident_page_url(public_url: str, incident_id: int) -> str:
+    """The incident's page in the web workspace (``PUBLIC_URL`` + ``/ui/incidents/<id>``):
+    where Slack's header, tracker issues, pages and webhooks point people."""
+    return f"{public_url.rstrip('/')}/ui/incidents/{incident_id}"
+
+
+def slack_channel_url(channel_id: str | None) -> str | None:
+    """A link that opens the Slack channel in the app or the browser, None without an id."""
+    return f"https://slack.com/app_redirect?channel={channel_id}" if channel_id else None
+
 
 class AlertView(Protocol):
     """What link rendering needs from an alert (a stored alert or a webhook alert)."""

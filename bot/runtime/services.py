@@ -112,7 +112,8 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
                                    rate_limit_scale=settings.slack_rate_limit_scale)
             stack.push_async_callback(gateway.close)
             lookups = SlackLookups(gateway)
-            actions = SlackActions(db, gateway, current_playbooks, clock, prometheus, settings.playbooks_dir)
+            actions = SlackActions(db, gateway, current_playbooks, clock, prometheus, settings.playbooks_dir,
+                                   settings.public_url)
             workflows = await _workflow_actions(stack, settings, db, clock, gateway)
             exports = TrackerExport(db, clock, settings.public_url, github, jira)
             dispatcher = ActionDispatcher(actions.handlers, workflows.handlers, exports.handlers)
@@ -143,6 +144,7 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
         else:
             workspace = build_workspace(settings, db, current_playbooks, clock, commits.notify, service, editor,
                                         lookups)
+            commits.subscribe(workspace.wakeups.notify)  # live timelines look as soon as this process commits
 
         jobs = _scheduled_jobs(settings, db, clock, metrics, commits, alertmanager)
         jobs.append(sync_tracker_issues(TrackerSync(db, clock, metrics, github, jira, commits.notify),

@@ -25,6 +25,7 @@ ACTION_RAISE_SEVERITY = "incident_raise_severity"
 ACTION_POST_UPDATE = "incident_post_update"
 ACTION_RESOLVE = "incident_resolve"
 ACTION_DECLARE = "triage_declare"
+ACTION_OPEN_PAGE = "incident_open_page"  # a link button: Slack opens the URL, the bot only acknowledges
 
 
 # A cut-off escape (``&am``) or bot link (``<https://x|Run``) at the end of clipped mrkdwn.
@@ -76,6 +77,7 @@ class IncidentView:
     acknowledged: bool = False
     all_alerts_resolved: bool = False
     silenced_until: datetime | None = None
+    page_url: str | None = None  # the incident's page in the web workspace
 
 
 def _mention(user: str | None) -> str:
@@ -131,15 +133,19 @@ def header_blocks(view: IncidentView) -> list[dict[str, Any]]:
     if view.silenced_until is not None and view.status != "resolved":
         context += f" · :mute: alerts silenced until {_date(view.silenced_until)}"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
+    buttons: list[dict[str, Any]] = []
     if view.status != "resolved":
-        blocks.append({"type": "actions", "block_id": f"incident:{view.id}", "elements": [
-            _button("Acknowledge", ACTION_ACK, view.id, style="primary") if not view.acknowledged else None,
-            _button("Take command", ACTION_TAKE_COMMAND, view.id),
-            _button("Raise severity", ACTION_RAISE_SEVERITY, view.id),
-            _button("Post update", ACTION_POST_UPDATE, view.id),
-            _button("Resolve", ACTION_RESOLVE, view.id, style="danger"),
-        ]})
-        blocks[-1]["elements"] = [e for e in blocks[-1]["elements"] if e is not None]
+        if not view.acknowledged:
+            buttons.append(_button("Acknowledge", ACTION_ACK, view.id, style="primary"))
+        buttons += [_button("Take command", ACTION_TAKE_COMMAND, view.id),
+                    _button("Raise severity", ACTION_RAISE_SEVERITY, view.id),
+                    _button("Post update", ACTION_POST_UPDATE, view.id),
+                    _button("Resolve", ACTION_RESOLVE, view.id, style="danger")]
+    if view.page_url:
+        buttons.append({**_button("Open in browser", ACTION_OPEN_PAGE, view.id),
+                        "url": view.page_url.translate(_URL_CONTROL)})
+    if buttons:
+        blocks.append({"type": "actions", "block_id": f"incident:{view.id}", "elements": buttons})
     return blocks
 
 

@@ -16,8 +16,8 @@ from bot.slack.blocks import escape
 from bot.slack.texts import event_summary
 from storage.rows import EventRow
 
-__all__ = ["EDIT_VIEW", "ENTRY_ACTION", "LISTED", "TIME_FORMAT", "EntryChoice", "current_text", "edit_view",
-           "entry_text", "listing", "parse_choice", "parse_utc_time"]
+__all__ = ["EDIT_VIEW", "ENTRY_ACTION", "LISTED", "TEXT_KINDS", "TIME_FORMAT", "EntryChoice", "correction",
+           "current_text", "edit_view", "entry_text", "listing", "parse_choice", "parse_utc_time"]
 
 LISTED = 40  # entries in one listing: with its two lines of header, well within 50 blocks
 ENTRY_ACTION = "timeline_entry"  # the overflow menu's action_id is this, ":" and the event id
@@ -141,6 +141,15 @@ def current_text(event: EventRow, edits: TimelineEdits) -> str:
     else:
         text = event_summary(event.kind, event.data)
     return text[:1000]
+
+
+def correction(was_text: str, was_at: datetime, text: str, when: datetime) -> tuple[str | None, datetime | None]:
+    """What a submitted correction form changes, from Slack's form or the web's: the text
+    if it differs from what the entry said (spaces at the ends aside), the time if it
+    differs to the second; None for what stays as it was."""
+    new_text = text if text.strip() != was_text.strip() else None
+    same_time = f"{when.astimezone(UTC):{TIME_FORMAT}}" == f"{was_at.astimezone(UTC):{TIME_FORMAT}}"
+    return new_text, None if same_time else when
 
 
 def parse_utc_time(text: str) -> datetime | None:

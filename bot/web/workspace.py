@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bot.clock import Clock
+from bot.domain.links import incident_page_url
 from bot.incident.command_service import CommandService
 from bot.incident.timeline_editor import TimelineEditor
 from bot.playbook import PlaybookSet
@@ -35,7 +37,7 @@ class WebSettings:
         return f"{self.public_url}/ui/auth/callback"
 
     def incident_url(self, incident_id: int) -> str:
-        return f"{self.public_url}/ui/incidents/{incident_id}"
+        return incident_page_url(self.public_url, incident_id)
 
 
 @dataclass(slots=True)
@@ -63,6 +65,34 @@ class People:
         return found
 
 
+class Wakeups:
+    """Wakes the live timelines of this process: ``notify`` after a commit here (they look
+    sooner than their next poll; other replicas' commits reach them by the poll), ``close``
+    when the server shuts down (they end, so shutdown does not wait on open pages)."""
+
+    def __init__(self) -> None:
+        self._waiting: set[asyncio.Event] = set()
+        self.closed = False
+
+    def notify(self) -> None:
+        for event in self._waiting:
+            event.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self.notify()
+
+    def register(self) -> asyncio.Event:
+        event = asyncio.Event()
+        if self.closed:
+            event.set()
+        self._waiting.add(event)
+        return event
+
+    def unregister(self, event: asyncio.Event) -> None:
+        self._waiting.discard(event)
+
+
 @dataclass(frozen=True, slots=True)
 class Workspace:
     db: Database
@@ -76,3 +106,4 @@ class Workspace:
     people: People
     # None when SLACK_CLIENT_ID or SLACK_CLIENT_SECRET is unset; the sign-in page says so.
     signin: SlackSignIn | None = None
+    wakeups: Wakeups = field(default_factory=Wakeups)

@@ -3,9 +3,9 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 
-from bot.demo.mrkdwn_text import message_lines, mrkdwn_to_text
 from bot.demo.transcript import Transcript
 from bot.slack.blocks import escape
+from bot.slack.mrkdwn_text import message_lines, mrkdwn_to_text
 
 NAMES = {"U1": "alice", "C9": "incidents"}.get
 

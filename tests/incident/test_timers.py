@@ -492,7 +492,8 @@ async def test_all_alerts_resolved_and_quiet_for_the_period_resolves_the_inciden
     assert AUTO_RESOLVED in final.text and final.text.endswith("_— incident-bot_")
     incidents = t.slack.channel_by_name("incidents")
     assert incidents is not None and count(t.slack, incidents.id, AUTO_RESOLVED) == 1
-    assert '"type": "actions"' not in header(t.slack, resolved)
+    assert "incident_take_command" not in header(t.slack, resolved)  # resolved: only the link to its page is left
+    assert '"action_id": "incident_open_page"' in header(t.slack, resolved)
     [event] = [e for e in await rows.events(t.db, opened.id) if e.kind == "incident.resolved"]
     assert (event.actor, event.data["automatic"]) == ("bot", True)
     assert set(await pending_timers(t.db, opened.id)) == {"archive"}

@@ -166,7 +166,14 @@ async def test_header_buttons_acknowledge_take_command_raise_severity_and_resolv
     assert (row.severity, row.commander, row.status) == ("sev2", "UDAVE", "resolved")
     assert row.acknowledged_at is not None
     header = slack.messages(channel)[0]
-    assert header.blocks is not None and all(b["type"] != "actions" for b in header.blocks)  # resolved: no buttons
+    opened = await slack.click(url, channel_id=channel, message_ts=header_ts, action_id="incident_open_page",
+                               user_id="UDAVE")
+    assert opened.status_code == 200  # the link's click is acknowledged and changes nothing
+    assert len([e for e in await rows.events(db, row.id) if e.kind == "command"]) == done
+    assert header.blocks is not None
+    buttons = [e for b in header.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert [(e["text"]["text"], e.get("url")) for e in buttons] == [  # resolved: only the link to its page
+        ("Open in browser", f"http://localhost:8080/ui/incidents/{row.id}")]
 
 
 async def test_post_update_button_opens_a_modal_that_posts_the_update(

@@ -46,6 +46,19 @@ def test_acknowledged_header_drops_the_acknowledge_button_and_resolved_header_ha
     assert all(b["type"] != "actions" for b in blocks.header_blocks(view(status="resolved")))
 
 
+def test_header_links_to_the_incident_page_open_or_resolved() -> None:
+    page = "https://bot.example.com/ui/incidents/42"
+    opened = blocks.header_blocks(view(page_url=page))[-1]["elements"]
+    assert [e["action_id"] for e in opened] == [blocks.ACTION_ACK, blocks.ACTION_TAKE_COMMAND,
+                                                blocks.ACTION_RAISE_SEVERITY, blocks.ACTION_POST_UPDATE,
+                                                blocks.ACTION_RESOLVE, blocks.ACTION_OPEN_PAGE]
+    assert opened[-1] == {"type": "button", "text": {"type": "plain_text", "text": "Open in browser"},
+                          "action_id": blocks.ACTION_OPEN_PAGE, "value": "42", "url": page}
+    resolved = blocks.header_blocks(view(status="resolved", page_url=page))
+    assert [b for b in resolved if b["type"] == "actions"] == [
+        {"type": "actions", "block_id": "incident:42", "elements": [opened[-1]]}]
+
+
 def test_alert_text_cannot_inject_mentions_or_links() -> None:
     hostile = blocks.AlertLine("<!channel>", "<https://evil.example|click>", "a & b")
     text = blocks.header_blocks(view(firing=[hostile]))[2]["text"]["text"]

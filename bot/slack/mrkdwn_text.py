@@ -1,4 +1,4 @@
-"""Slack messages as terminal lines: mrkdwn entities resolved, blocks flattened. Pure."""
+"""Slack messages as plain text (for a terminal or a web page): mrkdwn entities resolved, blocks flattened. Pure."""
 
 from __future__ import annotations
 
