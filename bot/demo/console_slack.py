@@ -16,8 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.demo.mrkdwn_text import message_lines, mrkdwn_to_text
 from bot.demo.transcript import Transcript
+from bot.slack.mrkdwn_text import message_lines, mrkdwn_to_text
 
 BOT_USER = "UINCIDENTBOT"
 TEAM = "TDEMO"

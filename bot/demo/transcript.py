@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
 
-from bot.demo.mrkdwn_text import emojify
+from bot.slack.mrkdwn_text import emojify
 
 _RESET, _BOLD, _DIM = "\033[0m", "\033[1m", "\033[2m"
 _CYAN, _GREEN, _YELLOW, _RED, _MAGENTA = "\033[36m", "\033[32m", "\033[33m", "\033[31m", "\033[35m"

@@ -20,11 +20,11 @@ from pydantic import SecretStr
 from bot.clock import SkippingClock
 from bot.demo import slack_requests
 from bot.demo.console_slack import TEAM, Channel, ConsoleSlack
-from bot.demo.mrkdwn_text import mrkdwn_to_text
 from bot.demo.transcript import Transcript
 from bot.http.keys import DATABASE
 from bot.runtime.app import create_app
 from bot.settings import Settings
+from bot.slack.mrkdwn_text import mrkdwn_to_text
 from storage import alerting, outbox, queries, timers
 from storage.database import Database
 

@@ -1,4 +1,5 @@
-"""Slack messages as terminal lines: mrkdwn entities resolved, blocks flattened. Pure."""
+"""Slack messages as plain text, for the demo's terminal and the web workspace: mrkdwn
+entities resolved, blocks flattened. Pure."""
 
 from __future__ import annotations
 
