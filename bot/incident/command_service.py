@@ -80,6 +80,15 @@ class CommandService:
             return Reply(NOT_AN_INCIDENT_CHANNEL.format(command=self.command))
         return await self._run(incident_id, command, ctx)
 
+    async def execute_in(self, incident_id: int, command: p.Command, ctx: Context) -> Reply:
+        """The command for the incident it names, not the channel it was typed in (the web
+        workspace): the same checks, changes, replies and recorded command as in Slack."""
+        if isinstance(command, (p.Help, p.ListIncidents, p.Declare)):
+            return await self.execute(command, ctx)
+        if await self._db.read(repo.get_incident, incident_id) is None:
+            return Reply(f"There is no incident #{incident_id}.")
+        return await self._run(incident_id, command, ctx)
+
     async def _run(self, incident_id: int, command: p.Command, ctx: Context) -> Reply:
         if isinstance(command, fg.ListFollowUps):
             return Reply(await self.followups.listing(incident_id))
