@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import FollowUp
@@ -15,6 +16,8 @@ from storage.results import rows_affected
 from storage.rows import FollowUpRow
 
 STATUSES = ("open", "done", "dropped")
+
+_Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
 
 
 def add(session: Session, incident_id: int, *, text: str, owner: str | None, due_at: datetime | None,
@@ -46,16 +49,26 @@ def of_incident(session: Session, incident_id: int) -> list[FollowUpRow]:
     return [FollowUpRow.from_orm(r) for r in rows.scalars()]
 
 
-def listed(session: Session, *, status: str | None = None, overdue_at: datetime | None = None,
-           limit: int = 500) -> list[FollowUpRow]:
-    """Follow-ups across incidents, oldest due first (those without a due date last);
-    ``overdue_at``: only open ones due by then (a follow-up is overdue from its due time on)."""
-    query = select(FollowUp)
+def listing(query: _Query, *, status: str | None = None, owner: str | None = None,
+            overdue_at: datetime | None = None) -> _Query:
+    """``query`` narrowed to these follow-ups and in the order of every list of them
+    across incidents: oldest due first (those without a due date last)."""
     if status is not None:
+        if status not in STATUSES:
+            raise ValueError(f"follow-up status must be one of {', '.join(STATUSES)}, not {status!r}")
         query = query.where(FollowUp.status == status)
+    if owner is not None:
+        query = query.where(FollowUp.owner == owner)
     if overdue_at is not None:
         query = query.where(FollowUp.status == "open", FollowUp.due_at.is_not(None), FollowUp.due_at <= overdue_at)
-    query = query.order_by(FollowUp.due_at.is_(None), FollowUp.due_at, FollowUp.incident_id, FollowUp.number)
+    return query.order_by(FollowUp.due_at.is_(None), FollowUp.due_at, FollowUp.incident_id, FollowUp.number)
+
+
+def listed(session: Session, *, status: str | None = None, owner: str | None = None,
+           overdue_at: datetime | None = None, limit: int = 500) -> list[FollowUpRow]:
+    """Follow-ups across incidents (see ``listing``); ``owner``: a Slack user id;
+    ``overdue_at``: only open ones due by then (a follow-up is overdue from its due time on)."""
+    query = listing(select(FollowUp), status=status, owner=owner, overdue_at=overdue_at)
     return [FollowUpRow.from_orm(r) for r in session.execute(query.limit(limit)).scalars()]
 
 

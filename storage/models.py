@@ -1,4 +1,5 @@
-"""The schema: incidents, alert groups, alerts, the timeline, deliveries and the outbox.
+"""The schema: incidents, alert groups, alerts, the timeline, deliveries, the outbox, postmortems,
+follow-ups and the web workspace's sign-ins.
 
 Idempotency lives here as constraints, not only in code: one row per Alertmanager
 group key (also the row that serialises a group's deliveries), one alert per
@@ -61,6 +62,9 @@ class Incident(Base):
     __table_args__ = (
         Index("ix_incidents_status", "status"),
         Index("ix_incidents_storm", "storm_key", "opened_at"),
+        # The workspace's list filtered by severity or route, newest first.
+        Index("ix_incidents_severity_id", "severity", "id"),
+        Index("ix_incidents_route_id", "route", "id"),
     )
 
 
@@ -143,7 +147,11 @@ class IncidentEvent(Base):
     actor: Mapped[str] = mapped_column(String(60))  # "alertmanager", "bot", or a Slack user id
     data: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
 
-    __table_args__ = (Index("ix_events_incident_time", "incident_id", "occurred_at", "id"),)
+    __table_args__ = (
+        Index("ix_events_incident_time", "incident_id", "occurred_at", "id"),
+        # Windows of the timeline by id (the workspace's pages and its live stream).
+        Index("ix_events_incident_id", "incident_id", "id"),
+    )
 
 
 class WebhookDelivery(Base):
@@ -303,6 +311,54 @@ class FollowUp(Base):
         UniqueConstraint("incident_id", "number", name="uq_followups_number"),
         Index("ix_followups_status_due", "status", "due_at"),
     )
+
+
+class PostmortemVersion(Base):
+    """A saved version of a postmortem's Markdown, numbered per incident from 1; never changed."""
+
+    __tablename__ = "postmortem_versions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(60))  # Slack user id
+    created_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("incident_id", "number", name="uq_postmortem_versions_number"),)
+
+
+class WebSession(Base):
+    """A signed-in person in the web workspace. The key is the SHA-256 of the session token
+    the browser holds; the token itself is never stored."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(40))  # Slack user id
+    team_id: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_web_sessions_expires", "expires_at"),)
+
+
+class WebSignin(Base):
+    """A sign-in with Slack under way: the OpenID Connect state and nonce, used once."""
+
+    __tablename__ = "web_signins"
+
+    state: Mapped[str] = mapped_column(String(100), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(100))
+    return_to: Mapped[str] = mapped_column(String(500))  # the local path to land on afterwards
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_web_signins_created", "created_at"),)
 
 
 def table_of(model: type[Base]) -> Table:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.models import Alert, FollowUp, Incident, IncidentEvent, OutboxAction, Postmortem
-from storage.rows import AlertRow, EventRow, IncidentDetail, IncidentRow
+from storage.rows import AlertRow, ClosedFollowUp, EventRow, IncidentDetail, IncidentRow
 
 
 def open_incidents_by_severity(session: Session) -> dict[str, int]:
@@ -50,25 +50,30 @@ def incident_id_for_channel_id_or_name(session: Session, channel: str) -> int | 
     return row.scalar_one_or_none()
 
 
-def incident_timings(session: Session, since: datetime | None = None) -> list[tuple[str, str, datetime, datetime | None,
-                                                                                    datetime | None]]:
-    """(severity, playbook/route, opened, acknowledged, resolved) of incidents opened since ``since``."""
+def incident_timings(session: Session, since: datetime | None = None, *,
+                     until: datetime | None = None) -> list[tuple[str, str, datetime, datetime | None, datetime | None]]:
+    """(severity, playbook/route, opened, acknowledged, resolved) of incidents opened since
+    ``since`` (and before ``until``)."""
     query = select(Incident.severity, Incident.playbook, Incident.route, Incident.opened_at,
                    Incident.acknowledged_at, Incident.resolved_at)
     if since is not None:
         query = query.where(Incident.opened_at >= since)
+    if until is not None:
+        query = query.where(Incident.opened_at < until)
     return [(sev, f"{pb}/{route}", opened, acked, resolved)
             for sev, pb, route, opened, acked, resolved in session.execute(query)]
 
 
-def alert_counts_by_name(session: Session, since: datetime, limit: int = 10) -> list[tuple[str, int]]:
-    """The alert names that fired most often since ``since``."""
-    rows = session.execute(select(Alert.labels).where(Alert.starts_at >= since))
-    counts: dict[str, int] = {}
-    for (labels,) in rows:
-        name = str(labels.get("alertname", "?"))
-        counts[name] = counts.get(name, 0) + 1
-    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
+def alert_counts_by_name(session: Session, since: datetime, limit: int = 10, *,
+                         until: datetime | None = None) -> list[tuple[str, int]]:
+    """The alert names that fired most often since ``since`` (and before ``until``)."""
+    name = func.coalesce(Alert.labels["alertname"].as_string(), "?")
+    query = select(name, func.count()).where(Alert.starts_at >= since).group_by(name)
+    if until is not None:
+        query = query.where(Alert.starts_at < until)
+    # Counted by the database, ordered here: the same ties on every database's collation.
+    counts = [(str(alertname), int(count)) for alertname, count in session.execute(query)]
+    return sorted(counts, key=lambda item: (-item[1], item[0]))[:limit]
 
 
 def outbox_states(session: Session) -> dict[str, int]:
@@ -77,11 +82,26 @@ def outbox_states(session: Session) -> dict[str, int]:
     return {state: int(count) for state, count in rows}
 
 
-def aftercare_since(session: Session, since: datetime) -> tuple[list[tuple[str, datetime | None, datetime | None]],
-                                                                  list[tuple[str, datetime | None]]]:
+def aftercare_since(session: Session, since: datetime, *, until: datetime | None = None) -> tuple[
+        list[tuple[str, datetime | None, datetime | None]], list[tuple[str, datetime | None]]]:
     """(status, due_at, published_at) of the postmortems started since ``since``, and
-    (status, due_at) of the follow-ups added since then."""
-    postmortem_rows = session.execute(select(Postmortem.status, Postmortem.due_at, Postmortem.published_at)
-                                      .where(Postmortem.created_at >= since)).all()
-    followup_rows = session.execute(select(FollowUp.status, FollowUp.due_at).where(FollowUp.created_at >= since)).all()
+    (status, due_at) of the follow-ups added since then (both before ``until``)."""
+    postmortems = select(Postmortem.status, Postmortem.due_at, Postmortem.published_at).where(
+        Postmortem.created_at >= since)
+    added = select(FollowUp.status, FollowUp.due_at).where(FollowUp.created_at >= since)
+    if until is not None:
+        postmortems, added = postmortems.where(Postmortem.created_at < until), added.where(FollowUp.created_at < until)
+    postmortem_rows, followup_rows = session.execute(postmortems).all(), session.execute(added).all()
     return ([(str(s), d, p) for s, d, p in postmortem_rows], [(str(s), d) for s, d in followup_rows])
+
+
+def followups_closed(session: Session, since: datetime, *, until: datetime | None = None) -> list[ClosedFollowUp]:
+    """Follow-ups closed (done or dropped) since ``since`` and before ``until``, in the order they were closed."""
+    query = select(FollowUp.incident_id, FollowUp.number, FollowUp.status, FollowUp.created_at, FollowUp.due_at,
+                   FollowUp.closed_at).where(FollowUp.status != "open", FollowUp.closed_at >= since)
+    if until is not None:
+        query = query.where(FollowUp.closed_at < until)
+    rows = session.execute(query.order_by(FollowUp.closed_at, FollowUp.id))
+    return [ClosedFollowUp(incident_id=int(i), number=int(n), status=str(status), created_at=created, due_at=due,
+                           closed_at=closed)
+            for i, n, status, created, due, closed in rows if closed is not None]

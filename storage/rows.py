@@ -16,8 +16,9 @@ from typing import Any, ClassVar, NamedTuple, Self, TypeAlias
 # What a JSON document column holds.
 JSONValue: TypeAlias = "str | int | float | bool | list[JSONValue] | dict[str, JSONValue] | None"
 
-__all__ = ["AlertGroupRow", "AlertRow", "EventRow", "FollowUpRow", "IncidentDetail", "IncidentRow", "JSONValue",
-           "NewEvent", "PostmortemRow"]
+__all__ = ["AlertGroupRow", "AlertRow", "BoardFollowUp", "ClosedFollowUp", "EventRow", "FollowUpRow",
+           "IncidentDetail", "IncidentRow", "IncidentsPage", "JSONValue", "NewEvent", "PostmortemRow",
+           "PostmortemVersionRow", "SigninRow", "TimelineWindow", "VersionSummary", "WebSessionRow"]
 
 
 class _FromORM:
@@ -133,6 +134,101 @@ class FollowUpRow(_FromORM):
     tracker_url: str | None
     tracker_checked_at: datetime | None
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PostmortemVersionRow(_FromORM):
+    id: int
+    incident_id: int
+    number: int  # per incident from 1
+    body: str  # Markdown
+    author: str  # Slack user id
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class VersionSummary:
+    """A postmortem version without its body, for the list of versions."""
+
+    id: int
+    incident_id: int
+    number: int
+    author: str
+    created_at: datetime
+    length: int  # characters of the body
+
+
+@dataclass(frozen=True, slots=True)
+class WebSessionRow(_FromORM):
+    id_hash: str  # SHA-256 hex of the session token
+    user_id: str
+    team_id: str
+    name: str
+    email: str | None
+    csrf_token: str
+    created_at: datetime
+    expires_at: datetime
+    last_seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SigninRow(_FromORM):
+    state: str
+    nonce: str
+    return_to: str
+    created_at: datetime
+    used_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentsPage:
+    """One page of the workspace's incident list, newest first."""
+
+    rows: tuple[IncidentRow, ...]
+    total: int  # incidents matching the filters, on every page
+    has_next: bool
+    page: int  # from 1
+    per_page: int
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineWindow:
+    """Consecutive timeline events, oldest first; ``has_older``: there are events before the first."""
+
+    events: tuple[EventRow, ...]
+    has_older: bool
+
+    @property
+    def oldest_id(self) -> int | None:
+        """The ``before_id`` that gives the window before this one."""
+        return self.events[0].id if self.events else None
+
+    @property
+    def newest_id(self) -> int | None:
+        return self.events[-1].id if self.events else None
+
+
+@dataclass(frozen=True, slots=True)
+class BoardFollowUp:
+    """A follow-up on the board, with the incident it came from."""
+
+    followup: FollowUpRow
+    incident_id: int
+    incident_title: str
+    incident_status: str
+    incident_severity: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedFollowUp:
+    """When a follow-up was closed, for the insights."""
+
+    incident_id: int
+    number: int
+    status: str  # done|dropped
+    created_at: datetime
+    due_at: datetime | None
+    closed_at: datetime
 
 
 class IncidentDetail(NamedTuple):

@@ -9,7 +9,7 @@ import structlog
 
 from bot.clock import Clock
 from storage.database import Database
-from storage.retention import purge_closed_incidents, purge_deliveries
+from storage.retention import purge_closed_incidents, purge_deliveries, purge_web_sign_ins
 
 log = structlog.get_logger(__name__)
 
@@ -37,4 +37,12 @@ async def purge_closed_incidents_older_than(db: Database, clock: Clock, retentio
     total = await _purge_in_batches(db, purge_closed_incidents, cutoff)
     if total:
         log.info("purged old resolved incidents", deleted=total, resolved_before=cutoff.isoformat())
+    return total
+
+
+async def purge_web_sessions(db: Database, clock: Clock) -> int:
+    """Delete expired web workspace sessions and sign-ins older than a day."""
+    total = await _purge_in_batches(db, purge_web_sign_ins, clock())
+    if total:
+        log.info("purged expired web sessions and old sign-ins", deleted=total)
     return total

@@ -13,7 +13,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock
 from bot.incident.due_timers import TimerFirer
-from bot.incident.housekeeping import purge_closed_incidents_older_than, purge_old_deliveries
+from bot.incident.housekeeping import purge_closed_incidents_older_than, purge_old_deliveries, purge_web_sessions
 from bot.incident.reconcile import Reconciler
 from bot.incident.tracker_sync import TrackerSync
 from storage.database import Database
@@ -47,6 +47,7 @@ def purge_old_records(db: Database, clock: Clock, deliveries: timedelta, inciden
     async def purge() -> None:
         await purge_old_deliveries(db, clock, deliveries)
         await purge_closed_incidents_older_than(db, clock, incidents)
+        await purge_web_sessions(db, clock)
     return Job("purge-deliveries", purge, HOUSEKEEPING_INTERVAL.total_seconds(),
                "retention purge failed, will retry next run")
 

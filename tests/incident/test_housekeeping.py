@@ -1,4 +1,5 @@
-"""Raw deliveries are kept for their retention, then purged; incidents are untouched."""
+"""Raw deliveries are kept for their retention, then purged; resolved incidents after theirs; web sessions
+when they expire."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from bot.clock import ManualClock
 from bot.domain.notification import parse_webhook
-from bot.incident.housekeeping import purge_closed_incidents_older_than, purge_old_deliveries
+from bot.incident.housekeeping import purge_closed_incidents_older_than, purge_old_deliveries, purge_web_sessions
 from bot.incident.ingest import Ingestor
 from bot.playbook import load_playbooks
+from storage import web_sessions
 from storage.alerting import update_incident
 from storage.database import Database
 from tests.conftest import REPO
@@ -51,3 +53,21 @@ async def test_resolved_incidents_past_retention_are_purged_with_their_data_and_
     assert await rows.events(db, 1) == []
     assert len(await rows.events(db, 2)) > 0  # an open incident's timeline is never touched
     assert {a.incident_id for a in await rows.alerts(db)} == {2, 3}
+
+
+async def test_expired_web_sessions_and_sign_ins_older_than_a_day_are_purged(db: Database) -> None:
+    clock = ManualClock(datetime(2026, 12, 1, 12, 0, tzinfo=UTC))
+    start = clock()
+    for n, hours in enumerate([1, 30]):
+        await db.write(web_sessions.create_session, id_hash=f"{n}" * 64, user_id="U1", team_id="T1", name="Ada",
+                       email=None, csrf_token="c" * 64, now=start, expires_at=start + timedelta(hours=hours))
+    await db.write(web_sessions.create_signin, state="old", nonce="n", return_to="/ui/", now=start)
+    await db.write(web_sessions.consume_signin, "old", now=start, max_age=timedelta(minutes=10))
+    await db.write(web_sessions.create_signin, state="fresh", nonce="n", return_to="/ui/", now=start + timedelta(hours=2))
+    clock.advance(timedelta(days=1, hours=1))
+
+    assert await purge_web_sessions(db, clock) == 2  # the 1-hour session and the day-old sign-in
+
+    assert await db.read(web_sessions.get_session, "1" * 64, now=clock()) is not None
+    assert await db.write(web_sessions.consume_signin, "fresh", now=clock(), max_age=timedelta(days=2)) is not None
+    assert await purge_web_sessions(db, clock) == 0
