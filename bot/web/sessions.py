@@ -26,7 +26,6 @@ SIGNIN_COOKIE = "incident_bot_signin"  # binds a sign-in's state to the browser 
 SIGNIN_MAX_AGE = timedelta(minutes=10)
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
-_VIEWER = "incident_bot.viewer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +34,9 @@ class Viewer:
     team_id: str
     name: str
     csrf_token: str
+
+
+_VIEWER = web.RequestKey("incident_bot.viewer", Viewer)
 
 
 def _serializer(workspace: Workspace, salt: str) -> URLSafeTimedSerializer:
