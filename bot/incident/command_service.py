@@ -30,6 +30,7 @@ from bot.incident.command_reply import Context, Reply
 from bot.incident.command_reply import refused as _refused
 from bot.incident.followup_desk import FollowUpDesk, UserExists
 from bot.incident.postmortem_commands import POSTMORTEM_CHANGES, change_postmortem
+from bot.incident.postmortem_edits import PostmortemEdits
 from bot.incident.timeline_editor import listed_timeline
 from bot.playbook import Playbook, PlaybookSet
 from bot.slack.blocks import escape
@@ -53,6 +54,7 @@ class CommandService:
                  user_exists: UserExists | None = None) -> None:
         self._db = db
         self.followups = FollowUpDesk(db, playbooks, clock, command, user_exists, group_members)
+        self.postmortems = PostmortemEdits(db, playbooks, clock, on_commit, group_members)
         self._alertmanager = alertmanager
         self._playbooks = playbooks
         self._clock = clock

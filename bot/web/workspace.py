@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bot.clock import Clock
 from bot.incident.command_service import CommandService
@@ -76,3 +77,4 @@ class Workspace:
     people: People
     # None when SLACK_CLIENT_ID or SLACK_CLIENT_SECRET is unset; the sign-in page says so.
     signin: SlackSignIn | None = None
+    playbooks_dir: Path = Path("playbooks")  # where playbooks' postmortem templates are
