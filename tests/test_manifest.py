@@ -74,7 +74,13 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "files.completeUploadExternal": frozenset({"files:write"}),
     "canvases.create": frozenset({"canvases:write"}),
     "canvases.edit": frozenset({"canvases:write"}),
+    # Sign in with Slack: the app's client credentials, then the person's user token; no bot scope.
+    "openid.connect.token": frozenset(),
+    "openid.connect.userInfo": frozenset(),
 }
+# The user scopes of Sign in with Slack, and the only ones: the bot acts with its bot token.
+SIGN_IN_SCOPES = frozenset({"openid", "profile", "email"})
+SIGN_IN_CALLBACK = "/ui/auth/callback"
 
 # Bot events and the scope that delivers them (Slack's Events API reference).
 EVENT_SCOPES: dict[str, frozenset[str]] = {
@@ -291,7 +297,20 @@ def test_manifest_bot_scopes_are_exactly_what_the_code_uses(scan: Scan, manifest
     unused = sorted(set(granted) - set(reasons))
     assert not missing, f"the manifest lacks scopes the code needs: {missing}"
     assert not unused, f"the manifest asks for scopes nothing uses: {unused}"
-    assert "user" not in manifest["oauth_config"]["scopes"], "the bot uses a bot token only"
+
+
+def test_people_sign_in_with_slack_and_nothing_more(manifest: dict[str, Any]) -> None:
+    oauth = manifest["oauth_config"]
+    user_scopes = oauth["scopes"].get("user", [])
+    assert len(user_scopes) == len(set(user_scopes)), "a user scope is listed twice"
+    assert set(user_scopes) == SIGN_IN_SCOPES, "user scopes are Sign in with Slack's only; the bot acts as itself"
+    # Slack redirects only to a listed URL, and the bot's callback is PUBLIC_URL + /ui/auth/callback.
+    assert oauth["redirect_urls"], "Sign in with Slack needs a Redirect URL"
+    request_url = manifest["settings"]["event_subscriptions"]["request_url"]
+    for url in oauth["redirect_urls"]:
+        assert url.startswith("https://") and url.endswith(SIGN_IN_CALLBACK), url
+        assert url.removesuffix(SIGN_IN_CALLBACK) == request_url.removesuffix(EVENTS_PATH), \
+            "the Redirect URL and the request URLs name the same bot"
 
 
 def test_every_handled_event_is_subscribed_and_nothing_else(scan: Scan, manifest: dict[str, Any]) -> None:
@@ -345,8 +364,11 @@ def test_manifest_respects_slacks_schema_limits(manifest: dict[str, Any]) -> Non
     assert set(manifest["settings"]) <= {"event_subscriptions", "interactivity", "org_deploy_enabled",
                                          "socket_mode_enabled", "token_rotation_enabled", "allowed_ip_address_ranges",
                                          "incoming_webhooks"}
+    assert set(manifest["oauth_config"]) <= {"redirect_urls", "scopes", "token_management_enabled"}
+    assert set(manifest["oauth_config"]["scopes"]) <= {"bot", "user"}
     for scope in manifest["oauth_config"]["scopes"]["bot"]:
         assert re.fullmatch(r"[a-z_]+:[a-z_.]+|commands", scope), scope
+    assert len(manifest["oauth_config"].get("redirect_urls", [])) <= 1000
 
 
 # -- the checks above fail when they should ---------------------------------------------

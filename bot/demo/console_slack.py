@@ -16,11 +16,14 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.clock import Clock, utcnow
+from bot.demo.console_signin import ConsoleSignIn
 from bot.demo.transcript import Transcript
 from bot.slack.mrkdwn_text import message_lines, mrkdwn_to_text
 
 BOT_USER = "UINCIDENTBOT"
 TEAM = "TDEMO"
+TEAM_NAME = "Demo"
 
 
 @dataclass
@@ -59,11 +62,13 @@ class SlackCallError(Exception):
 
 
 class ConsoleSlack:
-    """State plus one handler per Web API method; ``app()`` serves them under ``/api/``."""
+    """State plus one handler per Web API method; ``app()`` serves them under ``/api/``,
+    and Sign in with Slack (``signin``) on the same origin."""
 
-    def __init__(self, transcript: Transcript, users: dict[str, str]) -> None:
+    def __init__(self, transcript: Transcript, users: dict[str, str], clock: Clock = utcnow) -> None:
         self.transcript = transcript
         self.users = dict(users)
+        self.signin = ConsoleSignIn(transcript, self.users, clock, lambda: self.base_url, team=TEAM, team_name=TEAM_NAME)
         self.channels: dict[str, Channel] = {}
         self.files: dict[str, dict[str, Any]] = {}
         self.uploads: dict[str, bytes] = {}
@@ -109,6 +114,7 @@ class ConsoleSlack:
 
     def app(self) -> web.Application:
         app = web.Application()
+        self.signin.add_routes(app)
         app.router.add_route("*", "/api/{method}", self._serve)  # slack_sdk GETs some methods
         app.router.add_post("/upload/{file_id}", self._receive_upload)
         app.router.add_post("/response/{user}/{n}", self._receive_response)
@@ -155,7 +161,7 @@ class ConsoleSlack:
         return channel
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"user_id": BOT_USER, "user": "incident-bot", "team_id": TEAM, "team": "Demo", "bot_id": "BDEMO",
+        return {"user_id": BOT_USER, "user": "incident-bot", "team_id": TEAM, "team": TEAM_NAME, "bot_id": "BDEMO",
                 "url": "https://demo.slack.invalid/"}
 
     def _create(self, args: dict[str, Any]) -> dict[str, Any]:

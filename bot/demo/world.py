@@ -142,7 +142,7 @@ class World:
 @asynccontextmanager
 async def running_world(directory: Path, playbooks_dir: Path, transcript: Transcript,
                         clock: SkippingClock, users: dict[str, str]) -> AsyncIterator[World]:
-    slack = ConsoleSlack(transcript, users)
+    slack = ConsoleSlack(transcript, users, clock)
     slack_runner = web.AppRunner(slack.app(), access_log=None)
     await slack_runner.setup()
     bot_runner: web.AppRunner | None = None

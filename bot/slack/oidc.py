@@ -68,8 +68,11 @@ class SlackSignIn:
 
     async def person(self, *, code: str, redirect_uri: str, nonce: str) -> SignedInPerson:
         try:
-            token = await AsyncWebClient(base_url=self._api_url).openid_connect_token(
-                client_id=self._client_id, client_secret=self._client_secret, code=code, redirect_uri=redirect_uri)
+            # The client credentials as form fields (Slack takes either): slack_sdk's own method sends
+            # them with aiohttp's BasicAuth, which aiohttp deprecates.
+            token = await AsyncWebClient(base_url=self._api_url).api_call(
+                "openid.connect.token", data={"client_id": self._client_id, "client_secret": self._client_secret,
+                                              "code": code, "redirect_uri": redirect_uri})
         except SlackApiError as exc:
             error = str(exc.response.get("error", ""))
             words = _TOKEN_ERRORS.get(error, f"Slack refused the sign-in ({error or 'no reason given'}). Sign in again.")

@@ -36,7 +36,7 @@ class Viewer:
     csrf_token: str
 
 
-_VIEWER = web.RequestKey("incident_bot.viewer", Viewer)
+_VIEWER = web.RequestKey("viewer", Viewer)
 
 
 def _serializer(workspace: Workspace, salt: str) -> URLSafeTimedSerializer:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from aiohttp import web
 
 from .faults import Faults
 from .methods_chat import Content, check_blocks, post
+from .openid import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_REDIRECT_URL, OidcClient, OpenIdProvider, Redirect
 from .outbound import BotSender, Delivery, SignatureMode
 from .outbound import signature as sign_body
 from .payloads import (
@@ -26,8 +29,9 @@ from .ratelimit import Limit, RateLimiter, build_limits
 from .recording import Call, longest_run_of_429
 from .responses import ResponseUrls
 from .server import ApiServer
+from .signin_page import AUTHORIZE_PATH
 from .socket_mode import SocketModeServer
-from .state import Bookmark, Channel, Ephemeral, Message, Workspace
+from .state import Bookmark, Channel, Ephemeral, Message, Person, Workspace
 
 DEFAULT_USERS = {"UALICE": "alice", "UBOB": "bob", "UCAROL": "carol"}
 
@@ -37,7 +41,8 @@ class SlackEmulator:
 
     The workspace starts with the bot user, ``users`` and a ``general`` channel that
     every user but the bot belongs to. Rate-limit windows are divided by
-    ``rate_limit_scale`` (10 turns a 60 s window into 6 s).
+    ``rate_limit_scale`` (10 turns a 60 s window into 6 s). ``clock`` (aware datetimes,
+    default the system's) dates Sign in with Slack's codes and id_tokens.
     """
 
     def __init__(
@@ -52,6 +57,7 @@ class SlackEmulator:
         bot_user_id: str = "UBOT",
         host: str = "127.0.0.1",
         app_token: str | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.socket_mode = SocketModeServer(app_token)
         if rate_limit_scale <= 0:
@@ -68,6 +74,7 @@ class SlackEmulator:
         self.faults = Faults()
         self.calls: list[Call] = []
         self.responses_store = ResponseUrls(self.workspace)
+        self.openid = OpenIdProvider(self.workspace, clock or (lambda: datetime.now(UTC)))
         self._limiter = RateLimiter(self.limits)
         self._sender = BotSender(signing_secret)
         self._host = host
@@ -79,7 +86,8 @@ class SlackEmulator:
     async def start(self) -> None:
         """Serve on a free port of ``host``."""
         server = ApiServer(ws=self.workspace, token=self.token, faults=self.faults, limiter=self._limiter,
-                           responses=self.responses_store, calls=self.calls, socket_mode=self.socket_mode)
+                           responses=self.responses_store, calls=self.calls, openid=self.openid,
+                           socket_mode=self.socket_mode)
         self._runner = web.AppRunner(server.app(), access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self._host, 0).start()
@@ -114,6 +122,21 @@ class SlackEmulator:
     def api_url(self) -> str:
         """The Web API base URL for slack_sdk, ending with ``/api/``."""
         return f"{self.url}api/"
+
+    @property
+    def oidc_issuer(self) -> str:
+        """The id_token's ``iss``: the emulator's origin, e.g. ``http://127.0.0.1:PORT``."""
+        return self.openid.issuer
+
+    @property
+    def oidc_authorize_url(self) -> str:
+        """Where Sign in with Slack starts (``SLACK_OIDC_AUTHORIZE_URL``)."""
+        return f"{self.url.rstrip('/')}{AUTHORIZE_PATH}"
+
+    @property
+    def oidc_keys_url(self) -> str:
+        """The JWKS that verifies id_tokens."""
+        return f"{self.url}openid/connect/keys"
 
     # recorded calls
 
@@ -181,9 +204,47 @@ class SlackEmulator:
 
     # seeding
 
-    def add_user(self, user_id: str, name: str) -> None:
-        """Add a workspace member (email ``<name>@example.com``)."""
-        self.workspace.users[user_id] = name
+    def add_user(self, user_id: str, name: str, *, email: str | None = None, real_name: str | None = None,
+                 team: str | None = None, team_name: str | None = None) -> None:
+        """Add a workspace member (email ``<name>@example.com``, real name ``Name``); with another
+        ``team``, someone of that workspace, who can sign in with Slack but is unknown here."""
+        ws = self.workspace
+        if team is None or team == ws.team_id:
+            ws.users[user_id] = name
+            ws.emails.pop(user_id, None)
+            ws.real_names.pop(user_id, None)
+            if email:
+                ws.emails[user_id] = email
+            if real_name:
+                ws.real_names[user_id] = real_name
+            return
+        label = team_name or f"Team {team}"
+        ws.outsiders[user_id] = Person(user_id, name, real_name or name.title(), email or f"{name}@example.com",
+                                       team, label, label.lower().replace(" ", "-"))
+
+    def register_oidc_client(self, client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET,
+                             redirect_urls: Iterable[str] = (DEFAULT_REDIRECT_URL,), *,
+                             name: str = "incident-bot") -> OidcClient:
+        """Give an app Sign in with Slack: its credentials and its OAuth settings' Redirect URLs."""
+        client = OidcClient(client_id, client_secret, tuple(redirect_urls), name)
+        self.openid.register(client)
+        return client
+
+    def oidc_authorize(self, user_id: str, *, client_id: str = DEFAULT_CLIENT_ID, redirect_uri: str | None = None,
+                       scope: str = "openid profile email", state: str = "emulator-state",
+                       nonce: str | None = None) -> str:
+        """The code the app would receive after ``user_id`` signed in on the authorize page
+        (``redirect_uri`` defaults to the client's first); ValueError if Slack would refuse."""
+        client = self.openid.clients.get(client_id)
+        params = {"response_type": "code", "client_id": client_id, "scope": scope, "state": state,
+                  "redirect_uri": redirect_uri or (client.redirect_urls[0] if client else ""), "nonce": nonce or ""}
+        outcome = self.openid.authorize(list(params.items()))
+        if not isinstance(outcome, Redirect):
+            outcome = self.openid.decide(outcome.id, user_id)
+        found = parse_qs(urlsplit(outcome.url).query)
+        if "code" not in found:
+            raise ValueError(f"Slack would send the person back with {found}")
+        return found["code"][0]
 
     def deactivate_user(self, user_id: str) -> None:
         """Deactivate a member: users.info still answers, with ``deleted: true``."""

@@ -18,7 +18,7 @@ CANVAS_MAX_BYTES = 1024 * 1024
 @method("auth.test")
 def auth_test(ws: Workspace, args: Args) -> dict[str, Any]:
     return {
-        "url": f"https://{ws.team_domain}.slack.com/", "team": "Incident Test", "user": ws.bot_name,
+        "url": f"https://{ws.team_domain}.slack.com/", "team": ws.team_name, "user": ws.bot_name,
         "team_id": ws.team_id, "user_id": ws.bot_user_id, "bot_id": ws.bot_id, "is_enterprise_install": False,
     }
 
@@ -34,8 +34,8 @@ def users_info(ws: Workspace, args: Args) -> dict[str, Any]:
 @method("users.lookupByEmail")
 def users_lookup_by_email(ws: Workspace, args: Args) -> dict[str, Any]:
     email = (args.text("email") or "").lower()
-    for user_id, name in ws.users.items():
-        if user_id != ws.bot_user_id and f"{name}@example.com" == email:
+    for user_id in ws.users:
+        if user_id != ws.bot_user_id and ws.email_of(user_id).lower() == email:
             return {"user": ws.user_json(user_id)}
     raise SlackError("users_not_found")
 

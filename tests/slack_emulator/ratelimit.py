@@ -41,6 +41,8 @@ METHOD_TIERS: dict[str, str] = {
     "conversations.setTopic": "T2",
     "files.completeUploadExternal": "T4",
     "files.getUploadURLExternal": "T4",
+    "openid.connect.token": "T3",
+    "openid.connect.userInfo": "T3",
     "pins.add": "T2",
     "pins.list": "T2",
     "reactions.add": "T3",

@@ -111,6 +111,19 @@ class Ephemeral:
     ts: str
 
 
+@dataclass(frozen=True)
+class Person:
+    """Someone who can sign in with Slack: a member of this workspace or of another one."""
+
+    id: str
+    name: str  # the handle, e.g. alice
+    real_name: str
+    email: str
+    team_id: str
+    team_name: str
+    team_domain: str
+
+
 @dataclass
 class Trigger:
     issued_at: float
@@ -121,10 +134,12 @@ class Workspace:
     """All in-memory state. Method handlers read and change it; nothing else does I/O."""
 
     def __init__(
-        self, *, team_id: str, bot_user_id: str, users: dict[str, str], team_domain: str = "incident-test"
+        self, *, team_id: str, bot_user_id: str, users: dict[str, str], team_domain: str = "incident-test",
+        team_name: str = "Incident Test",
     ) -> None:
         self.team_id = team_id
         self.team_domain = team_domain
+        self.team_name = team_name
         self.bot_user_id = bot_user_id
         self.bot_id = "B0000BOT01"
         self.app_id = "A0000APP01"
@@ -132,6 +147,9 @@ class Workspace:
         self.base_url = ""
         self.users: dict[str, str] = {bot_user_id: self.bot_name, **users}
         self.deactivated: set[str] = set()  # users.info still finds them, with deleted: true
+        self.emails: dict[str, str] = {}  # members whose email is not <name>@example.com
+        self.real_names: dict[str, str] = {}  # members whose real name is not their name capitalised
+        self.outsiders: dict[str, Person] = {}  # people of other workspaces: they can sign in, nothing else
         self.revoked_scopes: set[str] = set()  # scopes the app was installed without
         self.usergroups: dict[str, list[str]] = {}
         self.channels: dict[str, Channel] = {}
@@ -221,16 +239,39 @@ class Workspace:
             raise SlackError("message_not_found")
         return message
 
+    # people
+
+    def email_of(self, user_id: str) -> str:
+        return self.emails.get(user_id) or f"{self.users[user_id]}@example.com"
+
+    def real_name_of(self, user_id: str) -> str:
+        return self.real_names.get(user_id) or self.users[user_id].title()
+
+    def person(self, user_id: str) -> Person | None:
+        """An active person who can sign in (not the bot), of this workspace or another."""
+        if user_id in self.outsiders:
+            return self.outsiders[user_id]
+        if user_id not in self.users or user_id == self.bot_user_id or user_id in self.deactivated:
+            return None
+        return Person(user_id, self.users[user_id], self.real_name_of(user_id), self.email_of(user_id),
+                      self.team_id, self.team_name, self.team_domain)
+
+    def people(self) -> list[Person]:
+        """Everyone who can sign in: this workspace's members first, then other workspaces'."""
+        members = [p for u in self.users if (p := self.person(u)) is not None]
+        return members + list(self.outsiders.values())
+
     # serialisation
 
     def user_json(self, user_id: str) -> dict[str, Any]:
         name = self.users[user_id]
         is_bot = user_id == self.bot_user_id
-        email = None if is_bot else f"{name}@example.com"
+        email = None if is_bot else self.email_of(user_id)
+        real_name = name.title() if is_bot else self.real_name_of(user_id)
         return {
-            "id": user_id, "team_id": self.team_id, "name": name, "real_name": name.title(),
+            "id": user_id, "team_id": self.team_id, "name": name, "real_name": real_name,
             "deleted": user_id in self.deactivated, "is_bot": is_bot, "is_admin": False, "tz": "UTC", "tz_offset": 0,
-            "profile": {"real_name": name.title(), "display_name": name, "email": email, "team": self.team_id},
+            "profile": {"real_name": real_name, "display_name": name, "email": email, "team": self.team_id},
         }
 
     def channel_json(self, channel: Channel, *, num_members: bool = False) -> dict[str, Any]:

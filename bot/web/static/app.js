@@ -11,8 +11,11 @@
     root.querySelectorAll("time[datetime]:not([data-local])").forEach(function (el) {
       var d = new Date(el.getAttribute("datetime"));
       if (isNaN(d)) return;
-      var local = d.toLocaleString(undefined, { year: "numeric", month: "2-digit", day: "2-digit",
-        hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
+      // The local date only when it is not the UTC date written beside it.
+      var sameDay = d.toLocaleDateString("en-CA") === el.getAttribute("datetime").slice(0, 10);
+      var parts = { hour: "2-digit", minute: "2-digit", timeZoneName: "short" };
+      if (!sameDay) { parts.month = "short"; parts.day = "numeric"; }
+      var local = d.toLocaleString(undefined, parts);
       var span = document.createElement("span");
       span.className = "local";
       span.textContent = " (" + local + ")";
