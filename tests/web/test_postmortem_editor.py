@@ -226,3 +226,37 @@ async def test_without_canvases_the_saved_version_is_the_published_file(bot: Web
     tracked = await db.read(postmortems.get, 1)
     assert tracked is not None and tracked.document is not None and tracked.document["kind"] == "file"
     assert bot.slack.file_content(str(tracked.document["id"])) == joined(edited).encode()
+
+
+async def test_a_version_saved_meanwhile_is_not_overwritten_unseen(bot: WebBot, db: Database) -> None:
+    async with bot.browser(bot.commander) as first, bot.browser("UDAVE") as second:
+        mine = form_fields((await first.get(EDITOR)).text, EDITOR)
+        theirs = form_fields((await second.get(EDITOR)).text, EDITOR)
+        await first.follow(await first.post(EDITOR, with_section(mine, "Impact", "\nfirst\n\n")))
+        stale = await second.post(EDITOR, with_section(theirs, "Impact", "\nsecond\n\n"))
+        assert stale.status_code == 409
+        assert notice(stale.text) == (f"@{bot.slack.workspace.users[bot.commander]} saved version 1 since you started "
+                                      "editing; nothing was saved. Your text is kept below: compare it with the latest "
+                                      "version, then save again.")
+        kept = form_fields(stale.text, EDITOR)
+        assert kept["base"] == ["1"] and "\nsecond\n\n" in kept["body"]
+        again = await second.follow(await second.post(EDITOR, {**kept, "action": "save"}))
+    assert notice(again.text) == "Saved version 2 of the postmortem."
+    assert [(v.number, v.author) for v in await db.read(postmortem_versions.versions, 1)] == [(2, "UDAVE"),
+                                                                                            (1, bot.commander)]
+
+
+async def test_publishing_is_refused_as_in_slack_and_unknown_incidents_are_not_found(bot: WebBot, db: Database) -> None:
+    await bot.command("resolve")
+    await bot.delivered()
+    bystander = bot.bystander()
+    async with bot.browser(bystander) as browser:
+        refused = await browser.follow(await browser.post(f"{EDITOR}/publish"))
+        missing = await browser.get("/ui/incidents/99/postmortem")
+    assert notice(refused.text) == (f"Only the commander (@{bot.slack.workspace.users[bot.commander]}) or a responder "
+                                    "or the postmortem's owner can change its postmortem.")
+    tracked = await db.read(postmortems.get, 1)
+    assert tracked is not None and tracked.status == "draft"
+    assert [(e.kind, e.data) for e in await rows.events(db, 1) if e.actor == bystander] == [
+        ("command", {"source": "web", "text": "postmortem publish", "allowed": False})]
+    assert missing.status_code == 404 and "No incident #99." in missing.text
