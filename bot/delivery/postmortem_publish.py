@@ -1,6 +1,7 @@
-"""Publishing a postmortem: the final document as a Slack canvas tabbed in the incident
-channel, or, where the workspace allows no canvas, as the Markdown file; then the
-announcement, and where it went recorded on the postmortem.
+"""Publishing a postmortem: the final document (the latest version saved in the web
+workspace's editor, or the draft when nobody saved one), read when it is sent, as a Slack
+canvas tabbed in the incident channel, or, where the workspace allows no canvas, as the
+Markdown file; then the announcement, and where it went recorded on the postmortem.
 
 Slack offers no way to find a canvas by something the bot put in it, so the document is
 recorded on the postmortem the moment it exists: a retry then announces it (once: the
@@ -19,7 +20,7 @@ from bot.delivery.posting import Poster
 from bot.incident import drafts
 from bot.playbook import PlaybookSet
 from bot.slack.gateway import SlackGateway, SlackPermanentError
-from storage import postmortems
+from storage import postmortem_versions, postmortems
 from storage.database import Database
 from storage.outbox import ClaimedAction
 
@@ -50,13 +51,21 @@ class PostmortemPublish:
         ts = await self._poster.post_once(action, channel, text)
         return Done({"ts": ts, **document})
 
-    async def _publish(self, action: ClaimedAction, incident_id: int, title: str, channel: str) -> dict[str, object]:
+    async def _document(self, action: ClaimedAction, incident_id: int) -> str:
+        """The latest version people saved in the editor, else the draft rendered now."""
+        saved = await self._db.read(postmortem_versions.latest_version, incident_id)
+        if saved is not None:
+            return saved.body
         try:
             markdown = await drafts.postmortem_markdown(self._db, self._playbooks, self._playbooks_dir, incident_id)
         except drafts.PostmortemError as exc:
             raise SlackPermanentError(action.kind, str(exc)) from None
         if markdown is None:
             raise MissingPrerequisite(action.kind, f"incident {incident_id} no longer exists")
+        return markdown
+
+    async def _publish(self, action: ClaimedAction, incident_id: int, title: str, channel: str) -> dict[str, object]:
+        markdown = await self._document(action, incident_id)
         name = f"Postmortem: incident #{incident_id} {title}"[:250]
         try:
             created = await self._slack.call("canvases.create", title=name, channel_id=channel,

@@ -53,6 +53,7 @@ class EventKind(StrEnum):
     POSTMORTEM_REMINDED = "postmortem.reminded"
     POSTMORTEM_OVERDUE = "postmortem.overdue"
     POSTMORTEM_PUBLISHED = "postmortem.published"
+    POSTMORTEM_EDITED = "postmortem.edited"  # a version of its Markdown was saved: version, source
     FOLLOWUP_ADDED = "followup.added"
     FOLLOWUP_DONE = "followup.done"
     FOLLOWUP_DROPPED = "followup.dropped"

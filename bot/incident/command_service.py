@@ -11,55 +11,40 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from bot.adapters.alertmanager import AlertmanagerClient, AlertmanagerError
 from bot.clock import Clock
 from bot.domain import commands as p
-from bot.domain import due as dues
 from bot.domain import followup_grammar as fg
 from bot.domain.decide import decide_declaration
-from bot.domain.due import DueError
 from bot.domain.kinds import ActionKind, EventKind
 from bot.domain.redaction import redactor
 from bot.incident import permits, transitions
 from bot.incident import timer_schedule as schedule
 from bot.incident.change import IncidentChange
+from bot.incident.command_reply import Context, Reply
+from bot.incident.command_reply import refused as _refused
 from bot.incident.followup_desk import FollowUpDesk, UserExists
-from bot.incident.postmortem_tracking import PostmortemTracking
+from bot.incident.postmortem_commands import POSTMORTEM_CHANGES, change_postmortem
+from bot.incident.postmortem_edits import PostmortemEdits
 from bot.incident.timeline_editor import listed_timeline
 from bot.playbook import Playbook, PlaybookSet
 from bot.slack.blocks import escape
 from bot.slack.texts import draft_update, list_text
 from bot.slack.timeline_listing import LISTED, listing
 from storage import alerting as repo
-from storage import followups, postmortems
 from storage import incidents as store
 from storage.database import Database
+
+__all__ = ["CommandService", "Context", "GroupMembers", "Reply"]
 
 GroupMembers = permits.GroupMembers
 NOT_AN_INCIDENT_CHANNEL = ("This is not an incident channel. Type `{command} declare &lt;title&gt;` to open one, "
                            "or `{command} list` to find one.")
-
-
-@dataclass(frozen=True)
-class Context:
-    user: str
-    channel: str
-    source: str = "slash"  # or "button", "modal"
-    text: str = ""
-
-
-@dataclass(frozen=True)
-class Reply:
-    text: str
-    changed: bool = False  # the command changed something (and the outbox has work)
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class CommandService:
@@ -69,6 +54,7 @@ class CommandService:
                  user_exists: UserExists | None = None) -> None:
         self._db = db
         self.followups = FollowUpDesk(db, playbooks, clock, command, user_exists, group_members)
+        self.postmortems = PostmortemEdits(db, playbooks, clock, on_commit, group_members)
         self._alertmanager = alertmanager
         self._playbooks = playbooks
         self._clock = clock
@@ -94,6 +80,18 @@ class CommandService:
             incident_id = await session.run_sync(store.incident_id_for_channel, ctx.channel)
         if incident_id is None:
             return Reply(NOT_AN_INCIDENT_CHANNEL.format(command=self.command))
+        return await self._run(incident_id, command, ctx)
+
+    async def execute_in(self, incident_id: int, command: p.Command, ctx: Context) -> Reply:
+        """The command for the incident it names, not the channel it was typed in (the web
+        workspace): the same checks, changes, replies and recorded command as in Slack."""
+        if isinstance(command, (p.Help, p.ListIncidents, p.Declare)):
+            return await self.execute(command, ctx)
+        if await self._db.read(repo.get_incident, incident_id) is None:
+            return Reply(f"There is no incident #{incident_id}.")
+        return await self._run(incident_id, command, ctx)
+
+    async def _run(self, incident_id: int, command: p.Command, ctx: Context) -> Reply:
         if isinstance(command, fg.ListFollowUps):
             return Reply(await self.followups.listing(incident_id))
         if isinstance(command, (fg.AddFollowUp, fg.CloseFollowUp)) and \
@@ -285,34 +283,9 @@ class CommandService:
             change.action(ActionKind.FILE_POSTMORTEM)
             return Reply("The postmortem draft is being rendered and uploaded to this channel.", changed=True)
         if isinstance(command, POSTMORTEM_CHANGES):
-            return await self._postmortem(session, change, playbook, command)
+            return await change_postmortem(session, change, playbook, command, slash_command=self.command,
+                                           group_members=self._group_members)
         return Reply(f"`{self.command}` cannot do that here.")
-
-    async def _postmortem(self, session: AsyncSession, change: IncidentChange, playbook: Playbook | None,
-                          command: PostmortemChange) -> Reply:
-        existing = await session.run_sync(postmortems.get, change.incident.id)
-        is_owner = existing is not None and change.actor == existing.owner
-        if not is_owner and (refusal := await self._may("resolve", change, playbook)):
-            return _refused(refusal.replace(" can resolve for this incident",
-                                                " or the postmortem's owner can change its postmortem"))
-        if isinstance(command, p.PostmortemDue):
-            try:
-                due_at = dues.due_at(command.due, change.now)
-            except DueError as exc:
-                return _refused(f"{str(exc)[:1].upper()}{str(exc)[1:]}. Type `{self.command} postmortem due "
-                                f"&lt;YYYY-MM-DD|duration&gt;`.")
-        open_followups = (await session.run_sync(followups.counts_by_status, change.incident.id)).get("open", 0)
-
-        def apply(sync: Session) -> str:
-            tracking = PostmortemTracking(sync, change.incident, change.actor, change.now, self.command)
-            if isinstance(command, p.PostmortemOwner):
-                return tracking.set_owner(command.user)
-            if isinstance(command, p.PostmortemDue):
-                return tracking.set_due(due_at)
-            if isinstance(command, p.PostmortemReview):
-                return tracking.set_in_review()
-            return tracking.publish(open_followups)
-        return Reply(await session.run_sync(apply), changed=True)
 
     async def _severity(self, change: IncidentChange, playbook: Playbook | None, command: p.SetSeverity) -> Reply:
         incident = change.incident
@@ -375,13 +348,8 @@ class _SilencesExpired:
 
 
 InIncidentCommand = p.Command | _SilencesCreated | _SilencesExpired
-PostmortemChange = p.PostmortemOwner | p.PostmortemDue | p.PostmortemReview | p.PostmortemPublish
-POSTMORTEM_CHANGES = (p.PostmortemOwner, p.PostmortemDue, p.PostmortemReview, p.PostmortemPublish)
 
 
 def _redact(playbook: Playbook | None, text: str) -> str:
     return redactor(playbook.redact_patterns if playbook is not None else ()).redact(text)
 
-
-def _refused(text: str) -> Reply:
-    return Reply(text, extra={"refused": True})

@@ -150,6 +150,8 @@ def event_row(event: EventRecord, source: str, pins: Pins) -> Row:
         row.text = "Channel archived"
     elif kind in ("silence.created", "silence.expired"):
         row.text = _silence(kind, who, data)
+    elif kind == "postmortem.edited":
+        row.text = f"{who} saved version {tx.one_line(data.get('version') or '?')} of the postmortem"
     elif kind == "workflow.action":
         done = {"trigger": "Paged", "acknowledge": "Page acknowledged", "resolve": "Page resolved"}
         workflow = f" (workflow {tx.code(data['workflow'])})" if data.get("workflow") else ""

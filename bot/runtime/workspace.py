@@ -50,4 +50,5 @@ def build_workspace(settings: Settings, db: Database, playbooks: Callable[[], Pl
                              settings.slash_command),
         commands=commands, editor=editor, on_commit=on_commit,
         team_of=lookups.team_id if lookups is not None else no_team,
-        people=People(lookups.display_name if lookups is not None else None), signin=signin)
+        people=People(lookups.display_name if lookups is not None else None), signin=signin,
+        playbooks_dir=settings.playbooks_dir)

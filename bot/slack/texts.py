@@ -16,6 +16,7 @@ _EVENT_TEXT = {
     "commander.acknowledged": "acknowledged", "role.assigned": "role assigned", "update.posted": "update posted",
     "note.added": "note", "incident.resolved": "resolved", "incident.reopened": "reopened",
     "message.pinned": "pinned message", "message.unpinned": "unpinned message",
+    "postmortem.edited": "postmortem edited",
 }
 
 
@@ -42,6 +43,8 @@ def _detail(kind: str, data: Mapping[str, JSONValue]) -> str:
         return f"{data.get('role')}: <@{data.get('user')}>"
     if kind == "message.pinned":
         return str(data.get("text", ""))[:200]
+    if kind == "postmortem.edited":
+        return f"version {data.get('version')}"
     return ""
 
 

@@ -6,7 +6,17 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.web import incident_list, incident_page, insights, signin, timeline_forms, timeline_stream
+from bot.web import (
+    followups_board,
+    incident_list,
+    incident_page,
+    insights,
+    postmortem_actions,
+    postmortem_editor,
+    signin,
+    timeline_forms,
+    timeline_stream,
+)
 from bot.web.keys import WORKSPACE
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -38,5 +48,15 @@ def add_workspace_routes(app: web.Application) -> None:
     app.router.add_post("/ui/incidents/{incident_id}/timeline/{event_id}/correct", timeline_forms.correct)
     app.router.add_post("/ui/incidents/{incident_id}/timeline/{event_id}/hide", timeline_forms.hide)
     app.router.add_post("/ui/incidents/{incident_id}/timeline/{event_id}/show", timeline_forms.show)
+    app.router.add_get("/ui/incidents/{incident_id}/postmortem", postmortem_editor.editor)
+    app.router.add_post("/ui/incidents/{incident_id}/postmortem", postmortem_editor.submit)
+    app.router.add_post("/ui/incidents/{incident_id}/postmortem/preview", postmortem_editor.preview)
+    app.router.add_post("/ui/incidents/{incident_id}/postmortem/publish", postmortem_actions.publish)
+    app.router.add_post("/ui/incidents/{incident_id}/postmortem/review", postmortem_actions.review)
+    app.router.add_post("/ui/incidents/{incident_id}/postmortem/owner", postmortem_actions.owner)
+    app.router.add_post("/ui/incidents/{incident_id}/postmortem/due", postmortem_actions.due)
+    app.router.add_get("/ui/followups", followups_board.board)
+    app.router.add_post("/ui/followups/{incident}/{number}/done", followups_board.done)
+    app.router.add_post("/ui/followups/{incident}/{number}/drop", followups_board.drop)
     app.router.add_static("/ui/static", STATIC, append_version=False)
     app.on_shutdown.append(_end_live_timelines)

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bot.clock import Clock
 from bot.domain.links import incident_page_url
@@ -107,3 +108,4 @@ class Workspace:
     # None when SLACK_CLIENT_ID or SLACK_CLIENT_SECRET is unset; the sign-in page says so.
     signin: SlackSignIn | None = None
     wakeups: Wakeups = field(default_factory=Wakeups)
+    playbooks_dir: Path = Path("playbooks")  # where playbooks' postmortem templates are
