@@ -126,6 +126,7 @@ class Alert(Base):
     __table_args__ = (
         UniqueConstraint("fingerprint", "starts_at", name="uq_alerts_identity"),
         Index("ix_alerts_incident", "incident_id", "status"),
+        Index("ix_alerts_incident_start", "incident_id", "starts_at", "id"),
         Index("ix_alerts_group", "group_id"),
     )
 
@@ -151,6 +152,7 @@ class IncidentEvent(Base):
         Index("ix_events_incident_time", "incident_id", "occurred_at", "id"),
         # Windows of the timeline by id (the workspace's pages and its live stream).
         Index("ix_events_incident_id", "incident_id", "id"),
+        Index("ix_events_incident_kind", "incident_id", "kind", "id"),
     )
 
 

@@ -19,8 +19,9 @@ from tests.support.integration import unavailable
 from tests.support.workspace import T0, insert_incident, notes
 
 NEW_TABLES = {"web_sessions", "web_signins", "postmortem_versions"}
-NEW_INDEXES = {"incident_events": {"ix_events_incident_id"}, "incidents": {"ix_incidents_severity_id",
-                                                                          "ix_incidents_route_id"}}
+NEW_INDEXES = {"incident_events": {"ix_events_incident_id", "ix_events_incident_kind"},
+               "incidents": {"ix_incidents_severity_id", "ix_incidents_route_id"},
+               "alerts": {"ix_alerts_incident_start"}}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

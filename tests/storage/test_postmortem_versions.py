@@ -51,10 +51,10 @@ async def test_the_list_of_versions_is_newest_first_with_lengths_not_bodies(db: 
     assert [v.number for v in await db.read(lambda s: postmortem_versions.versions(s, api, limit=2))] == [3, 2]
 
 
+# SQLite's one writer runs one transaction at a time: there is no interleaving to race.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 async def test_two_saves_without_the_incident_lock_cannot_share_a_number(db: Database) -> None:
     """The unique constraint backs the caller's lock: one of two racing saves fails, none is lost silently."""
-    if db.is_sqlite:
-        pytest.skip("SQLite's one writer runs one transaction at a time: there is no interleaving to race")
     api, _ = await db.write(two_incidents)
 
     async with db.transaction() as first:

@@ -60,9 +60,9 @@ async def test_of_many_concurrent_callbacks_with_one_state_exactly_one_signs_in(
     assert len([r for r in results if r is not None]) == 1
 
 
+# SQLite's one writer runs one transaction at a time: there is no interleaving to race.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 async def test_on_postgresql_a_consume_racing_an_uncommitted_one_waits_and_then_finds_it_used(db: Database) -> None:
-    if db.is_sqlite:
-        pytest.skip("SQLite's one writer runs one transaction at a time: there is no interleaving to race")
     await start_signin(db)
 
     async with db.transaction() as first:
