@@ -176,11 +176,13 @@ def _settings(directory: Path, playbooks_dir: Path, slack_url: str, web_port: in
     """Everything set here, so nothing in the caller's environment (a real token, say) leaks in."""
     database = directory / "incident-bot-demo.db"
     database.unlink(missing_ok=True)
-    workspace: dict[str, Any] = {}
-    if web_port is not None:  # the web workspace, signing in through the console Slack's stand-in
-        workspace = {"public_url": f"http://127.0.0.1:{web_port}", "session_secret": SecretStr(secrets.token_hex(32)),
-                     "slack_client_id": DEMO_CLIENT_ID, "slack_client_secret": SecretStr(DEMO_CLIENT_SECRET),
-                     "slack_oidc_authorize_url": f"{slack_url.rstrip('/')}{AUTHORIZE_PATH}"}
+    # The workspace is always on (so its start-up says nothing); only --web gives it a known
+    # address and signs people in through the console Slack's stand-in.
+    workspace: dict[str, Any] = {"session_secret": SecretStr(secrets.token_hex(32))}
+    if web_port is not None:
+        workspace |= {"public_url": f"http://127.0.0.1:{web_port}", "slack_client_id": DEMO_CLIENT_ID,
+                      "slack_client_secret": SecretStr(DEMO_CLIENT_SECRET),
+                      "slack_oidc_authorize_url": f"{slack_url.rstrip('/')}{AUTHORIZE_PATH}"}
     return Settings(
         database_url=f"sqlite+aiosqlite:///{database}", playbooks_dir=playbooks_dir, host="127.0.0.1", port=0,
         slack_bot_token=SecretStr(BOT_TOKEN), slack_signing_secret=SecretStr(SIGNING_SECRET), slack_app_token=None,
