@@ -1,4 +1,5 @@
-"""Slack messages as plain text (for a terminal or a web page): mrkdwn entities resolved, blocks flattened. Pure."""
+"""Slack messages as plain text, for the demo's terminal and the web workspace: mrkdwn
+entities resolved, blocks flattened. Pure."""
 
 from __future__ import annotations
 
