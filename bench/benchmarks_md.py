@@ -9,6 +9,8 @@ from bench.results import FigureData, Outcome, Run
 ISSUE_TARGETS = {
     "webhook_ingest": "webhook ingest, bot on SQLite: >= 300 deliveries/s with p99 < 100 ms",
     "slash_ack": "slash-command acknowledgement under 100 webhooks/s: p99 < 300 ms for help and note",
+    "web_pages": "web workspace, incident page with 50,000 events: first page <= 150 ms, <= 1.5x the page of a "
+                 "500-event incident",
 }
 
 

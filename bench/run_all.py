@@ -54,6 +54,8 @@ BENCHMARKS = (
     Benchmark("resident_memory", "Resident memory with open incidents",
               ("--incidents", "100", "--settle", "1"), 240),
     Benchmark("startup_time", "Start-up time", ("--runs", "2"), 240),
+    Benchmark("web_pages", "Web workspace pages: the incident page and the incidents list against the database's size",
+              ("--events", "5000", "--incidents", "1000", "--requests", "10", "--warmup", "2"), 300),
 )
 BY_NAME = {b.name: b for b in BENCHMARKS}
 

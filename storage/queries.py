@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import Alert, FollowUp, Incident, IncidentEvent, OutboxAction, Postmortem
@@ -105,3 +106,19 @@ def followups_closed(session: Session, since: datetime, *, until: datetime | Non
     return [ClosedFollowUp(incident_id=int(i), number=int(n), status=str(status), created_at=created, due_at=due,
                            closed_at=closed)
             for i, n, status, created, due, closed in rows if closed is not None]
+
+
+def incidents_opened_by_alert(session: Session, since: datetime, names: Sequence[str], *,
+                              until: datetime | None = None) -> dict[str, int]:
+    """For each of these alert names, the incidents opened since ``since`` (and before
+    ``until``) by an alert of that name: one that was already there when the incident opened."""
+    if not names:
+        return {}
+    name = func.coalesce(Alert.labels["alertname"].as_string(), "?")
+    query = (select(name, func.count(distinct(Incident.id)))
+             .join(Incident, Alert.incident_id == Incident.id)
+             .where(Incident.opened_at >= since, Alert.first_seen_at <= Incident.opened_at, name.in_(list(names)))
+             .group_by(name))
+    if until is not None:
+        query = query.where(Incident.opened_at < until)
+    return {str(alertname): int(count) for alertname, count in session.execute(query)}

@@ -17,6 +17,8 @@ from bot.settings import Settings
 if TYPE_CHECKING:
     from bot.playbook.problems import PlaybookProblem
 
+DEMO_WEB_PORT = 8080
+
 
 def _settings() -> Settings:
     try:
@@ -32,10 +34,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(_settings())
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 1 to 65535, not {text!r}")
+    return int(text)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
-    return run_demo(sys.stdout, directory=Path(args.dir) if args.dir else None)
+    if args.port is not None and not args.web:
+        print("--port: only with --web (the port of the demo's web workspace)", file=sys.stderr)
+        return 2
+    return run_demo(sys.stdout, directory=Path(args.dir) if args.dir else None,
+                    web_port=(args.port or DEMO_WEB_PORT) if args.web else None)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -235,6 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
         "and the postmortem draft is written to a file. No tokens, no network; the clock skips quiet minutes.")
     demo.add_argument("--dir", help="directory for the demo's database and postmortem draft "
                       "(default: a new temporary directory)")
+    demo.add_argument("--web", action="store_true",
+                      help="then keep the bot up with its web workspace on http://127.0.0.1:8080 (or --port) for the "
+                      "demo's incident, signing in through a local stand-in for Sign in with Slack, until Ctrl-C")
+    demo.add_argument("--port", type=_port, help=f"the web workspace's port with --web (default {DEMO_WEB_PORT})")
     demo.set_defaults(func=cmd_demo)
 
     serve = commands.add_parser("serve", help="run the bot: webhook receiver, Slack endpoint, API and metrics",

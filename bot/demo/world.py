@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from pydantic import SecretStr
 
 from bot.clock import SkippingClock
 from bot.demo import slack_requests
+from bot.demo.console_signin import AUTHORIZE_PATH, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from bot.demo.console_slack import TEAM, Channel, ConsoleSlack
 from bot.demo.transcript import Transcript
 from bot.http.keys import DATABASE
@@ -47,8 +49,9 @@ class World:
         self.bot_url = bot_url
         self.db = db
         self._http = session
-        self._settings = settings
+        self.settings = settings
         self._triggers = itertools.count(1)
+        self.incident_id: int | None = None  # the incident the story's alerts opened
 
     # -- acting -----------------------------------------------------------------------
 
@@ -59,6 +62,8 @@ class World:
             if response.status != 200:
                 raise DemoFailed(f"the webhook answered {response.status}: {answer}")
         self.transcript.aside(f"the bot answered 200 once stored: {answer['outcome']}, incident #{answer['incident']}")
+        if self.incident_id is None and answer.get("incident") is not None:
+            self.incident_id = int(answer["incident"])
         await self.settle()
         return dict(answer)
 
@@ -70,9 +75,9 @@ class World:
 
     async def slash(self, user: str, text: str, channel: Channel) -> None:
         name = self.slack.name_of(user)
-        self.transcript.person(name, f"types in #{channel.name}: {self._settings.slash_command} {text}")
+        self.transcript.person(name, f"types in #{channel.name}: {self.settings.slash_command} {text}")
         body = slack_requests.slash_command_body(
-            command=self._settings.slash_command, text=text, user=user, user_name=name, channel=channel.id,
+            command=self.settings.slash_command, text=text, user=user, user_name=name, channel=channel.id,
             channel_name=channel.name, team=TEAM, response_url=self.slack.response_url(user),
             trigger_id=f"demo.{next(self._triggers)}")
         await self._to_slack_endpoint(user, body)
@@ -141,7 +146,10 @@ class World:
 
 @asynccontextmanager
 async def running_world(directory: Path, playbooks_dir: Path, transcript: Transcript,
-                        clock: SkippingClock, users: dict[str, str]) -> AsyncIterator[World]:
+                        clock: SkippingClock, users: dict[str, str], *,
+                        web_port: int | None = None) -> AsyncIterator[World]:
+    """The console Slack and the bot, each on a free port of 127.0.0.1; with ``web_port``, the
+    bot on that port with its web workspace on, signing people in through the console Slack."""
     slack = ConsoleSlack(transcript, users, clock)
     slack_runner = web.AppRunner(slack.app(), access_log=None)
     await slack_runner.setup()
@@ -150,10 +158,10 @@ async def running_world(directory: Path, playbooks_dir: Path, transcript: Transc
         slack_site = web.TCPSite(slack_runner, "127.0.0.1", 0)
         await slack_site.start()
         slack.base_url = f"http://127.0.0.1:{_port(slack_runner)}/"
-        settings = _settings(directory, playbooks_dir, slack.base_url)
+        settings = _settings(directory, playbooks_dir, slack.base_url, web_port)
         bot_runner = web.AppRunner(create_app(settings, clock=clock), access_log=None)
         await bot_runner.setup()
-        bot_site = web.TCPSite(bot_runner, "127.0.0.1", 0)
+        bot_site = web.TCPSite(bot_runner, "127.0.0.1", web_port or 0)
         await bot_site.start()
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session:
             yield World(clock, transcript, slack, f"http://127.0.0.1:{_port(bot_runner)}",
@@ -164,10 +172,15 @@ async def running_world(directory: Path, playbooks_dir: Path, transcript: Transc
         await slack_runner.cleanup()
 
 
-def _settings(directory: Path, playbooks_dir: Path, slack_url: str) -> Settings:
+def _settings(directory: Path, playbooks_dir: Path, slack_url: str, web_port: int | None) -> Settings:
     """Everything set here, so nothing in the caller's environment (a real token, say) leaks in."""
     database = directory / "incident-bot-demo.db"
     database.unlink(missing_ok=True)
+    workspace: dict[str, Any] = {}
+    if web_port is not None:  # the web workspace, signing in through the console Slack's stand-in
+        workspace = {"public_url": f"http://127.0.0.1:{web_port}", "session_secret": SecretStr(secrets.token_hex(32)),
+                     "slack_client_id": DEMO_CLIENT_ID, "slack_client_secret": SecretStr(DEMO_CLIENT_SECRET),
+                     "slack_oidc_authorize_url": f"{slack_url.rstrip('/')}{AUTHORIZE_PATH}"}
     return Settings(
         database_url=f"sqlite+aiosqlite:///{database}", playbooks_dir=playbooks_dir, host="127.0.0.1", port=0,
         slack_bot_token=SecretStr(BOT_TOKEN), slack_signing_secret=SecretStr(SIGNING_SECRET), slack_app_token=None,
@@ -175,6 +188,7 @@ def _settings(directory: Path, playbooks_dir: Path, slack_url: str) -> Settings:
         alertmanager_webhook_user=None, alertmanager_webhook_password=None, alertmanager_url=None,
         prometheus_url=None, api_token=None, scheduler_tick_seconds=0.1, log_level="WARNING",
         slack_rate_limit_scale=20,  # Slack's per-minute limits pass as fast as the demo's clock
+        **workspace,
     )
 
 

@@ -1,11 +1,13 @@
-"""Incident analytics: time to acknowledge and to resolve, by severity and route. Pure."""
+"""Incident analytics: time to acknowledge and to resolve, by severity and route, week by
+week; the noisiest alerts; postmortems on time and follow-ups closed. Pure: the same numbers
+for ``incident-bot report``, /metrics and the workspace's insights page."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 
 # Buckets for MTTA/MTTR histograms, in seconds: 1 min up to 1 day.
 DURATION_BUCKETS = (60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 43200.0, 86400.0)
@@ -105,31 +107,151 @@ class PostmortemFacts:
 class FollowUpFacts:
     status: str  # open|done|dropped
     due_at: datetime | None
+    closed_at: datetime | None = None
+
+
+def postmortem_outcome(p: PostmortemFacts, now: datetime) -> str:
+    """``on_time`` (published by its due time), ``late``, ``overdue`` (not published, past due),
+    ``waiting`` (not published, not yet due), or for one without a due time ``published``
+    or ``no_due``."""
+    published = p.status == "published" and p.published_at is not None
+    if p.due_at is None:
+        return "published" if published else "no_due"
+    if published:
+        assert p.published_at is not None
+        return "on_time" if p.published_at <= p.due_at else "late"
+    return "overdue" if p.due_at < now else "waiting"
 
 
 def aftercare_lines(postmortems: Sequence[PostmortemFacts], followups: Sequence[FollowUpFacts],
                     now: datetime) -> list[str]:
     """Postmortems on time and follow-ups closed, for the report."""
-    on_time = late = overdue = waiting = 0
-    for p in postmortems:
-        if p.status == "published" and p.published_at is not None:
-            if p.due_at is None or p.published_at <= p.due_at:
-                on_time += 1
-            else:
-                late += 1
-        elif p.due_at is not None and p.due_at < now:
-            overdue += 1
-        else:
-            waiting += 1
+    outcomes = [postmortem_outcome(p, now) for p in postmortems]
+    on_time = outcomes.count("on_time") + outcomes.count("published")  # no due time: on time
+    late, overdue = outcomes.count("late"), outcomes.count("overdue")
+    waiting = outcomes.count("waiting") + outcomes.count("no_due")
     published = on_time + late
     share = f" ({on_time / published:.0%} on time)" if published else ""
     lines = ["", f"Postmortems started: {len(postmortems)}",
              f"  published on time {on_time}, late {late}{share}; overdue {overdue}; not yet due {waiting}"]
-    counts = {status: sum(1 for f in followups if f.status == status) for status in ("open", "done", "dropped")}
-    late_open = sum(1 for f in followups if f.status == "open" and f.due_at is not None and f.due_at < now)
-    closed = counts["done"] + counts["dropped"]
-    ratio = f" ({counts['done'] / len(followups):.0%} done)" if followups else ""
-    lines += [f"Follow-ups added: {len(followups)}",
-              f"  done {counts['done']}, dropped {counts['dropped']} ({closed} closed){ratio}; "
-              f"open {counts['open']}, of which overdue {late_open}"]
+    summary = followups_summary(followups, (), now)
+    ratio = f" ({summary.done / summary.added:.0%} done)" if summary.added else ""
+    lines += [f"Follow-ups added: {summary.added}",
+              f"  done {summary.done}, dropped {summary.dropped} ({summary.done + summary.dropped} closed){ratio}; "
+              f"open {summary.open}, of which overdue {summary.overdue}"]
     return lines
+
+
+# ---------------------------------------------------------------------------------------
+# The workspace's insights: the same facts, as numbers to draw and tabulate
+# ---------------------------------------------------------------------------------------
+
+def week_of(moment: datetime) -> date:
+    """The Monday (UTC) of the week ``moment`` falls in."""
+    day = moment.astimezone(UTC).date()
+    return day - timedelta(days=day.weekday())
+
+
+def weeks_between(since: datetime, until: datetime) -> tuple[date, ...]:
+    """Every week from the one ``since`` falls in to the one ``until`` falls in, oldest first."""
+    first, last = week_of(since), week_of(until)
+    return tuple(first + timedelta(weeks=n) for n in range((last - first).days // 7 + 1))
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklyMeans:
+    """A mean duration per week (the week an incident opened in), one series per severity
+    that has anything to measure; None for a week with nothing to measure."""
+
+    weeks: tuple[date, ...]  # Mondays, oldest first
+    means: dict[str, tuple[float | None, ...]]  # severity -> mean seconds per week
+    counts: dict[str, tuple[int, ...]]  # severity -> incidents measured per week
+
+
+def weekly_means(timings: Iterable[Timing], measure: Callable[[Timing], float | None],
+                 weeks: Sequence[date]) -> WeeklyMeans:
+    """MTTA (``measure=seconds_to_ack``) or MTTR (``seconds_to_resolve``) by severity and week.
+    An incident that opened outside ``weeks``, or has no such time yet, is not counted."""
+    index = {week: i for i, week in enumerate(weeks)}
+    sums: dict[str, list[float]] = {}
+    counts: dict[str, list[int]] = {}
+    for timing in timings:
+        value, at = measure(timing), index.get(week_of(timing[2]))
+        if value is None or at is None:
+            continue
+        severity = timing[0]
+        sums.setdefault(severity, [0.0] * len(weeks))[at] += max(value, 0.0)
+        counts.setdefault(severity, [0] * len(weeks))[at] += 1
+    means = {severity: tuple(total / n if n else None for total, n in zip(sums[severity], counts[severity],
+                                                                            strict=True))
+             for severity in sorted(sums)}
+    return WeeklyMeans(tuple(weeks), means, {severity: tuple(counts[severity]) for severity in sorted(counts)})
+
+
+@dataclass(frozen=True, slots=True)
+class NoisyAlert:
+    name: str
+    fired: int  # alerts of this name that fired
+    opened: int  # incidents these alerts opened
+
+
+def noisiest_alerts(counts: Sequence[tuple[str, int]], opened: Mapping[str, int]) -> list[NoisyAlert]:
+    """``counts`` (name, alerts fired), noisiest first, with the incidents each name opened."""
+    return [NoisyAlert(name, fired, opened.get(name, 0)) for name, fired in counts]
+
+
+@dataclass(frozen=True, slots=True)
+class PostmortemsOnTime:
+    """Of the postmortems with a due time: how many were published by it, and the rest."""
+
+    on_time: int
+    late: int
+    overdue: int
+    waiting: int
+    without_due: int  # postmortems that need no due time (not in the share)
+
+    @property
+    def with_due(self) -> int:
+        return self.on_time + self.late + self.overdue + self.waiting
+
+    @property
+    def share(self) -> float | None:
+        return self.on_time / self.with_due if self.with_due else None
+
+
+def postmortems_on_time(postmortems: Iterable[PostmortemFacts], now: datetime) -> PostmortemsOnTime:
+    outcomes = [postmortem_outcome(p, now) for p in postmortems]
+    return PostmortemsOnTime(outcomes.count("on_time"), outcomes.count("late"), outcomes.count("overdue"),
+                             outcomes.count("waiting"), outcomes.count("published") + outcomes.count("no_due"))
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpsSummary:
+    """The follow-ups added in a period by status, and those closed in it against their due time."""
+
+    done: int
+    dropped: int
+    open: int
+    overdue: int  # open and past due
+    closed: int  # closed (done or dropped) in the period
+    closed_with_due: int
+    closed_on_time: int  # closed by their due time
+
+    @property
+    def added(self) -> int:
+        return self.done + self.dropped + self.open
+
+    @property
+    def on_time_share(self) -> float | None:
+        return self.closed_on_time / self.closed_with_due if self.closed_with_due else None
+
+
+def followups_summary(added: Sequence[FollowUpFacts], closed: Sequence[FollowUpFacts],
+                      now: datetime) -> FollowUpsSummary:
+    """``added``: the follow-ups added in the period; ``closed``: those closed in it."""
+    status = [f.status for f in added]
+    overdue = sum(1 for f in added if f.status == "open" and f.due_at is not None and f.due_at < now)
+    timed = [f for f in closed if f.due_at is not None and f.closed_at is not None]
+    on_time = sum(1 for f in timed if f.closed_at is not None and f.due_at is not None and f.closed_at <= f.due_at)
+    return FollowUpsSummary(status.count("done"), status.count("dropped"), status.count("open"), overdue,
+                            len(closed), len(timed), on_time)

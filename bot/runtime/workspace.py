@@ -38,7 +38,8 @@ def build_workspace(settings: Settings, db: Database, playbooks: Callable[[], Pl
     if settings.slack_client_id and settings.slack_client_secret is not None:
         signin = SlackSignIn(client_id=settings.slack_client_id,
                              client_secret=settings.slack_client_secret.get_secret_value(),
-                             authorize_url=settings.slack_oidc_authorize_url, api_url=settings.slack_api_url)
+                             authorize_url=settings.slack_oidc_authorize_url, api_url=settings.slack_api_url,
+                             clock=clock)
 
     async def no_team() -> str | None:
         return None

@@ -21,6 +21,8 @@ from joserfc.jwk import KeySet
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.clock import Clock, utcnow
+
 SCOPES = ("openid", "profile", "email")
 KEYS_CACHE_SECONDS = 3600.0
 TEAM_CLAIM = "https://slack.com/team_id"
@@ -49,8 +51,10 @@ class SignedInPerson:
 
 
 class SlackSignIn:
-    def __init__(self, *, client_id: str, client_secret: str, authorize_url: str, api_url: str) -> None:
+    def __init__(self, *, client_id: str, client_secret: str, authorize_url: str, api_url: str,
+                 clock: Clock = utcnow) -> None:
         self._client_id = client_id
+        self._clock = clock  # the bot's time, which the token's iat and exp are checked against
         self._client_secret = client_secret
         self._authorize_url = authorize_url
         self._api_url = api_url
@@ -110,7 +114,8 @@ class SlackSignIn:
                 raise SignInError("Slack's identity token could not be verified. Sign in again.") from None
         except JoseError:
             raise SignInError("Slack's identity token could not be verified. Sign in again.") from None
-        registry = jwt.JWTClaimsRegistry(leeway=60, iss={"essential": True, "value": self._issuer},
+        registry = jwt.JWTClaimsRegistry(now=lambda: int(self._clock().timestamp()), leeway=60,
+                                         iss={"essential": True, "value": self._issuer},
                                          aud={"essential": True, "value": self._client_id},
                                          nonce={"essential": True, "value": nonce},
                                          sub={"essential": True}, exp={"essential": True})

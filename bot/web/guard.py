@@ -5,6 +5,7 @@ not JSON or stack traces."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
@@ -40,6 +41,7 @@ def in_workspace(path: str) -> bool:
 async def workspace_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     if not in_workspace(request.path):
         return await handler(request)
+    started = time.perf_counter()
     try:
         response = await _guarded(request, handler)
     except web.HTTPException as exc:
@@ -54,6 +56,10 @@ async def workspace_guard(request: web.Request, handler: Handler) -> web.StreamR
         response.headers.setdefault(name, value)
     if not request.path.startswith("/ui/static/"):
         response.headers.setdefault("Cache-Control", "no-store")
+    if response.prepared:  # a stream (the live timeline) has sent its headers already
+        return response
+    # The server's own time for the page, shown by browsers' developer tools (and read by bench/web_pages.py).
+    response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
     return response
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.web import incident_list, incident_page, signin, timeline_forms, timeline_stream
+from bot.web import incident_list, incident_page, insights, signin, timeline_forms, timeline_stream
 from bot.web.keys import WORKSPACE
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -27,6 +27,7 @@ async def _end_live_timelines(app: web.Application) -> None:
 def add_workspace_routes(app: web.Application) -> None:
     app.router.add_get("/ui", _to_list)
     app.router.add_get("/ui/", incident_list.incidents)
+    app.router.add_get("/ui/insights", insights.insights)
     app.router.add_get("/ui/login", signin.login)
     app.router.add_get("/ui/auth/callback", signin.callback)
     app.router.add_post("/ui/logout", signin.logout)

@@ -71,3 +71,26 @@ async def test_postmortems_and_follow_ups_of_a_period_and_the_follow_ups_closed_
                                                 created_at=T0 + timedelta(days=1), due_at=T0 + timedelta(days=3),
                                                 closed_at=T0 + timedelta(days=2))]
     assert [(c.number, c.status) for c in closed_since] == [(2, "dropped"), (1, "done")]
+
+
+async def test_the_incidents_an_alert_name_opened_are_those_its_alerts_were_there_for(db: Database) -> None:
+    def seed(session: Session) -> None:
+        first = insert_incident(session, "first", opened_at=T0)
+        second = insert_incident(session, "second", opened_at=T0 + WEEK)
+        old = insert_incident(session, "old", opened_at=T0 - 2 * WEEK)
+        alert(session, first, "fp1", name="DiskFull", starts_at=T0)
+        alert(session, first, "fp2", name="DiskFull", starts_at=T0)  # the same incident once
+        alert(session, first, "fp3", name="NodeDown", starts_at=T0 + timedelta(minutes=5))  # joined it later
+        alert(session, second, "fp4", name="DiskFull", starts_at=T0 + WEEK)
+        alert(session, second, "fp5", name="NodeDown", starts_at=T0 + WEEK - timedelta(minutes=1))
+        alert(session, old, "fp6", name="NodeDown", starts_at=T0 - 2 * WEEK)  # opened before the period
+
+    await db.write(seed)
+
+    opened = await db.read(queries.incidents_opened_by_alert, T0, ["DiskFull", "NodeDown", "CPUHigh"])
+    first_week = await db.read(lambda s: queries.incidents_opened_by_alert(s, T0, ["DiskFull", "NodeDown"],
+                                                                           until=T0 + WEEK))
+
+    assert opened == {"DiskFull": 2, "NodeDown": 1}
+    assert first_week == {"DiskFull": 1}
+    assert await db.read(queries.incidents_opened_by_alert, T0, []) == {}
