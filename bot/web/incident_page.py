@@ -127,7 +127,7 @@ async def incident(request: web.Request) -> web.Response:
         "older_href": f"/ui/incidents/{row.id}?before={found.window.oldest_id}" if found.window.has_older else None,
         "before": before, "incident_id": row.id, "live": before is None,
         "stream_url": f"/ui/incidents/{row.id}/stream?after={newest or 0}" if before is None else None,
-        "moment_names": MOMENTS, "streamed": False,
+        "streamed": False,
     })
 
 

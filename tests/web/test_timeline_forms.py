@@ -37,6 +37,7 @@ async def incident(bot: WebBot) -> tuple[int, EventRow, EventRow, str]:
     window = await bot.db.read(workspace_queries.timeline_window, incident_id, before_id=None, limit=100)
     opened = next(e for e in window.events if e.kind == "incident.opened")
     fired = next(e for e in window.events if e.kind == "alert.fired")
+    await bot.run(incident_id, "timeline", row.commander)  # acknowledged: no escalation changes the commander
     bot.clock.advance(timedelta(minutes=10))
     return incident_id, opened, fired, row.commander
 
@@ -110,7 +111,8 @@ async def test_marking_correcting_and_hiding_from_the_page_records_the_viewer_fr
 async def test_a_person_the_playbook_does_not_allow_is_refused_in_slack_s_words_and_nothing_is_written(
         bot: WebBot, incident: tuple[int, EventRow, EventRow, str]) -> None:
     incident_id, opened, _, commander = incident
-    outsider = next(u for u in ("UALICE", "UBOB", "UCAROL") if u != commander)  # neither commander nor responder
+    outsider = "UERIN"  # neither the commander, a responder, a role holder, nor in the rotation
+    bot.slack.add_user(outsider, "erin")
     with pytest.raises(TimelineEditError) as in_slack:
         await bot.app[WORKSPACE].editor.mark(incident_id, opened.id, "detected", actor=outsider, source="slack")
     assert str(in_slack.value) == (f"Only the commander (<@{commander}>) or a responder can edit the timeline "

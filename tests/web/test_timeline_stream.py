@@ -10,13 +10,17 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import insert, text
+from sqlalchemy.orm import Session
 
+from bot.web import timeline_stream
 from bot.web.keys import WORKSPACE
 from storage import alerting, workspace_queries
+from storage.models import IncidentEvent
 from tests.slack_emulator import SlackEmulator
 from tests.support.payloads import captured
 from tests.support.slack import eventually
-from tests.support.web_incident import EventReader, WebBot, web_bot
+from tests.support.web_incident import NOW, EventReader, WebBot, web_bot
 
 
 @pytest.fixture
@@ -78,6 +82,40 @@ async def test_after_query_resumes_too_and_a_bad_resume_point_or_incident_is_ref
     assert "note: after the page was rendered" in entry.data
     assert bad.status_code == 400 and "Last-Event-ID" in bad.text
     assert missing.status_code == 404 and "There is no incident #999." in missing.text
+
+
+async def test_an_entry_committed_after_a_newer_one_is_still_sent_once(bot: WebBot, incident: tuple[int, str],
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ids are taken at INSERT, not at commit: an event with a lower id can become visible
+    after a higher one was sent (on PostgreSQL, a writer without the incident's lock)."""
+    incident_id, _ = incident
+    latest = await bot.db.read(workspace_queries.latest_event_id, incident_id)
+    assert latest is not None
+    monkeypatch.setattr(timeline_stream, "HEARTBEAT_SECONDS", 0.3)
+    async with bot.browser("UDAVE") as browser:
+        async with browser.stream("GET", f"/ui/incidents/{incident_id}/stream") as stream:
+            events = EventReader(stream)
+            await bot.db.write(_event_with_id, incident_id, latest + 1000, "committed first")
+            [newer] = await events.next(1, timeout=5)
+            await bot.db.write(_event_with_id, incident_id, latest + 500, "committed late")
+            [late] = await events.next(1, timeout=5)
+            heartbeat = [await events.line() for _ in range(3)]
+            await bot.note(incident_id, "next", "UDAVE")
+            [after] = await events.next(1, timeout=5)
+    assert (newer.id, "committed first" in newer.data) == (str(latest + 1000), True)
+    assert f'<li id="e{latest + 500}"' in late.data and "committed late" in late.data
+    assert late.id == str(latest + 1000)  # the browser resumes after the newest it has: never goes back
+    assert ": still here" in heartbeat
+    assert "note: next" in after.data and int(after.id or 0) > latest + 1000
+
+
+def _event_with_id(session: Session, incident_id: int, event_id: int, words: str) -> None:
+    session.execute(insert(IncidentEvent).values(id=event_id, incident_id=incident_id, occurred_at=NOW,
+                                                 recorded_at=NOW, kind="note.added", actor="UBOB",
+                                                 data={"text": words}))
+    if session.bind is not None and session.bind.dialect.name == "postgresql":  # later inserts get higher ids
+        session.execute(text("SELECT setval(pg_get_serial_sequence('incident_events', 'id'), "
+                             "greatest(:id, (SELECT max(id) FROM incident_events)))"), {"id": event_id})
 
 
 async def test_a_key_moment_marked_elsewhere_arrives_as_an_entry_and_updates_the_marked_one(
