@@ -10,6 +10,7 @@ order (:mod:`bot.postmortem.sections`), so an unedited draft saves as it was ren
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -44,6 +45,9 @@ class Stored:
     notes: dict[int, str]  # version number -> what changed, as its author said
 
 
+_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,20})>")
+
+
 def editor_url(incident_id: int) -> str:
     return f"/ui/incidents/{incident_id}/postmortem"
 
@@ -70,7 +74,9 @@ async def _draft(workspace: Workspace, incident_id: int) -> str:
         raise web.HTTPInternalServerError(text=f"The draft cannot be rendered: {exc}") from None
     if text is None:
         raise web.HTTPNotFound(text=f"No incident #{incident_id}.")
-    return text
+    # The draft names people as Slack mentions; its author edits, and readers read, names.
+    names = await workspace.people.names(set(_MENTION.findall(text)))
+    return _MENTION.sub(lambda m: "@" + names.get(m.group(1), m.group(1)), text)
 
 
 async def _starting_text(workspace: Workspace, stored: Stored) -> str:

@@ -87,4 +87,11 @@ async def test_sign_in_and_the_incidents_list(live: Live, browser_context: Brows
     await live.shot(page, "1-incidents")
     await page.set_viewport_size({"width": 390, "height": 844})
     await live.shot(page, "1-incidents-phone")
+    await page.set_viewport_size({"width": 1280, "height": 900})
+    await page.get_by_role("link", name="Insights").click()
+    await page.get_by_role("heading", name="Insights").wait_for()
+    await live.shot(page, "6-insights")
+    # The keyboard reaches the content first: the skip link, then the navigation.
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.textContent") == "Skip to content"
     assert alerts == []

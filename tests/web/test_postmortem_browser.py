@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 # database_url and live: that module's fixtures (one SQLite file; the bot with an incident open)
+from tests.support.slack import eventually
 from tests.web.test_browser import Live, _channel, database_url, live, sign_in  # noqa: F401
 
 if TYPE_CHECKING:
@@ -59,4 +60,18 @@ async def test_the_preview_follows_typing_and_a_version_is_saved(live: Live,  # 
     await live.shot(page, "3-followups-board-phone")
     await row.get_by_role("button", name="Done").click()
     await page.get_by_text("Follow-up 1 is done.").wait_for()
+
+    # Resolved in Slack, published from the page: the canvas carries the saved version.
+    answer = await live.slack.slash_command(f"{live.url}/slack/events", text="resolve rolled back",
+                                            user_id=RESPONDER, channel_id=channel)
+    assert answer.status_code == 200
+    await page.set_viewport_size({"width": 1280, "height": 900})
+    await page.goto(f"{live.url}/ui/incidents/1/postmortem")
+    await page.get_by_role("button", name="Publish").click()
+    await page.get_by_role("status").filter(has_text="publish").wait_for()
+    await live.shot(page, "5-postmortem-published")
+
+    def published() -> bool:
+        return any("Nobody could pay" in str(c.get("document_content")) for c in live.slack.canvases.values())
+    await eventually(published, timeout=15, what="the saved version published as a canvas")
     assert problems == []

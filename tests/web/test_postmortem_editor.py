@@ -59,7 +59,9 @@ async def test_the_editor_shows_the_draft_in_its_sections_and_sends_it_back_unch
     assert fields["head"][0].startswith("# Postmortem #1: ")
     assert fields["base"] == ["0"]
     draft = await api_draft(bot)
-    assert joined(fields) == draft  # the browser sends back exactly the draft
+    # The browser sends back exactly the draft, with its Slack mentions as the names people read.
+    assert "<@UCAROL>" in draft
+    assert joined(fields) == draft.replace("<@UCAROL>", "@carol")
     assert "<label for=\"pm-s2\" class=\"pm-label\">Impact</label>" in page.text
     assert "No version saved yet" in page.text
 
