@@ -4,20 +4,22 @@ holds is shown as text."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from pydantic import SecretStr
 
+from bot.clock import utcnow
 from storage.alerting import insert_incident
 from storage.database import Database
 from tests.conftest import REPO
 from tests.support.bot import bot_settings, running_bot
 from tests.support.web_session import SESSION_SECRET, signed_in
 
-OPENED = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+# Recent, whatever the date: older resolved incidents would be purged by the bot's retention.
+OPENED = utcnow().replace(microsecond=0) - timedelta(days=1)
 
 
 def _incident(title: str, severity: str, status: str, route: str, n: int) -> dict[str, Any]:
