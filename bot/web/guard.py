@@ -13,7 +13,7 @@ import structlog
 from aiohttp import web
 
 from bot.web.keys import WORKSPACE, WORKSPACE_OFF
-from bot.web.render import render
+from bot.web.render import sessionless_page
 from bot.web.sessions import CSRF_FIELD, CSRF_HEADER, csrf_ok, end_session, load_viewer
 
 log = structlog.get_logger(__name__)
@@ -64,9 +64,7 @@ async def workspace_guard(request: web.Request, handler: Handler) -> web.StreamR
 
 
 def error_page(status: int, message: str) -> web.Response:
-    body = render("error.html", {"status": status, "message": message, "viewer": None, "notice": None,
-                                 "csrf": "", "csrf_token": "", "path": ""})
-    return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
+    return sessionless_page("error.html", {"status": status, "message": message}, status=status)
 
 
 async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -63,6 +63,12 @@ def render(template: str, context: Mapping[str, object]) -> str:
     return environment().get_template(template).render(context)
 
 
+def sessionless_page(template: str, context: Mapping[str, object], *, status: int = 200) -> web.Response:
+    """A page for nobody signed in (an error, signed out): the layout without the viewer's parts."""
+    body = render(template, {"viewer": None, "notice": None, "csrf": "", "csrf_token": "", "path": "", **context})
+    return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
+
+
 def page(request: web.Request, workspace: Workspace, template: str, viewer: Viewer | None,
          context: Mapping[str, object], *, status: int = 200) -> web.Response:
     notice = _take_flash(request, workspace)

@@ -15,7 +15,7 @@ from aiohttp import web
 from bot.slack.oidc import SignInError
 from bot.web.guard import error_page
 from bot.web.keys import WORKSPACE
-from bot.web.render import render
+from bot.web.render import sessionless_page
 from bot.web.sessions import (
     SIGNIN_COOKIE,
     SIGNIN_MAX_AGE,
@@ -98,8 +98,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
 
 async def logout(request: web.Request) -> web.StreamResponse:
     workspace = request.app[WORKSPACE]
-    body = render("signed_out.html", {"viewer": None, "notice": None, "csrf": "", "csrf_token": "", "path": ""})
-    response = web.Response(text=body, content_type="text/html", charset="utf-8")
+    response = sessionless_page("signed_out.html", {})
     await end_session(request, response, workspace)
     return response
 
