@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.webhook_ingest import build_workload  # noqa: E402
+from bench.ingest_workload import build_rounds, build_workload  # noqa: E402
 from bot.clock import utcnow  # noqa: E402
 from bot.domain.notification import parse_webhook  # noqa: E402
 from bot.incident.ingest import Ingestor  # noqa: E402
@@ -56,13 +56,19 @@ async def breakdown(url: str, args: argparse.Namespace) -> None:
     await upgrade(db)
     playbooks = load_playbooks(REPO / "playbooks")
     ingestor = Ingestor(db, lambda: playbooks, utcnow)
-    workload = build_workload(prefix="svc", requests=args.requests, groups=args.groups, alerts=args.alerts,
-                              update_share=args.update_share, seed=args.seed, storm=args.storm)
+    if args.workload == "fresh":
+        workload = build_rounds(prefix="svc", requests=args.requests, groups=args.groups, alerts=args.alerts,
+                                seed=args.seed, storm=args.storm)
+    else:
+        workload = build_workload(prefix="svc", requests=args.requests, groups=args.groups, alerts=args.alerts,
+                                  update_share=args.update_share, seed=args.seed, storm=args.storm)
     statements = [0]
 
-    @event.listens_for(db.engine.sync_engine, "before_cursor_execute")
     def _count(*_args: Any) -> None:
         statements[0] += 1
+
+    for engine in db.engines:  # the async engine's and SQLite's writer thread's
+        event.listen(engine, "before_cursor_execute", _count)
 
     per: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     parse_time = 0.0
@@ -136,6 +142,8 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--groups", type=int, default=300)
     parser.add_argument("--alerts", type=int, default=10)
+    parser.add_argument("--workload", choices=("fresh", "mixed"), default="fresh",
+                        help="as bench/webhook_ingest.py's --workload (default fresh)")
     parser.add_argument("--update-share", type=float, default=0.3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--storm", action="store_true", help="all groups in one cluster (see webhook_ingest.py)")

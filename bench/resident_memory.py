@@ -53,9 +53,9 @@ from bench.common import (  # noqa: E402
     stop_process,
     wait_http_ok,
 )
+from bench.ingest_workload import GroupSpec, group_body  # noqa: E402
 from bench.interrupt import run_in_temporary_directory  # noqa: E402
 from bench.slack_harness import WEBHOOK_TOKEN, bot_env, start_emulator, write_playbook  # noqa: E402
-from bench.webhook_ingest import GroupSpec, group_body  # noqa: E402
 
 
 def mib(kib: int) -> float:

@@ -29,7 +29,7 @@ import aiohttp
 import yaml
 
 from bench.common import HOST, REPO, free_port, log_tail, start_bot, stop_process, wait_healthy
-from bench.webhook_ingest import GroupSpec, group_body
+from bench.ingest_workload import GroupSpec, group_body
 from tests.slack_emulator import Call, SlackEmulator
 
 __all__ = [  # with the emulator's types the benchmarks name, so that they import it from here only

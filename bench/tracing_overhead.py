@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -42,12 +41,11 @@ from bench.webhook_ingest import (  # noqa: E402
     DEFAULT_POSTGRES_ADMIN_URL,
     Result,
     Server,
-    Workload,
     _drop_despite_cancel,
     bot_env,
-    build_workload,
     create_postgres_database,
     run_target,
+    workloads,
 )
 
 TARGET_RATIO = 0.85
@@ -114,17 +112,13 @@ def sampling(args: argparse.Namespace) -> str:
 def cpu_ms_per_delivery(result: Result) -> float:
     """The bot's CPU time per delivery: what tracing adds, less disturbed than throughput by
     other work on a shared machine."""
-    return 1000 * result.server_cpu / result.sent if result.server_cpu is not None and result.sent else float("nan")
+    return result.cpu_ms_per_delivery if result.cpu_ms_per_delivery is not None else float("nan")
 
 
 async def main_async(args: argparse.Namespace) -> int:
     client_cpu, server_cpu = pick_cpus(not args.no_pin)
     pin_to(client_cpu)
-    measured = build_workload(prefix="svc", requests=args.requests, groups=args.groups, alerts=args.alerts,
-                              update_share=args.update_share, seed=args.seed, storm=False)
-    warmup = build_workload(prefix="warmup", requests=args.warmup, groups=max(1, args.warmup // 10),
-                            alerts=args.alerts, update_share=args.update_share, seed=args.seed + 1, storm=False) \
-        if args.warmup > 0 else Workload([], Counter(), 0)
+    measured, warmup = workloads(args)
     token = secrets.token_urlsafe(24)
     runs: dict[str, list[Result]] = {"off": [], "on": []}
     with tempfile.TemporaryDirectory(prefix="incident-bot-bench-tracing-") as tmp:
@@ -152,7 +146,8 @@ async def main_async(args: argparse.Namespace) -> int:
     ratio = on.rate / off.rate if off.rate else float("nan")
     print()
     print(f"tracing overhead, {args.rounds} round(s) of {args.requests} deliveries per target, concurrency "
-          f"{args.concurrency}, {args.alerts} alerts per group, {args.database}, {sampling(args)}")
+          f"{args.concurrency}, {args.alerts} alerts per group, {args.workload} workload, {args.database}, "
+          f"{sampling(args)}")
     for r in (off, on):
         print(f"  {r.target:12s} {r.rate:8.1f} deliveries/s   p50 {r.percentile_ms(0.5):6.1f} ms   "
               f"p99 {r.percentile_ms(0.99):6.1f} ms   bot CPU {cpu_ms_per_delivery(r):5.2f} ms/delivery   "
@@ -164,7 +159,8 @@ async def main_async(args: argparse.Namespace) -> int:
     print(f"  throughput ratio (on / off): {ratio:.3f}  (target >= {TARGET_RATIO}: {'met' if met else 'NOT met'})")
 
     out = Results("tracing_overhead", f"{args.rounds} round(s) of {args.requests} deliveries per target after "
-                  f"{args.warmup} warm-up, concurrency {args.concurrency}, {args.database}, tracing on = "
+                  f"{args.warmup} warm-up, concurrency {args.concurrency}, {args.workload} workload, {args.database}, "
+                  f"tracing on = "
                   f"{sampling(args)}, exported over OTLP/HTTP to a local receiver")
     out.add("tracing on: deliveries/s", on.rate, "/s", baseline="tracing off, same run", baseline_value=off.rate)
     out.add("tracing on / off: throughput ratio", ratio, "x", target=f">= {TARGET_RATIO}", met=met)
@@ -190,7 +186,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--alerts", type=int, default=10)
     parser.add_argument("--groups", type=int, default=150)
-    parser.add_argument("--update-share", type=float, default=0.3)
+    parser.add_argument("--workload", choices=("fresh", "mixed"), default="fresh",
+                        help="as bench/webhook_ingest.py's --workload (default fresh: new alerts in every delivery)")
+    parser.add_argument("--update-share", type=float, default=0.3, help="for --workload mixed")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--otel", action="append", default=[], metavar="NAME=VALUE",
                         help="an OTEL_* setting for 'tracing on' (e.g. OTEL_TRACES_SAMPLER=parentbased_traceidratio)")
@@ -200,6 +198,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-seconds", type=float, default=45.0, help="cap on each measured phase")
     parser.add_argument("--profile", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures to FILE (for run_all.py)")
+    parser.set_defaults(storm=False)
     return parser.parse_args(argv)
 
 

@@ -15,34 +15,41 @@ that is not measured, then ``--requests`` measured deliveries. Latency is
 ``time.perf_counter()`` from sending a request to having read the whole response. Every
 response must be 200; anything else is counted, printed and makes the exit status 1.
 
-The workload is Alertmanager-like traffic: a pool of ``--groups`` groups (distinct
-alertname/service; even ones ``severity=critical``, which the shipped default playbook
-auto-declares, odd ones ``severity=warning``, which it only records), each delivery
-carrying ``--alerts`` alerts. A group's first delivery is spread evenly over the run; every
-other delivery picks an already-seen group at random and is either an identical re-send
-(Alertmanager's repeat_interval; the bot should say ``duplicate``) or, with probability
-``--update-share``, the group's next state (its oldest alert resolved and, from the second
-update on, one new alert firing; ``join`` for an open incident, ``record`` otherwise). Each
-group has its own ``cluster`` label, so the default playbook's storm guard never trips;
-``--storm`` puts them all in one cluster. All bodies are built before anything is timed.
+The workload (bench/ingest_workload.py) is Alertmanager-like traffic over ``--groups``
+groups (distinct alertname/service; even ones ``severity=critical``, which the shipped default
+playbook auto-declares, odd ones ``severity=warning``, which it only records), each delivery
+carrying ``--alerts`` alerts. ``--workload fresh`` (the default, issue 18's load): every group
+once per round, each delivery with alerts never seen before, so each stores ``--alerts`` new
+alerts (``open``/``record`` in the first round, ``join``/``record`` after). ``--workload
+mixed``: a group's first delivery is spread evenly over the run; every other delivery picks an
+already-seen group at random and is either an identical re-send (Alertmanager's
+repeat_interval; the bot should say ``duplicate``) or, with probability ``--update-share``,
+the group's next state (its oldest alert resolved and, from the second update on, one new
+alert firing). Each group has its own ``cluster`` label, so the default playbook's storm guard
+never trips; ``--storm`` puts them all in one cluster. All bodies are built before anything is
+timed.
+
+Besides rate and latency, the server's CPU time per delivery (from /proc; on PostgreSQL with
+that of the backends serving the bot's connections) and its multiple of bare aiohttp's, with
+issue 18's targets: SQLite <= 6x bare's CPU per delivery and p99 <= 4x bare's, PostgreSQL
+<= 12x.
 
 ``--profile DIR`` attaches ``py-spy record --gil`` to each bot and prints its hotspots.
 See bench/README.md for the output.
 
     .venv/bin/python bench/webhook_ingest.py               # bare, SQLite, PostgreSQL
     .venv/bin/python bench/webhook_ingest.py --sqlite-only
+    .venv/bin/python bench/webhook_ingest.py --workload mixed --sqlite-only
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
 import math
 import os
 import platform
-import random
 import secrets
 import signal
 import subprocess
@@ -51,8 +58,9 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -72,6 +80,7 @@ from bench.common import (  # noqa: E402
     start_process,
     stop_process,
 )
+from bench.ingest_workload import Workload, build_rounds, build_workload  # noqa: E402
 from bench.interrupt import interruptible  # noqa: E402
 
 DEFAULT_POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -80,110 +89,12 @@ WARMUP_MAX_SECONDS = 15.0
 
 TARGET_RATE = 300.0  # deliveries/s on SQLite
 TARGET_P99_MS = 100.0
+# Issue 18, as multiples of bare aiohttp's in the same run: (CPU per delivery, p99 or None).
+COST_TARGETS: dict[str, tuple[float, float | None]] = {"bot sqlite": (6.0, 4.0), "bot postgresql": (12.0, None)}
 
 # ---------------------------------------------------------------------------------------
 # Workload
 # ---------------------------------------------------------------------------------------
-
-GO_ZERO = "0001-01-01T00:00:00Z"
-BASE_TIME = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
-ALERTNAMES = (
-    "HighErrorRate", "HighLatencyP99", "PodCrashLooping", "DiskWillFillIn4Hours", "TargetDown",
-    "KafkaConsumerLag", "CertificateExpiresSoon", "NodeMemoryPressure", "SLOBurnRateFast", "QueueBacklogGrowing",
-)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-@dataclass
-class GroupSpec:
-    alertname: str
-    service: str
-    severity: str
-    cluster: str
-    version: int = 0
-    body: bytes = b""
-
-
-def group_body(spec: GroupSpec, alerts: int) -> bytes:
-    """One version-4 webhook body for ``spec`` at ``spec.version``.
-
-    Version 0: alerts 0..alerts-1 firing. Version v >= 1: alert v-1 resolved and alerts
-    v..v+alerts-2 firing, so every version carries ``alerts`` alerts, resolves the oldest
-    one and (from v = 2) adds one new firing alert. Same shape as tests/support/payloads.group().
-    """
-    version = spec.version
-    common = {"alertname": spec.alertname, "service": spec.service, "severity": spec.severity,
-              "cluster": spec.cluster}
-    indices = range(alerts) if version == 0 else range(version - 1, version - 1 + alerts)
-    items = []
-    for i in indices:
-        resolved = version > 0 and i == version - 1
-        labels = {**common, "instance": f"10.0.{i // 250}.{i % 250}:8080"}
-        items.append({
-            "status": "resolved" if resolved else "firing",
-            "labels": labels,
-            "annotations": {"summary": f"{spec.alertname} on {labels['instance']}",
-                            "runbook_url": "https://runbooks.example.com/x"},
-            "startsAt": _iso(BASE_TIME + timedelta(minutes=i)),
-            "endsAt": _iso(BASE_TIME + timedelta(minutes=version + alerts)) if resolved else GO_ZERO,
-            "generatorURL": "http://prometheus.example.com:9090/graph?g0.expr=up+%3D%3D+0&g0.tab=1",
-            "fingerprint": hashlib.sha256(f"{spec.alertname}/{spec.service}/{i}".encode()).hexdigest()[:16],
-        })
-    status = "firing" if any(item["status"] == "firing" for item in items) else "resolved"
-    payload = {
-        "version": "4",
-        "groupKey": f'{{}}:{{alertname="{spec.alertname}", service="{spec.service}"}}',
-        "truncatedAlerts": 0, "status": status, "receiver": "incident-bot",
-        "groupLabels": {"alertname": spec.alertname, "service": spec.service}, "commonLabels": common,
-        "commonAnnotations": {}, "externalURL": "http://alertmanager.example.com:9093", "alerts": items,
-    }
-    return json.dumps(payload).encode()
-
-
-@dataclass
-class Workload:
-    bodies: list[bytes]
-    planned: Counter[str]
-    groups: int
-
-
-def build_workload(*, prefix: str, requests: int, groups: int, alerts: int, update_share: float,
-                   seed: int, storm: bool = False) -> Workload:
-    """``storm``: every group in one cluster, so the default playbook's storm guard (a few new
-    incidents per cluster per window) makes later critical groups join one storm incident.
-    Otherwise each group has its own cluster and every critical group opens its own incident."""
-    rng = random.Random(seed)
-    groups = max(1, min(groups, requests))
-    specs = [
-        GroupSpec(ALERTNAMES[g % len(ALERTNAMES)], f"{prefix}-{g:04d}", "critical" if g % 2 == 0 else "warning",
-                  f"{prefix}-cluster" if storm else f"{prefix}-cluster-{g:04d}")
-        for g in range(groups)
-    ]
-    # First deliveries spread evenly over the run (distinct positions since requests >= groups).
-    first_at = {round(g * requests / groups): g for g in range(groups)}
-    introduced: list[GroupSpec] = []
-    bodies: list[bytes] = []
-    planned: Counter[str] = Counter()
-    for position in range(requests):
-        if position in first_at:
-            spec = specs[first_at[position]]
-            spec.body = group_body(spec, alerts)
-            introduced.append(spec)
-            planned[f"new {spec.severity} group"] += 1
-        else:
-            spec = rng.choice(introduced)
-            if rng.random() < update_share:
-                spec.version += 1
-                spec.body = group_body(spec, alerts)
-                planned[f"update of a {spec.severity} group"] += 1
-            else:
-                planned["identical re-send"] += 1
-        bodies.append(spec.body)
-    return Workload(bodies, planned, groups)
-
 
 # ---------------------------------------------------------------------------------------
 # Servers under test
@@ -363,6 +274,14 @@ class Result:
     profile: Path | None = None
     server_cpu: float | None = None  # CPU seconds the server process used in the measured phase
     client_cpu: float | None = None  # ... and the load generator
+    database_cpu: float | None = None  # ... and the PostgreSQL backends serving it
+
+    @property
+    def cpu_ms_per_delivery(self) -> float | None:
+        """The server's CPU (with its PostgreSQL backends', when measured) per delivery, in ms."""
+        if self.server_cpu is None or not self.sent:
+            return None
+        return 1000 * (self.server_cpu + (self.database_cpu or 0.0)) / self.sent
 
     def cpu_share(self, seconds: float | None) -> str:
         return f"{100 * seconds / self.elapsed:.0f}%" if seconds is not None and self.elapsed > 0 else "?"
@@ -432,7 +351,8 @@ async def _phase(session: aiohttp.ClientSession, url: str, headers: dict[str, st
 
 
 async def drive(target: str, base_url: str, token: str, warmup: list[bytes], measured: list[bytes],
-                concurrency: int, max_seconds: float, server_pid: int | None = None) -> Result:
+                concurrency: int, max_seconds: float, server_pid: int | None = None,
+                database_pids: Callable[[], Awaitable[list[int]]] | None = None) -> Result:
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     url = f"{base_url}/alertmanager"
     result = Result(target)
@@ -440,14 +360,32 @@ async def drive(target: str, base_url: str, token: str, warmup: list[bytes], mea
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session:
         if warmup:
             await _phase(session, url, headers, warmup, concurrency, None, min(WARMUP_MAX_SECONDS, max_seconds))
+        backends = await database_pids() if database_pids is not None else []
+        database_before = {pid: process_cpu_seconds(pid) for pid in backends}
         cpu_before = process_cpu_seconds(server_pid) if server_pid else None
         client_before = time.process_time()
         await _phase(session, url, headers, measured, concurrency, result, max_seconds)
         cpu_after = process_cpu_seconds(server_pid) if server_pid else None
         result.client_cpu = time.process_time() - client_before
+        database_after = {pid: process_cpu_seconds(pid) for pid in backends}
     if cpu_before is not None and cpu_after is not None:
         result.server_cpu = cpu_after - cpu_before
+    if backends:  # a backend that ended mid-run takes its CPU along: counted up to its last reading
+        result.database_cpu = sum((database_after[pid] or database_before[pid] or 0.0) - (database_before[pid] or 0.0)
+                                  for pid in backends)
     return result
+
+
+async def postgres_backends(admin_url: str, database: str) -> list[int]:
+    """The PostgreSQL server processes connected to ``database`` (the bot's pool, once warm)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(_asyncpg_dsn(admin_url), timeout=3)
+    try:
+        rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", database)
+    finally:
+        await conn.close()
+    return [int(row["pid"]) for row in rows]
 
 
 # ---------------------------------------------------------------------------------------
@@ -519,7 +457,7 @@ async def _drop_despite_cancel(admin_url: str, name: str) -> None:
 # ---------------------------------------------------------------------------------------
 
 async def run_target(name: str, server: Server, token: str, args: argparse.Namespace, warmup: Workload,
-                     measured: Workload) -> Result:
+                     measured: Workload, database_pids: Callable[[], Awaitable[list[int]]] | None = None) -> Result:
     print(f"  {name}: starting server ...", flush=True)
     profiler: Profiler | None = None
     try:
@@ -532,7 +470,8 @@ async def run_target(name: str, server: Server, token: str, args: argparse.Names
         print(f"  {name}: {args.warmup} warm-up + {args.requests} measured deliveries at concurrency "
               f"{args.concurrency} ...", flush=True)
         result = await drive(name, server.base_url, token, warmup.bodies, measured.bodies, args.concurrency,
-                             args.max_seconds, server.proc.pid if server.proc is not None else None)
+                             args.max_seconds, server.proc.pid if server.proc is not None else None,
+                             database_pids)
     except RuntimeError as exc:  # did not start, or the warm-up failed: a failed target, not a crash
         print(f"  {name}: FAILED: {exc}", flush=True)
         return Result(name, failures=1, note=f"failed: {exc}")
@@ -574,18 +513,19 @@ def print_report(results: list[Result], skipped: dict[str, str], args: argparse.
     print("planned mix: " + ", ".join(f"{k} {v}" for k, v in sorted(workload.planned.items())))
     print()
     header = (f"{'target':<16}{'deliveries/s':>14}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'ratio vs bare':>15}"
-              f"{'failures':>10}{'server cpu':>12}{'client cpu':>12}")
+              f"{'failures':>10}{'server cpu':>12}{'client cpu':>12}{'cpu ms/deliv':>14}{'x bare':>8}")
     print(header)
     print("-" * len(header))
     for r in results:
         ratio = f"{r.rate / bare.rate:.3f}" if bare is not None and bare.rate > 0 else "n/a"
         print(f"{r.target:<16}{r.rate:>14.1f}{r.percentile_ms(0.50):>9.1f}{r.percentile_ms(0.99):>9.1f}"
               f"{r.percentile_ms(1.0):>9.1f}{ratio:>15}{r.failures:>10}{r.cpu_share(r.server_cpu):>12}"
-              f"{r.cpu_share(r.client_cpu):>12}")
+              f"{r.cpu_share(r.client_cpu):>12}{_ms(r.cpu_ms_per_delivery):>14}{_times(r, bare):>8}")
     for name, why in skipped.items():
         print(f"{name:<16}  skipped: {why}")
     print("(server/client cpu: CPU time of that process in the measured phase / wall time; 100% = one core "
-          "busy; the PostgreSQL server's own processes are not included)")
+          "busy; cpu ms/deliv: the server's CPU per delivery, on PostgreSQL with that of the backends serving "
+          "the bot's connections; x bare: that over bare aiohttp's)")
     print()
     for r in results:
         if r.target != "bare aiohttp":
@@ -606,6 +546,37 @@ def print_report(results: list[Result], skipped: dict[str, str], args: argparse.
         met = sqlite.rate >= TARGET_RATE and sqlite.percentile_ms(0.99) < TARGET_P99_MS and sqlite.failures == 0
         print(f"SQLite target (>= {TARGET_RATE:.0f} deliveries/s and p99 < {TARGET_P99_MS:.0f} ms): "
               f"{'MET' if met else 'NOT MET'} ({sqlite.rate:.1f}/s, p99 {sqlite.percentile_ms(0.99):.1f} ms)")
+    for r in results:
+        for name, value, limit in _cost_targets(r, bare):
+            print(f"{r.target}: {name} <= {limit:g}x bare aiohttp's: {'MET' if value <= limit else 'NOT MET'} "
+                  f"({value:.2f}x)")
+
+
+def _ms(value: float | None) -> str:
+    return f"{value:.3f}" if value is not None else "?"
+
+
+def _times(r: Result, bare: Result | None) -> str:
+    ratio = _cpu_ratio(r, bare)
+    return f"{ratio:.2f}" if ratio is not None else "n/a"
+
+
+def _cpu_ratio(r: Result, bare: Result | None) -> float | None:
+    if bare is None or r is bare or bare.cpu_ms_per_delivery is None or r.cpu_ms_per_delivery is None:
+        return None
+    return r.cpu_ms_per_delivery / bare.cpu_ms_per_delivery if bare.cpu_ms_per_delivery > 0 else None
+
+
+def _cost_targets(r: Result, bare: Result | None) -> list[tuple[str, float, float]]:
+    """(figure, value as a multiple of bare aiohttp's, the most it may be) of issue 18's targets."""
+    limits = COST_TARGETS.get(r.target)
+    ratio = _cpu_ratio(r, bare)
+    if limits is None or ratio is None or bare is None or not r.latencies or not bare.latencies:
+        return []
+    out = [("CPU per delivery", ratio, limits[0])]
+    if limits[1] is not None:
+        out.append(("p99", r.percentile_ms(0.99) / bare.percentile_ms(0.99), limits[1]))
+    return out
 
 
 async def main_async(args: argparse.Namespace) -> int:
@@ -615,12 +586,7 @@ async def main_async(args: argparse.Namespace) -> int:
     pin_to(client_cpu)
 
     # Every body is built before anything is timed.
-    measured = build_workload(prefix="svc", requests=args.requests, groups=args.groups, alerts=args.alerts,
-                              update_share=args.update_share, seed=args.seed, storm=args.storm)
-    warmup = build_workload(prefix="warmup", requests=args.warmup, groups=max(1, args.warmup // 10),
-                            alerts=args.alerts, update_share=args.update_share, seed=args.seed + 1,
-                            storm=args.storm) \
-        if args.warmup > 0 else Workload([], Counter(), 0)
+    measured, warmup = workloads(args)
     token = secrets.token_urlsafe(24)
     results: list[Result] = []
     skipped: dict[str, str] = {}
@@ -662,7 +628,9 @@ async def main_async(args: argparse.Namespace) -> int:
                     else:
                         bot = Server("bot postgresql", [sys.executable, "-m", "bot.cli", "serve"], env,
                                      tmpdir / "bot-postgresql.log", server_cpu)
-                        results.append(await run_target("bot postgresql", bot, token, args, warmup, measured))
+                        results.append(await run_target(
+                            "bot postgresql", bot, token, args, warmup, measured,
+                            lambda: postgres_backends(args.postgres_url, pg_name)))
             finally:
                 if pg_name in _CREATED_DATABASES:
                     await _drop_despite_cancel(args.postgres_url, pg_name)
@@ -670,6 +638,22 @@ async def main_async(args: argparse.Namespace) -> int:
     print_report(results, skipped, args, measured, (client_cpu, server_cpu), started, load_before)
     json_results(results, skipped, args).write(args.json)
     return 1 if any(r.failures for r in results) else 0
+
+
+def workloads(args: argparse.Namespace) -> tuple[Workload, Workload]:
+    """The measured deliveries and the warm-up's (other groups), as ``--workload`` says."""
+    if args.workload == "fresh":
+        measured = build_rounds(prefix="svc", requests=args.requests, groups=args.groups, alerts=args.alerts,
+                                seed=args.seed, storm=args.storm)
+        warmup = build_rounds(prefix="warmup", requests=args.warmup, groups=max(1, args.warmup // 4),
+                              alerts=args.alerts, seed=args.seed + 1, storm=args.storm)
+        return measured, warmup
+    measured = build_workload(prefix="svc", requests=args.requests, groups=args.groups, alerts=args.alerts,
+                              update_share=args.update_share, seed=args.seed, storm=args.storm)
+    warmup = build_workload(prefix="warmup", requests=args.warmup, groups=max(1, args.warmup // 10),
+                            alerts=args.alerts, update_share=args.update_share, seed=args.seed + 1,
+                            storm=args.storm) if args.warmup > 0 else Workload([], Counter(), 0)
+    return measured, warmup
 
 
 def json_results(results: list[Result], skipped: dict[str, str], args: argparse.Namespace) -> Results:
@@ -712,6 +696,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=32, help="workers and connector limit (default 32)")
     parser.add_argument("--alerts", type=int, default=10, help="alerts per group (default 10)")
     parser.add_argument("--groups", type=int, default=300, help="distinct groups in the measured run (default 300)")
+    parser.add_argument("--workload", choices=("fresh", "mixed"), default="fresh",
+                        help="fresh (default): every group once per round, each delivery with --alerts alerts never "
+                        "seen before; mixed: first deliveries, identical re-sends and updates (--update-share)")
     parser.add_argument("--update-share", type=float, default=0.3,
                         help="share of repeat deliveries that change the group's alerts (default 0.3)")
     parser.add_argument("--seed", type=int, default=1, help="workload random seed (default 1)")

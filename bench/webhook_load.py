@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.common import percentile, start_piped_process, stop_process  # noqa: E402
-from bench.webhook_ingest import build_workload  # noqa: E402
+from bench.ingest_workload import build_workload  # noqa: E402
 
 LOADGEN_MAX_IN_FLIGHT = 1000
 

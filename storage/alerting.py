@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Table, Update, bindparam, func, insert, select, update
+from sqlalchemy import Insert, Select, Table, Update, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
@@ -36,7 +36,8 @@ _CHUNK = 500
 _INCIDENTS, _GROUPS, _ALERTS = table_of(Incident), table_of(AlertGroup), table_of(Alert)
 _EVENTS = table_of(IncidentEvent)
 _INSERT_INCIDENT = insert(_INCIDENTS).returning(_INCIDENTS.c.id)
-_INSERT_EVENTS = insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True)
+# No RETURNING: SQLite would then insert the rows one statement each, to keep their order.
+_INSERT_EVENTS = insert(_EVENTS)
 _INSERT_OUTBOX = insert(table_of(OutboxAction))
 _INSERT_DELIVERY = insert(table_of(WebhookDelivery))
 _ALERTS_BY_FINGERPRINT = select(_ALERTS.c.fingerprint, _ALERTS.c.starts_at, _ALERTS.c.status).where(
@@ -52,6 +53,7 @@ _RESOLVE_ALERTS = update(_ALERTS).where(
 _updates: dict[tuple[str, frozenset[str]], Update] = {}
 _group_upserts: dict[str, ReturningInsert[int, int | None, str | None]] = {}
 _alert_inserts: dict[str, Insert] = {}
+_storm_locks: dict[str, tuple[Insert, Select[int | None]]] = {}
 
 
 def _update_by_id(table: Table, row_id: int, values: dict[str, Any]) -> tuple[Update, dict[str, Any]]:
@@ -149,12 +151,10 @@ def resolve_alerts(session: Session, resolved: Iterable[tuple[str, datetime, dat
         session.execute(_RESOLVE_ALERTS, params)
 
 
-def append_events(session: Session, incident_id: int, events: Sequence[NewEvent]) -> list[int]:
-    """Append timeline events; returns their ids in order."""
-    if not events:
-        return []
-    rows = [event.values(incident_id) for event in events]
-    return [int(i) for i in session.execute(_INSERT_EVENTS, rows).scalars()]
+def append_events(session: Session, incident_id: int, events: Sequence[NewEvent]) -> None:
+    """Append timeline events, in order (ids ascending)."""
+    if events:
+        session.execute(_INSERT_EVENTS, [event.values(incident_id) for event in events])
 
 
 def _no_trace_context() -> dict[str, str] | None:
@@ -223,18 +223,26 @@ def get_group(session: Session, group_id: int) -> AlertGroupRow | None:
 
 def lock_storm_window(session: Session, key: str) -> int | None:
     """Lock the storm-guard key for this transaction; returns its storm incident, if any."""
-    session.execute(insert_ignoring_conflicts(session, StormWindow).values(key=key)
-                    .on_conflict_do_nothing(index_elements=["key"]))
-    query = select(StormWindow.storm_incident_id).where(StormWindow.key == key)
-    query = locked(session, query)
-    return (session.execute(query)).scalar_one()
+    dialect = dialect_name(session)
+    statements = _storm_locks.get(dialect)
+    if statements is None:
+        insert_key = insert_ignoring_conflicts(session, StormWindow).values(key=bindparam("key")).on_conflict_do_nothing(
+            index_elements=["key"])
+        windows = table_of(StormWindow)
+        query = locked(session, select(windows.c.storm_incident_id).where(windows.c.key == bindparam("key")))
+        statements = _storm_locks[dialect] = (insert_key, query)
+    session.execute(statements[0], {"key": key})
+    return session.execute(statements[1], {"key": key}).scalar_one()
+
+
+_RECENT_OPENS = select(func.count()).select_from(_INCIDENTS).where(
+    _INCIDENTS.c.storm_key == bindparam("key"), _INCIDENTS.c.opened_at >= bindparam("since"),
+    _INCIDENTS.c.source != "storm")
 
 
 def recent_opens(session: Session, key: str, since: datetime) -> int:
     """Incidents opened under a storm-guard key since ``since`` (storm incidents excluded)."""
-    query = select(func.count()).select_from(Incident).where(
-        Incident.storm_key == key, Incident.opened_at >= since, Incident.source != "storm")
-    return int((session.execute(query)).scalar_one())
+    return int(session.execute(_RECENT_OPENS, {"key": key, "since": since}).scalar_one())
 
 
 def set_storm_incident(session: Session, key: str, incident_id: int) -> None:

@@ -56,3 +56,27 @@ async def test_a_write_that_fails_alone_rolls_back_its_own_statements(tmp_path: 
     finally:
         await db.dispose()
     assert count == 0
+
+
+async def test_the_write_ahead_log_is_checkpointed_in_the_background_and_stays_small(tmp_path: Path) -> None:
+    """Automatic checkpoints are off (they would stall the writer on fsync), so without the
+    background checkpointer the log would grow with every write the bot ever made."""
+    path = tmp_path / "wal.db"
+    db = Database(f"sqlite+aiosqlite:///{path}", checkpoint_interval=0.02)
+    try:
+        await db.write(lambda session: session.execute(text("CREATE TABLE t (v TEXT)")))
+        row = "x" * 4000  # about a page each
+        largest_log = 0
+        for _ in range(20):
+            await db.write(lambda session: session.execute(text("INSERT INTO t (v) VALUES (:v)"),
+                                                           [{"v": row}] * 100))
+            seen = db.checkpoints
+            while db.checkpoints < seen + 2:  # one that may have started before this write, one after
+                await asyncio.sleep(0.01)
+            largest_log = max(largest_log, Path(f"{path}-wal").stat().st_size)
+        count = await db.read(lambda session: session.execute(text("SELECT count(*) FROM t")).scalar_one())
+    finally:
+        await db.dispose()
+    assert count == 2000
+    written = 2000 * 4000
+    assert largest_log < written / 5, f"the log grew to {largest_log} bytes for {written} written"

@@ -6,11 +6,12 @@ import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from storage import alerting
 from storage.database import Database
+from storage.models import IncidentEvent
 from storage.rows import NewEvent
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -28,9 +29,12 @@ def insert_incident(session: Session, title: str = "api is down", *, status: str
 
 def notes(session: Session, incident_id: int, texts: Sequence[str], at: datetime = T0) -> list[int]:
     """A note per text, one second apart; their event ids."""
-    return alerting.append_events(session, incident_id, [
+    alerting.append_events(session, incident_id, [
         NewEvent("note.added", "U1", {"text": text}, occurred_at=at + timedelta(seconds=i), recorded_at=at)
         for i, text in enumerate(texts)])
+    newest = session.execute(select(IncidentEvent.id).where(IncidentEvent.incident_id == incident_id)
+                             .order_by(IncidentEvent.id.desc()).limit(len(texts))).scalars()
+    return sorted(newest)
 
 
 def alert(session: Session, incident_id: int, fingerprint: str, *, name: str = "HighErrorRate",
