@@ -54,6 +54,7 @@ class SlackGateway:
                  timeout: float = 10.0) -> None:
         self._client = AsyncWebClient(token=token, base_url=base_url, timeout=int(max(timeout, 1)))
         self._client.retry_handlers = []  # the outbox schedules retries; never sleep inside a call
+        self._timeout = aiohttp.ClientTimeout(total=max(timeout, 1))
         self._pacer = Pacer(time.monotonic, rate_limit_scale)
         self._metrics = metrics
         self._bot_user_id: str | None = None
@@ -64,6 +65,10 @@ class SlackGateway:
             if wait > MAX_INLINE_WAIT:
                 raise SlackRateLimited(method, wait)
             await asyncio.sleep(wait)
+        if self._client.session is None or self._client.session.closed:
+            # One session, made in the running loop: kept-alive connections instead of the new
+            # session (and TCP connection) slack_sdk makes per call without one.
+            self._client.session = aiohttp.ClientSession(timeout=self._timeout)
         started = time.perf_counter()
         outcome = "ok"
         try:
@@ -102,6 +107,6 @@ class SlackGateway:
         return self._bot_user_id
 
     async def close(self) -> None:
-        session = getattr(self._client, "session", None)
+        session, self._client.session = self._client.session, None
         if session is not None:
             await session.close()
