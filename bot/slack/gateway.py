@@ -61,7 +61,10 @@ class SlackGateway:
 
     async def call(self, method: str, *, channel: str | None = None, **args: Any) -> dict[str, Any]:
         """Make one Web API call. Raises SlackRateLimited when pacing says wait long."""
-        while (wait := self._pacer.try_acquire(method, channel)) > 0:
+        while True:
+            wait, counted_at = self._pacer.acquire(method, channel)
+            if wait <= 0:
+                break
             if wait > MAX_INLINE_WAIT:
                 raise SlackRateLimited(method, wait)
             await asyncio.sleep(wait)
@@ -84,6 +87,7 @@ class SlackGateway:
             outcome = "connection_error"
             raise SlackTransientError(method, f"{type(exc).__name__}") from None
         finally:
+            self._pacer.settle(method, channel, counted_at)
             self._metrics.slack_calls.labels(method, outcome).inc()
             self._metrics.slack_latency.labels(method).observe(time.perf_counter() - started, current_exemplar())
 
