@@ -68,6 +68,11 @@ from bench.slack_harness import (  # noqa: E402
     slack_bot,
 )
 
+# The issue's targets (#18): bot CPU per Slack action, and ack -> pin p50 against the floor
+# (the Slack calls up to the pin x one emulator round trip on a new connection), by mode.
+TARGET_CPU_PER_ACTION_MS = 4.0
+TARGET_PIN_RATIO = {1: 3.0, 4: 8.0}
+
 # ---------------------------------------------------------------------------------------
 # The measurement
 # ---------------------------------------------------------------------------------------
@@ -83,7 +88,13 @@ class Phase:
     elapsed: float = 0.0
     bot_cpu: float | None = None
     bot_wait: float | None = None  # run-queue wait of the bot's threads in the phase, seconds
+    slack_calls: int = 0  # Web API calls the emulator answered during the phase (what the bot's CPU is divided by)
     truncated: bool = False
+
+    @property
+    def cpu_per_call(self) -> float:
+        """Bot CPU seconds per Slack Web API call in the phase (webhook ingest included), or NaN."""
+        return self.bot_cpu / self.slack_calls if self.bot_cpu is not None and self.slack_calls else float("nan")
 
     @property
     def pinned(self) -> list[OpenedIncident]:
@@ -116,6 +127,7 @@ async def deliver(bot: SlackBot, phase: Phase | None, count: int, concurrency: i
         if phase is not None:
             usage = meter.read()
             phase.elapsed, phase.bot_cpu, phase.bot_wait = usage.elapsed, usage.cpu, usage.wait
+            phase.slack_calls = sum(1 for c in list(bot.calls) if meter.started <= c.at <= meter.started + usage.elapsed)
         await bot.incidents.drained()  # the last incidents' opening work, so that all their calls are counted
 
 
@@ -241,12 +253,32 @@ def results(args: argparse.Namespace, measured: Measured) -> Results:
             else float("nan")
         floor = f"{before:.0f} Slack calls up to the pin x one emulator round trip ({fresh_ms:.2f} ms, new connection)"
         for label, q in (("p50", 0.5), ("p99", 0.99)):
+            wanted = TARGET_PIN_RATIO.get(p.concurrency) if label == "p50" else None
+            target = {} if wanted is None else {
+                "target": f"<= {wanted:g}x the floor", "met": pin_target_met(p, measured) is True}
             out.add(f"alert -> header pinned, {p.name}, {label}", percentile(to_pin, q), "ms", baseline=floor,
-                    baseline_value=before * fresh_ms)
+                    baseline_value=before * fresh_ms, **target)
+        out.add(f"bot CPU per Slack action, {p.name}", p.cpu_per_call * 1000, "ms",
+                target=f"<= {TARGET_CPU_PER_ACTION_MS:g} ms", met=p.cpu_per_call * 1000 <= TARGET_CPU_PER_ACTION_MS)
         out.notes.append(f"{p.name}: {len(p.pinned)}/{len(p.samples)} pinned in {p.elapsed:.1f}s"
                          + (f"; stopped after --max-seconds {args.max_seconds:g}" if p.truncated else ""))
         out.failures.extend(f"{p.name}: {failure}" for failure in p.failures[:5])
     return out
+
+
+def pin_ratio(phase: Phase, measured: Measured) -> float:
+    """ack -> pin p50 over its floor: the calls up to the pin x one emulator round trip (new connection)."""
+    to_pin = [s.pinned - s.acked for s in phase.pinned if s.pinned is not None]
+    if not to_pin:
+        return float("nan")
+    before = statistics.fmean([measured.tallies[s.incident_id].before_pin for s in phase.pinned])
+    return percentile(to_pin, 0.5) * 1000 / (before * measured.fresh_ms)
+
+
+def pin_target_met(phase: Phase, measured: Measured) -> bool | None:
+    """Whether the mode's ack -> pin p50 is within its target ratio; None if it has none."""
+    wanted = TARGET_PIN_RATIO.get(phase.concurrency)
+    return None if wanted is None else pin_ratio(phase, measured) <= wanted
 
 
 def print_report(args: argparse.Namespace, measured: Measured, started: Started, pinning: str | None) -> None:
@@ -295,6 +327,15 @@ def print_report(args: argparse.Namespace, measured: Measured, started: Started,
             print(f"{p.name}: bot CPU {p.bot_cpu / len(p.samples) * 1000:.1f} ms per incident "
                   f"({100 * p.bot_cpu / p.elapsed:.0f}% of one core over {p.elapsed:.1f}s, idle bot {idle_share}); "
                   f"its threads waited {wait} of the time for a CPU (for each other or other work on its core)")
+            per_call = p.cpu_per_call * 1000
+            print(f"{p.name}: bot CPU per Slack action: {per_call:.2f} ms (the bot's CPU seconds over the "
+                  f"{p.slack_calls} Slack Web API calls the emulator answered in the phase, webhook ingest included); "
+                  f"target <= {TARGET_CPU_PER_ACTION_MS:g} ms: {'met' if per_call <= TARGET_CPU_PER_ACTION_MS else 'NOT MET'}")
+        met = pin_target_met(p, measured)
+        if met is not None:
+            print(f"{p.name}: ack->pin p50 is {pin_ratio(p, measured):.1f}x its floor (the calls up to the pin x one "
+                  f"emulator round trip on a new connection); target <= {TARGET_PIN_RATIO[p.concurrency]:g}x: "
+                  f"{'met' if met else 'NOT MET'}")
         if p.truncated:
             print(f"{p.name}: stopped after --max-seconds {args.max_seconds:g}: {len(p.samples)} incidents")
         for failure in p.failures[:5]:

@@ -28,6 +28,13 @@ _INCIDENTS = table_of(Incident)
 _BY_ID = select(_INCIDENTS).where(_INCIDENTS.c.id == bindparam("incident_id"))
 _OPEN_BY_ID = _BY_ID.where(_INCIDENTS.c.status != "resolved")
 _LOCK_BY_ID, _LOCK_OPEN_BY_ID = _BY_ID.with_for_update(), _OPEN_BY_ID.with_for_update()
+# Also built once: every stakeholder reminder drafts its update from these two.
+_EVENTS, _ALERTS = table_of(IncidentEvent), table_of(Alert)
+_LAST_UPDATE = (select(_EVENTS.c.occurred_at, _EVENTS.c.data)
+                .where(_EVENTS.c.incident_id == bindparam("incident_id"), _EVENTS.c.kind == "update.posted")
+                .order_by(_EVENTS.c.occurred_at.desc(), _EVENTS.c.id.desc()).limit(1))
+_FIRING_COUNT = (select(func.count()).select_from(_ALERTS)
+                 .where(_ALERTS.c.incident_id == bindparam("incident_id"), _ALERTS.c.status == "firing"))
 
 
 def lock_incident(session: Session, incident_id: int) -> IncidentRow | None:
@@ -135,9 +142,7 @@ def last_event_time(session: Session, incident_id: int, kind: str) -> datetime |
 
 
 def last_update_text(session: Session, incident_id: int) -> tuple[datetime, str] | None:
-    row = (session.execute(select(IncidentEvent.occurred_at, IncidentEvent.data).where(
-        IncidentEvent.incident_id == incident_id, IncidentEvent.kind == "update.posted")
-        .order_by(IncidentEvent.occurred_at.desc(), IncidentEvent.id.desc()).limit(1))).first()
+    row = session.execute(_LAST_UPDATE, {"incident_id": incident_id}).first()
     return (row[0], str(row[1].get("text", ""))) if row else None
 
 

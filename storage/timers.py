@@ -7,11 +7,30 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage.dialect import dialect_name
 from storage.models import Incident, Timer, table_of
+
+# Built once (Core, bound parameters): firing a reminder cancels and schedules a timer, and a
+# thousand reminders falling due at once run these a thousand times.
+_TIMERS = table_of(Timer)
+_CANCEL_ALL = (update(_TIMERS)  # not "incident_id": an UPDATE keeps column names for its SET parameters
+               .where(_TIMERS.c.incident_id == bindparam("of_incident"), _TIMERS.c.state == "pending")
+               .values(state="cancelled"))
+_CANCEL_KINDS = _CANCEL_ALL.where(_TIMERS.c.kind.in_(bindparam("kinds", expanding=True)))
+_INSERT = insert(_TIMERS)
+_DUE = (select(_TIMERS.c.id, _TIMERS.c.incident_id, _TIMERS.c.kind, _TIMERS.c.due_at, _TIMERS.c.payload)
+        .where(_TIMERS.c.state == "pending", _TIMERS.c.due_at <= bindparam("now"))
+        .order_by(_TIMERS.c.due_at, _TIMERS.c.id).limit(bindparam("limit")))
+# Lock each timer's incident too, skipping incidents a command or a delivery holds: firing
+# locks the incident after the timer, while a command locks the incident and then cancels or
+# replaces its timers, so waiting here could deadlock. A skipped timer fires on the next tick.
+_DUE_LOCKED = (_DUE.join(table_of(Incident), table_of(Incident).c.id == _TIMERS.c.incident_id)
+               .with_for_update(skip_locked=True, of=[_TIMERS, table_of(Incident)]))
+_MARK_FIRED = (update(_TIMERS).where(_TIMERS.c.id.in_(bindparam("ids", expanding=True)))
+               .values(state="fired", fired_at=bindparam("now")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,18 +44,18 @@ class DueTimer:
 
 def cancel(session: Session, incident_id: int, kinds: Iterable[str] | None = None) -> None:
     """Cancel the incident's pending timers (of these kinds, or all)."""
-    query = update(Timer).where(Timer.incident_id == incident_id, Timer.state == "pending")
-    if kinds is not None:
-        query = query.where(Timer.kind.in_([str(kind) for kind in kinds]))
-    session.execute(query.values(state="cancelled"))
+    if kinds is None:
+        session.execute(_CANCEL_ALL, {"of_incident": incident_id})
+    else:
+        session.execute(_CANCEL_KINDS, {"of_incident": incident_id, "kinds": [str(kind) for kind in kinds]})
 
 
 def schedule(session: Session, incident_id: int, kind: str, due_at: datetime, now: datetime,
                    payload: dict[str, Any] | None = None) -> None:
     """Set the incident's one pending timer of this kind to ``due_at`` (replacing any)."""
     cancel(session, incident_id, [kind])
-    session.execute(insert(Timer).values(incident_id=incident_id, kind=str(kind), due_at=due_at, state="pending",
-                                               payload=payload or {}, created_at=now))
+    session.execute(_INSERT, {"incident_id": incident_id, "kind": str(kind), "due_at": due_at, "state": "pending",
+                              "payload": payload or {}, "created_at": now})
 
 
 def add_new(session: Session, incident_id: int, due: list[tuple[str, datetime, dict[str, Any]]],
@@ -51,19 +70,10 @@ def add_new(session: Session, incident_id: int, due: list[tuple[str, datetime, d
 def claim_due(session: Session, now: datetime, limit: int = 50) -> list[DueTimer]:
     """Due timers, locked for this transaction and marked fired: the caller's work commits
     with the marking, or neither happens."""
-    query = (select(Timer).where(Timer.state == "pending", Timer.due_at <= now)
-             .order_by(Timer.due_at, Timer.id).limit(limit))
-    if dialect_name(session) == "postgresql":
-        # Lock each timer's incident too, skipping incidents a command or a delivery holds:
-        # firing locks the incident after the timer, while a command locks the incident
-        # and then cancels or replaces its timers, so waiting here could deadlock. A
-        # skipped timer fires on the next tick.
-        query = (query.join(Incident, Incident.id == Timer.incident_id)
-                 .with_for_update(skip_locked=True, of=[Timer.__table__, Incident.__table__]))
-    rows = list((session.execute(query)).scalars())
+    query = _DUE_LOCKED if dialect_name(session) == "postgresql" else _DUE
+    rows = session.execute(query, {"now": now, "limit": limit}).all()
     if rows:
-        session.execute(update(Timer).where(Timer.id.in_([r.id for r in rows]))
-                              .values(state="fired", fired_at=now).execution_options(synchronize_session=False))
+        session.execute(_MARK_FIRED, {"ids": [r.id for r in rows], "now": now})
     return [DueTimer(r.id, r.incident_id, r.kind, r.due_at, dict(r.payload)) for r in rows]
 
 

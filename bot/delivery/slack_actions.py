@@ -76,8 +76,7 @@ class SlackActions:
     # -- channel ---------------------------------------------------------------
 
     async def _create_channel(self, action: ClaimedAction) -> Done:
-        assert action.incident_id is not None
-        incident, _ = await self._reads.view(action.incident_id)
+        incident = await self._reads.incident(action)
         if incident.channel_id:
             return Done({"channel_id": incident.channel_id, "name": incident.channel_name})
         base = incident.channel_name

@@ -30,8 +30,7 @@ class TraceLinks:
         self._prometheus = prometheus
 
     async def __call__(self, action: ClaimedAction) -> Done:
-        assert action.incident_id is not None
-        incident, _ = await self._reads.view(action.incident_id)
+        incident = await self._reads.incident(action)
         if not incident.channel_id:
             raise NotReady(action.kind, "waiting for the incident channel")
         match = next((m for m in self._playbooks().routes if m.key == (incident.playbook, incident.route)), None)

@@ -1,11 +1,17 @@
 """The outbox worker: delivers stored actions, in order per incident, concurrently across
 incidents, retrying what may succeed later and recording what never will.
+
+Per action the database sees one transaction after the Slack call: it records the outcome
+and leases the key's next action together, so a queue of actions costs a claim for its
+first action only. Each is a unit of :meth:`Database.write` (SQLite's writer thread, which
+commits the units that queue up meanwhile together).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import random
 import socket
@@ -90,8 +96,7 @@ class OutboxWorker:
             if pending:
                 await asyncio.wait(pending)
         try:
-            async with self._db.transaction() as session:
-                released = await session.run_sync(outbox.release, worker=self.worker_id)
+            released = await self._db.write(outbox.release, worker=self.worker_id)
         except StorageError as exc:
             log.warning("outbox: could not release unfinished actions; their leases expire instead", error=str(exc))
             return
@@ -100,13 +105,13 @@ class OutboxWorker:
 
     async def _loop(self) -> None:
         while not self._stopping:
+            self._wake.clear()  # before claiming: a commit during the claim wakes the next pass
             try:
                 await self._claim_and_spawn()
             except StorageError as exc:
                 log.warning("outbox: database unavailable, retrying", error=str(exc))
             except Exception:  # the worker must outlive any bug in one pass
                 log.exception("outbox: unexpected error in the claim loop")
-            self._wake.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll)
 
@@ -124,29 +129,36 @@ class OutboxWorker:
         self._active.pop(key, None)
         self._wake.set()
 
-    async def _claim(self, *, limit: int, exclude: frozenset[str] = frozenset(),
-                     key: str | None = None) -> list[outbox.ClaimedAction]:
+    async def _claim(self, *, limit: int, exclude: frozenset[str] = frozenset()) -> list[outbox.ClaimedAction]:
         now = self._clock()
-        async with self._db.transaction() as session:
-            return await session.run_sync(outbox.claim, now=now, lease_until=now + self._lease, worker=self.worker_id,
-                                      limit=limit, ordering_key=key, exclude_keys=exclude)
+
+        def unit(session: Session) -> list[outbox.ClaimedAction]:
+            claimed = outbox.claim(session, now=now, lease_until=now + self._lease, worker=self.worker_id,
+                                   limit=limit, exclude_keys=exclude)
+            return [_with_incident(session, action) for action in claimed]
+        return await self._db.write(unit)
+
+    def _claim_next(self, session: Session, action: outbox.ClaimedAction) -> outbox.ClaimedAction | None:
+        """In the transaction that finishes ``action``: lease its key's next action, unless stopping."""
+        if self._stopping:
+            return None
+        now = self._clock()
+        claimed = outbox.claim_after(session, action, now=now, lease_until=now + self._lease, worker=self.worker_id)
+        return None if claimed is None else _with_incident(session, claimed)
 
     async def _drive(self, action: outbox.ClaimedAction | None) -> None:
         """Run one key's actions back to back while they succeed and none waits; once
         stopping, start none (one claimed meanwhile is released by :meth:`stop`)."""
         while action is not None and not self._stopping:
+            current = action
             try:
-                proceed = await self._execute(action)
-                if not proceed or self._stopping:
-                    return
-                claimed = await self._claim(limit=1, key=action.ordering_key)
-            except StorageError as exc:  # recording the outcome or claiming the next one failed
+                action = await self._execute(current)
+            except StorageError as exc:  # recording the outcome (and claiming the next one) failed
                 log.warning("outbox: database unavailable, the lease brings the action back", error=str(exc),
-                            action_id=action.id, kind=action.kind, incident_id=action.incident_id)
+                            action_id=current.id, kind=current.kind, incident_id=current.incident_id)
                 return
-            action = claimed[0] if claimed else None
 
-    async def _execute(self, action: outbox.ClaimedAction) -> bool:
+    async def _execute(self, action: outbox.ClaimedAction) -> outbox.ClaimedAction | None:
         """Deliver one action in a span that continues the trace of what enqueued it."""
         attributes: dict[str, str | int] = {
             "messaging.system": "incident_bot.outbox", "messaging.operation.type": "process",
@@ -166,7 +178,9 @@ class OutboxWorker:
         if outcome in ("failed", "retried"):
             span.set_status(Status(StatusCode.ERROR, f"action {outcome}"))
 
-    async def _deliver(self, action: outbox.ClaimedAction) -> bool:
+    async def _deliver(self, action: outbox.ClaimedAction) -> outbox.ClaimedAction | None:
+        """Carry out ``action`` and record how it ended; the key's next action if this one is
+        over (done or failed for good) and the next may run now."""
         bound = log.bind(action_id=action.id, kind=action.kind, incident_id=action.incident_id)
         try:
             done = await self._run(action)
@@ -174,33 +188,33 @@ class OutboxWorker:
             await self._retry(action, exc.retry_after, str(exc), count_attempt=False)
             outcome = "waiting" if isinstance(exc, NotReady) else "rate_limited"
             self._count(action.kind, outcome)
-            return False
+            return None
         except TransientFailure as exc:
             limit = retry_limit(action.kind)
             if limit is not None and action.attempts >= limit:
                 bound.error("outbox: action still failing after its last retry", error=str(exc), attempt=action.attempts)
-                await self._fail(action, PermanentFailure(exc.operation, f"{exc.error} (gave up after "
-                                                          f"{action.attempts} attempts)", service=exc.service,
-                                                          hint=exc.hint))
+                next_action = await self._fail(action, PermanentFailure(
+                    exc.operation, f"{exc.error} (gave up after {action.attempts} attempts)", service=exc.service,
+                    hint=exc.hint))
                 self._count(action.kind, "failed")
-                return True
+                return next_action
             delay = backoff(action.attempts, cap=self._backoff_cap(exc))
             bound.warning("outbox: transient failure, will retry", error=str(exc), retry_in=round(delay, 2),
                           attempt=action.attempts)
             await self._retry(action, delay, str(exc), outage=exc)
             self._count(action.kind, "retried")
-            return False
+            return None
         except PermanentFailure as exc:
             bound.error("outbox: action failed permanently", error=str(exc))
-            await self._fail(action, exc)
+            next_action = await self._fail(action, exc)
             self._count(action.kind, "failed")
-            return True
+            return next_action
         except StorageError as exc:
             bound.warning("outbox: database unavailable during action, will retry", error=str(exc))
-            return False  # the lease expires and the action is claimed again
-        await self._complete(action, done)
+            return None  # the lease expires and the action is claimed again
+        next_action = await self._db.write(self._complete, action, done, self._clock())
         self._count(action.kind, "done")
-        return True
+        return next_action
 
     @staticmethod
     def _backoff_cap(exc: TransientFailure) -> float:
@@ -208,44 +222,56 @@ class OutboxWorker:
         # is asked again less often (trackers and pagers are retried for as long as it takes).
         return MAX_BACKOFF_SECONDS if exc.service == "slack" else MAX_EXTERNAL_BACKOFF_SECONDS
 
-    async def _complete(self, action: outbox.ClaimedAction, done: Done) -> None:
-        now = self._clock()
-        async with self._db.transaction() as session:
-            if done.incident_updates and action.incident_id is not None:
-                await session.run_sync(repo.update_incident, action.incident_id, **done.incident_updates)
-            if done.group_updates and "group_id" in action.payload:
-                await session.run_sync(repo.update_group, int(action.payload["group_id"]), **done.group_updates)
-            await session.run_sync(outbox.finish, action.id, state="done", now=now, result=done.result)
-            if done.events and action.incident_id is not None:
-                await session.run_sync(repo.append_events, action.incident_id, done.events)
-            await session.run_sync(outbox.finish_absorbed, done.absorbed, into=action.id, now=now)
-            await session.run_sync(self._outages.recovered, action)
+    def _complete(self, session: Session, action: outbox.ClaimedAction, done: Done,
+                  now: datetime) -> outbox.ClaimedAction | None:
+        """The outcome and its write-backs, and the lease of the key's next action: one transaction."""
+        if done.incident_updates and action.incident_id is not None:
+            repo.update_incident(session, action.incident_id, **done.incident_updates)
+        if done.group_updates and "group_id" in action.payload:
+            repo.update_group(session, int(action.payload["group_id"]), **done.group_updates)
+        outbox.finish(session, action.id, state="done", now=now, result=done.result)
+        if done.events and action.incident_id is not None:
+            repo.append_events(session, action.incident_id, done.events)
+        outbox.finish_absorbed(session, done.absorbed, into=action.id, now=now)
+        self._outages.recovered(session, action)
+        return self._claim_next(session, action)
 
     async def _retry(self, action: outbox.ClaimedAction, delay: float, error: str, count_attempt: bool = True,
                      outage: TransientFailure | None = None) -> None:
         at = self._clock() + timedelta(seconds=delay)
-        async with self._db.transaction() as session:
-            await session.run_sync(outbox.retry_later, action.id, at=at, error=error, count_attempt=count_attempt)
-            if outage is not None:
-                await session.run_sync(self._outages.unavailable, action, outage)
 
-    async def _fail(self, action: outbox.ClaimedAction, exc: PermanentFailure) -> None:
-        """Record the failure on the action and the timeline, and tell the channel."""
+        def unit(session: Session) -> None:
+            outbox.retry_later(session, action.id, at=at, error=error, count_attempt=count_attempt)
+            if outage is not None:
+                self._outages.unavailable(session, action, outage)
+        await self._db.write(unit)
+
+    async def _fail(self, action: outbox.ClaimedAction, exc: PermanentFailure) -> outbox.ClaimedAction | None:
+        """Record the failure on the action and the timeline, and tell the channel; then lease
+        the key's next action, which does not wait for this one any longer."""
         now = self._clock()
         notice = describe_failure(action.kind, action.payload, exc.error, service=exc.service, hint=exc.hint)
-        async with self._db.transaction() as session:
-            await session.run_sync(outbox.finish, action.id, state="failed", now=now, error=str(exc))
-            if action.incident_id is None:
-                return
-            await session.run_sync(repo.append_events, action.incident_id, [NewEvent(
-                EventKind.SLACK_ACTION_FAILED, "bot",
-                {"action": action.kind, "error": exc.error, "method": exc.operation, "service": exc.service,
-                 "notice": notice},
-                occurred_at=now, recorded_at=now)])
-            if action.payload.get("purpose") == "notice":
-                return  # a notice about a notice would loop
-            await session.run_sync(tell_channel, action.incident_id, notice, now,
-                                   mention_commander=exc.service != "slack")
+
+        def unit(session: Session) -> outbox.ClaimedAction | None:
+            outbox.finish(session, action.id, state="failed", now=now, error=str(exc))
+            if action.incident_id is not None:
+                repo.append_events(session, action.incident_id, [NewEvent(
+                    EventKind.SLACK_ACTION_FAILED, "bot",
+                    {"action": action.kind, "error": exc.error, "method": exc.operation, "service": exc.service,
+                     "notice": notice},
+                    occurred_at=now, recorded_at=now)])
+                if action.payload.get("purpose") != "notice":  # a notice about a notice would loop
+                    tell_channel(session, action.incident_id, notice, now, mention_commander=exc.service != "slack")
+            return self._claim_next(session, action)
+        return await self._db.write(unit)
+
+
+def _with_incident(session: Session, action: outbox.ClaimedAction) -> outbox.ClaimedAction:
+    """The action with its incident as this transaction sees it (with the write-backs of the
+    key's earlier actions), so its handler needs no read of its own for the row."""
+    if action.incident_id is None:
+        return action
+    return dataclasses.replace(action, incident=repo.get_incident(session, action.incident_id))
 
 
 def tell_channel(session: Session, incident_id: int, text: str, now: datetime, *, mention_commander: bool) -> None:

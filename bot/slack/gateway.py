@@ -54,16 +54,24 @@ class SlackGateway:
                  timeout: float = 10.0) -> None:
         self._client = AsyncWebClient(token=token, base_url=base_url, timeout=int(max(timeout, 1)))
         self._client.retry_handlers = []  # the outbox schedules retries; never sleep inside a call
+        self._timeout = aiohttp.ClientTimeout(total=max(timeout, 1))
         self._pacer = Pacer(time.monotonic, rate_limit_scale)
         self._metrics = metrics
         self._bot_user_id: str | None = None
 
     async def call(self, method: str, *, channel: str | None = None, **args: Any) -> dict[str, Any]:
         """Make one Web API call. Raises SlackRateLimited when pacing says wait long."""
-        while (wait := self._pacer.try_acquire(method, channel)) > 0:
+        while True:
+            wait, counted_at = self._pacer.acquire(method, channel)
+            if wait <= 0:
+                break
             if wait > MAX_INLINE_WAIT:
                 raise SlackRateLimited(method, wait)
             await asyncio.sleep(wait)
+        if self._client.session is None or self._client.session.closed:
+            # One session, made in the running loop: kept-alive connections instead of the new
+            # session (and TCP connection) slack_sdk makes per call without one.
+            self._client.session = aiohttp.ClientSession(timeout=self._timeout)
         started = time.perf_counter()
         outcome = "ok"
         try:
@@ -79,6 +87,7 @@ class SlackGateway:
             outcome = "connection_error"
             raise SlackTransientError(method, f"{type(exc).__name__}") from None
         finally:
+            self._pacer.settle(method, channel, counted_at)
             self._metrics.slack_calls.labels(method, outcome).inc()
             self._metrics.slack_latency.labels(method).observe(time.perf_counter() - started, current_exemplar())
 
@@ -102,6 +111,6 @@ class SlackGateway:
         return self._bot_user_id
 
     async def close(self) -> None:
-        session = getattr(self._client, "session", None)
+        session, self._client.session = self._client.session, None
         if session is not None:
             await session.close()

@@ -3,7 +3,10 @@ collecting 429s. Pure bookkeeping: the caller decides whether to sleep or resche
 
 Slack counts per method per workspace per minute (tiers), and chat.postMessage about
 one message per second per channel. A sliding window with the same limit never
-exceeds what a sliding-window enforcer allows, unlike a token bucket.
+exceeds what a sliding-window enforcer allows, unlike a token bucket. A call is counted
+when it is let through and, once it has been answered, again at that moment instead
+(:meth:`Pacer.settle`): Slack counts it when it arrives, which is after it was let through,
+so a window that opened by the time of sending could still be closed at Slack's end.
 """
 
 from __future__ import annotations
@@ -42,6 +45,15 @@ class SlidingWindow:
     def record(self, now: float) -> None:
         self._calls.append(now)
 
+    def move(self, recorded: float, now: float) -> None:
+        """Count the call recorded at ``recorded`` at ``now`` instead (the latest time yet, so
+        the calls stay in order); nothing if it has already left the window."""
+        try:
+            self._calls.remove(recorded)
+        except ValueError:
+            return
+        self._calls.append(now)
+
 
 class Pacer:
     """Tracks recent calls per method (and per channel for chat.postMessage).
@@ -78,15 +90,25 @@ class Pacer:
 
     def try_acquire(self, method: str, channel: str | None = None) -> float:
         """0 and the call is counted, or how many seconds until it may be made."""
+        return self.acquire(method, channel)[0]
+
+    def acquire(self, method: str, channel: str | None = None) -> tuple[float, float]:
+        """(0, when it was counted) and the call is counted, or (seconds until it may be made, 0)."""
         now = self._clock()
         windows = self._windows_for(method, channel)
         paused = self._paused_until.get(self._pause_key(method, channel), 0.0)
         wait = max([paused - now, *(w.wait_time(now) for w in windows)])
         if wait > 0:
-            return wait
+            return wait, 0.0
         for window in windows:
             window.record(now)
-        return 0.0
+        return 0.0, now
+
+    def settle(self, method: str, channel: str | None, counted_at: float) -> None:
+        """The call counted at ``counted_at`` has been answered (or failed): count it now."""
+        now = self._clock()
+        for window in self._windows_for(method, channel):
+            window.move(counted_at, now)
 
     def pause(self, method: str, seconds: float, channel: str | None = None) -> None:
         """Slack said Retry-After: hold calls of this method (to this channel, for

@@ -43,3 +43,17 @@ def test_retry_after_pauses_the_method_and_scale_compresses_windows() -> None:
     time.now += 3
     assert all(pacer.try_acquire("pins.add") == 0 for _ in range(20))
     assert pacer.try_acquire("pins.add") == 6.0  # a 60 s window compressed ten times
+
+
+def test_a_call_counts_from_when_it_was_answered_since_slack_counts_it_when_it_arrives() -> None:
+    time = FakeTime()
+    pacer = Pacer(time)
+    wait, first = pacer.acquire("pins.add")
+    assert wait == 0
+    assert all(pacer.try_acquire("pins.add") == 0 for _ in range(19))
+    time.now += 0.5  # the first call is answered half a second after it was let through
+    pacer.settle("pins.add", None, first)
+
+    time.now = 1060.0  # a minute after it was let through: the other 19 have left the window, it has not
+    assert all(pacer.try_acquire("pins.add") == 0 for _ in range(19))
+    assert pacer.try_acquire("pins.add") == 0.5
