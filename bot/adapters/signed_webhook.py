@@ -20,14 +20,22 @@ def signature(secret: str, body: bytes) -> str:
 
 
 class WebhookSender:
-    """One connection pool for every receiver; ``aclose`` it at shutdown."""
+    """One connection pool for every receiver, made with the first webhook (see
+    ``bot.adapters.peer``); ``aclose`` it at shutdown."""
 
     def __init__(self, timeout: float = 10.0) -> None:
         self._timeout = timeout
-        self._http = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self._timeout, follow_redirects=False)
+        return self._client
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
     async def send(self, url: str, body: bytes, *, secret: str, delivery: str, secret_env: str) -> int:
         headers = {"Content-Type": "application/json", SIGNATURE_HEADER: signature(secret, body),

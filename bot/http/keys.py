@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aiohttp import web
 from apscheduler.schedulers.base import BaseScheduler
-from slack_bolt.async_app import AsyncApp
 
 from bot.clock import Clock
 from bot.http.auth import WebhookAuth
@@ -20,6 +19,5 @@ METRICS = web.AppKey("metrics", Metrics)
 INGESTOR = web.AppKey("ingestor", Ingestor)
 WEBHOOK_AUTH = web.AppKey("webhook_auth", WebhookAuth)
 SCHEDULER = web.AppKey("scheduler", BaseScheduler)
-BOLT = web.AppKey("bolt", AsyncApp)
 PLAYBOOKS = web.AppKey("playbooks", PlaybookSet)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")  # the time the bot runs on (a test moves it)

@@ -20,10 +20,6 @@ from typing import TYPE_CHECKING
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.propagate import extract, inject
-from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
-from opentelemetry.trace import Link, SpanKind
-from opentelemetry.trace.span import TraceState
-from opentelemetry.util.types import Attributes
 from sqlalchemy.engine import Engine
 from yarl import URL
 
@@ -90,25 +86,6 @@ def current_exemplar() -> dict[str, str] | None:
     if not span_context.is_valid or not span_context.trace_flags.sampled:
         return None
     return {"trace_id": format(span_context.trace_id, "032x")}
-
-
-class NoBareClientSpans(Sampler):
-    """Drops client spans that belong to no trace (the outbox polling the database, a
-    housekeeping query): a trace starts where work starts, a request, an action or a timer.
-    Everything else goes to the sampler the environment configured."""
-
-    def __init__(self, delegate: Sampler) -> None:
-        self._delegate = delegate
-
-    def should_sample(self, parent_context: otel_context.Context | None, trace_id: int, name: str,
-                      kind: SpanKind | None = None, attributes: Attributes = None,
-                      links: Sequence[Link] | None = None, trace_state: TraceState | None = None) -> SamplingResult:
-        if kind is SpanKind.CLIENT and not trace.get_current_span(parent_context).get_span_context().is_valid:
-            return SamplingResult(Decision.DROP)
-        return self._delegate.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
-
-    def get_description(self) -> str:
-        return f"NoBareClientSpans{{{self._delegate.get_description()}}}"
 
 
 # slack_sdk sends form methods' arguments (a topic, a link) in the query string, and PromQL
@@ -189,6 +166,8 @@ def start_tracing(service_version: str, environ: Mapping[str, str] = os.environ)
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
     from opentelemetry.sdk.trace.sampling import _get_from_env_or_default
+
+    from bot.observability.sampling import NoBareClientSpans  # the SDK: only with tracing on
 
     resource = Resource.create({SERVICE_NAME: environ.get("OTEL_SERVICE_NAME") or "incident-bot",
                                 SERVICE_VERSION: service_version})

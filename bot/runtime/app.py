@@ -11,15 +11,15 @@ from bot import __version__
 from bot.clock import Clock, utcnow
 from bot.http import api, followups_api, ops, webhook
 from bot.http.auth import WebhookAuth
-from bot.http.keys import BOLT, CLOCK, DATABASE, INGESTOR, METRICS, PLAYBOOKS, SCHEDULER, SETTINGS, WEBHOOK_AUTH
+from bot.http.keys import CLOCK, DATABASE, INGESTOR, METRICS, PLAYBOOKS, SCHEDULER, SETTINGS, WEBHOOK_AUTH
 from bot.http.middleware import observe
 from bot.observability.metrics import Metrics
 from bot.observability.tracing import Tracing, start_tracing
 from bot.playbook import PlaybookSet, load_playbooks
-from bot.runtime.bolt_app import handle_slack_events
 from bot.runtime.services import Services, running_services
+from bot.runtime.slack_events import BOLT, handle_slack_events
 from bot.settings import Settings
-from bot.web.guard import workspace_guard
+from bot.web.gate import workspace_guard
 from bot.web.keys import WORKSPACE, WORKSPACE_OFF
 from bot.web.routes import add_workspace_routes
 

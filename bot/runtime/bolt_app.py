@@ -1,5 +1,6 @@
 """The Bolt app that serves slash commands, buttons, modals and events at ``POST /slack/events``
-(or over Socket Mode), answering through the bot's one Slack gateway."""
+(or over Socket Mode), answering through the bot's one Slack gateway. Imported when the first
+Slack request comes (see ``bot.runtime.slack_events``), or at start for Socket Mode."""
 
 from __future__ import annotations
 
@@ -8,16 +9,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import structlog
-from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.bolt.listeners import register
 from bot.bolt.timeline_listeners import register_timeline
-from bot.http.json_errors import json_error
-from bot.http.keys import BOLT
 from bot.incident.capture import TimelineCapture
 from bot.incident.command_service import CommandService
 from bot.incident.timeline_editor import TimelineEditor
@@ -27,19 +24,13 @@ log = structlog.get_logger(__name__)
 WHO_AM_I_WAIT = 0.5  # seconds of the 3-second acknowledgement budget spent asking Slack who the bot is
 
 
-async def handle_slack_events(request: web.Request) -> web.StreamResponse:
-    bolt = request.app.get(BOLT)
-    if bolt is None:
-        return json_error(503, "Slack is not configured on this bot: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
-    return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
-
-
 def build_bolt(token: str, signing_secret: str, api_url: str, gateway: SlackGateway, service: CommandService,
                capture: TimelineCapture, slash_command: str, editor: TimelineEditor) -> AsyncApp:
     """Bolt verifies, parses and acknowledges; every Web API call its listeners make goes
     through ``gateway``. Bolt's own client only opens Socket Mode connections (with the
     app-level token), so it points at the same Slack API."""
-    bolt = AsyncApp(client=AsyncWebClient(base_url=api_url), signing_secret=signing_secret,
+    # A name: without one Bolt takes it from inspect.stack(), which reads every caller's source.
+    bolt = AsyncApp(name="incident-bot", client=AsyncWebClient(base_url=api_url), signing_secret=signing_secret,
                     authorize=_authorize_without_slack(token, gateway), process_before_response=False)
     register(bolt, service, capture, slash_command, gateway)
     register_timeline(bolt, editor, gateway)

@@ -10,14 +10,14 @@ Claiming new outbox work stops earlier, as soon as the server stops listening (s
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import structlog
 from apscheduler.schedulers.base import BaseScheduler
-from slack_bolt.async_app import AsyncApp
 
 from bot.adapters.alertmanager import AlertmanagerClient
 from bot.adapters.github import GitHubClient
@@ -41,7 +41,6 @@ from bot.incident.timeline_editor import TimelineEditor
 from bot.incident.tracker_sync import TrackerSync
 from bot.observability.metrics import Metrics
 from bot.playbook import PlaybookSet
-from bot.runtime.bolt_app import build_bolt, socket_mode
 from bot.runtime.commits import CommitNotifier
 from bot.runtime.scheduler import (
     Job,
@@ -51,6 +50,7 @@ from bot.runtime.scheduler import (
     running_scheduler,
     sync_tracker_issues,
 )
+from bot.runtime.slack_events import LazyBolt
 from bot.runtime.trackers import tracker_clients
 from bot.runtime.workspace import build_workspace, workspace_problem
 from bot.settings import Settings
@@ -59,6 +59,9 @@ from bot.slack.lookups import SlackLookups
 from bot.web.workspace import Workspace
 from storage.database import Database, describe_url
 from storage.migrate import ensure_current, upgrade
+
+if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncApp
 
 log = structlog.get_logger(__name__)
 
@@ -73,7 +76,7 @@ class Services:
     prometheus: PrometheusClient | None = None
     gateway: SlackGateway | None = None
     worker: OutboxWorker | None = None
-    bolt: AsyncApp | None = None
+    bolt: LazyBolt | None = None
     github: GitHubClient | None = None
     jira: JiraClient | None = None
     workspace: Workspace | None = None
@@ -132,12 +135,13 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
             if settings.slack_signing_secret is None:
                 log.warning("SLACK_SIGNING_SECRET is not set: /slack/events refuses every request")
             else:
-                capture = TimelineCapture(db, current_playbooks, clock, lookups.fetch_message, commits.notify)
-                bolt = build_bolt(settings.slack_bot_token.get_secret_value(),
-                                  settings.slack_signing_secret.get_secret_value(), settings.slack_api_url,
-                                  gateway, service, capture, settings.slash_command, editor)
+                bolt = LazyBolt(_bolt_builder(settings, db, current_playbooks, clock, commits, gateway, lookups,
+                                              service, editor))
                 if settings.slack_app_token is not None:
-                    await stack.enter_async_context(socket_mode(bolt, settings.slack_app_token.get_secret_value()))
+                    from bot.runtime.bolt_app import socket_mode
+
+                    await stack.enter_async_context(socket_mode(bolt.app(),
+                                                                settings.slack_app_token.get_secret_value()))
         workspace = None
         if (off := workspace_problem(settings)) is not None:
             log.warning(off)
@@ -152,6 +156,22 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
         scheduler = await stack.enter_async_context(running_scheduler(jobs))
         yield Services(db, commits, ingestor, scheduler, alertmanager, prometheus, gateway, worker, bolt, github, jira,
                        workspace, off)
+
+
+def _bolt_builder(settings: Settings, db: Database, playbooks: Callable[[], PlaybookSet], clock: Clock,
+                  commits: CommitNotifier, gateway: SlackGateway, lookups: SlackLookups, service: CommandService,
+                  editor: TimelineEditor) -> Callable[[], AsyncApp]:
+    assert settings.slack_bot_token is not None and settings.slack_signing_secret is not None
+    token, secret = settings.slack_bot_token.get_secret_value(), settings.slack_signing_secret.get_secret_value()
+
+    def build() -> AsyncApp:
+        from bot.runtime.bolt_app import build_bolt
+
+        capture = TimelineCapture(db, playbooks, clock, lookups.fetch_message, commits.notify)
+        return build_bolt(token, secret, settings.slack_api_url, gateway, service, capture, settings.slash_command,
+                          editor)
+
+    return build
 
 
 async def _workflow_actions(stack: AsyncExitStack, settings: Settings, db: Database, clock: Clock,

@@ -11,7 +11,6 @@ from bot.incident.timeline_editor import TimelineEditor
 from bot.playbook import PlaybookSet
 from bot.settings import Settings
 from bot.slack.lookups import SlackLookups
-from bot.slack.oidc import SlackSignIn
 from bot.web.workspace import People, WebSettings, Workspace
 from storage.database import Database
 
@@ -36,6 +35,8 @@ def build_workspace(settings: Settings, db: Database, playbooks: Callable[[], Pl
     assert settings.session_secret is not None
     signin = None
     if settings.slack_client_id and settings.slack_client_secret is not None:
+        from bot.slack.oidc import SlackSignIn  # joserfc and cryptography: only with Sign in with Slack
+
         signin = SlackSignIn(client_id=settings.slack_client_id,
                              client_secret=settings.slack_client_secret.get_secret_value(),
                              authorize_url=settings.slack_oidc_authorize_url, api_url=settings.slack_api_url,

@@ -33,14 +33,8 @@ CSRF_REFUSED = ("This form has expired or did not come from this workspace's pag
                 "or wrong). Reload the page and try again.")
 
 
-def in_workspace(path: str) -> bool:
-    return path == "/ui" or path.startswith("/ui/")
-
-
-@web.middleware
-async def workspace_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if not in_workspace(request.path):
-        return await handler(request)
+async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A ``/ui/`` request, as ``bot.web.gate.workspace_guard`` hands it over."""
     started = time.perf_counter()
     try:
         response = await _guarded(request, handler)

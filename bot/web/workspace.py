@@ -7,14 +7,17 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.clock import Clock
 from bot.domain.links import incident_page_url
 from bot.incident.command_service import CommandService
 from bot.incident.timeline_editor import TimelineEditor
 from bot.playbook import PlaybookSet
-from bot.slack.oidc import SlackSignIn
 from storage.database import Database
+
+if TYPE_CHECKING:
+    from bot.slack.oidc import SlackSignIn  # joserfc: imported only with Sign in with Slack configured
 
 NAME_CACHE_SECONDS = 600.0
 

@@ -14,8 +14,8 @@ from opentelemetry.trace import SpanKind, Tracer
 
 from bot.observability.logs import add_trace_ids
 from bot.observability.metrics import Metrics
+from bot.observability.sampling import NoBareClientSpans
 from bot.observability.tracing import (
-    NoBareClientSpans,
     action_context,
     current_exemplar,
     disabled_instrumentations,

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from storage.database import Database
 from storage.errors import SchemaOutOfDate
-from storage.migrate import current_revision, ensure_current, head_revision, upgrade
+from storage.migrate import SCHEMA_HEAD, current_revision, ensure_current, head_revision, upgrade
 from storage.models import Base
 
 # Same options as storage/migrations/env.py (compare_type) plus server defaults, so a
@@ -37,6 +37,12 @@ def diff_kinds(diff: list[Any]) -> set[str]:
         for op in entry if isinstance(entry, list) else [entry]:
             kinds.add(op[0])
     return kinds
+
+
+def test_the_head_the_bot_checks_for_is_the_newest_migration() -> None:
+    """Readiness and a restart compare the database with SCHEMA_HEAD, not with Alembic's
+    scripts: a new migration must move it, or a bot would refuse its own schema."""
+    assert head_revision() == SCHEMA_HEAD
 
 
 async def test_migrated_database_matches_the_models_exactly(db: Database) -> None:

@@ -22,9 +22,12 @@ PLAYBOOKS = REPO / "playbooks"
 
 
 def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """Only what the bot needs: nothing leaks in from the developer's or CI's environment."""
+    """Only what the bot needs: nothing leaks in from the developer's or CI's environment. The
+    code is this checkout's (PYTHONPATH), also where the virtualenv's editable install points at
+    another worktree."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(REPO),
         "HOME": str(tmp_path),
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'incident-bot.db'}",
         "PLAYBOOKS_DIR": str(PLAYBOOKS),
