@@ -679,6 +679,8 @@ def json_results(results: list[Result], skipped: dict[str, str], args: argparse.
                 baseline_value=bare.percentile_ms(0.5) if bare else None)
         out.add(f"{r.target}: acknowledgement p99", r.percentile_ms(0.99), "ms", baseline=baseline,
                 baseline_value=bare.percentile_ms(0.99) if bare else None, **p99_target)
+        for figure, value, limit in _cost_targets(r, bare):
+            out.add(f"{r.target}: {figure} / bare aiohttp's", value, "x", target=f"<= {limit:g}x", met=value <= limit)
         if r.truncated:
             out.notes.append(f"{r.target}: stopped after --max-seconds {args.max_seconds:g}; {r.sent} deliveries sent")
     if bare is not None:
