@@ -31,6 +31,11 @@ SQLITE_PRAGMAS = (
     "PRAGMA busy_timeout=10000",
     "PRAGMA wal_autocheckpoint=0",  # storage/wal_checkpoint.py checkpoints, off the writer's path
 )
+# The async engine's connections (reads, and the few writes under the writer's mutex) each
+# keep a page cache of their own, in their own aiosqlite thread: SQLite's default of 2 MiB
+# each made up most of what a busy bot's memory grew by. The writer thread's connection,
+# which does the ingest's work, keeps the default; the file's pages stay in the OS's cache.
+POOL_CACHE = "PRAGMA cache_size=-256"  # KiB
 
 
 def json_text(value: object) -> str:
@@ -51,13 +56,13 @@ def describe_url(url: str) -> str:
     return f"{parsed.get_backend_name()} ({parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database})"
 
 
-def _install_sqlite_hooks(sync_engine: Engine) -> None:
+def _install_sqlite_hooks(sync_engine: Engine, *extra_pragmas: str) -> None:
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         # Let SQLAlchemy, not the driver, issue BEGIN, so writers can use IMMEDIATE.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in SQLITE_PRAGMAS:
+        for pragma in (*SQLITE_PRAGMAS, *extra_pragmas):
             cursor.execute(pragma)
         cursor.close()
 
@@ -90,7 +95,7 @@ class Database:
         self._writer: SqliteWriter | None = None
         self._checkpointer: WalCheckpointer | None = None
         if self.is_sqlite:
-            _install_sqlite_hooks(self.engine.sync_engine)
+            _install_sqlite_hooks(self.engine.sync_engine, POOL_CACHE)
             self._sync_engine = create_engine(make_url(url).set(drivername="sqlite+pysqlite"), **JSON_CODEC)
             _install_sqlite_hooks(self._sync_engine)
             self._writer = SqliteWriter(sessionmaker(self._sync_engine, expire_on_commit=False))

@@ -10,9 +10,10 @@ and every error names the field it is about, e.g. ``alerts[3].startsAt``.
 
 from __future__ import annotations
 
-import functools
+import hashlib
 import json
 import re
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -198,13 +199,25 @@ def parse_webhook(body: bytes | str) -> AlertGroupNotification:
     )
 
 
-@functools.lru_cache(maxsize=256)
+PARSED_KEPT = 256
+_parsed: OrderedDict[bytes, AlertGroupNotification] = OrderedDict()
+
+
 def parse_webhook_cached(body: bytes) -> AlertGroupNotification:
-    """:func:`parse_webhook`, remembering recent bodies: Alertmanager re-sends a group's
-    unchanged notification (retries, repeat_interval), and validation is a good part of
-    what a delivery costs. Nothing in the bot changes a parsed notification, so sharing
-    one is safe; errors are not remembered."""
-    return parse_webhook(body)
+    """:func:`parse_webhook`, remembering the latest :data:`PARSED_KEPT` bodies: Alertmanager
+    re-sends a group's unchanged notification (retries, repeat_interval), and validation is a
+    good part of what a delivery costs. Nothing in the bot changes a parsed notification, so
+    sharing one is safe; errors are not remembered. Kept by the body's digest, not the body
+    (a few KiB each, 1.3 MiB of a full cache)."""
+    key = hashlib.blake2b(body, digest_size=16).digest()
+    parsed = _parsed.get(key)
+    if parsed is not None:
+        _parsed.move_to_end(key)
+        return parsed
+    parsed = _parsed[key] = parse_webhook(body)
+    if len(_parsed) > PARSED_KEPT:
+        _parsed.popitem(last=False)
+    return parsed
 
 
 def _as_payload_error(exc: ValidationError) -> PayloadError:

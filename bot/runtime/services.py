@@ -10,6 +10,7 @@ Claiming new outbox work stops earlier, as soon as the server stops listening (s
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -210,5 +211,7 @@ async def prepare_schema(db: Database) -> None:
         before, after = await upgrade(db)
         if before != after:
             log.info("database schema upgraded", database=describe_url(db.url), revision=after)
+            gc.collect()  # Alembic's garbage: serve keeps collection off until it is ready
+
         return
     await ensure_current(db)
