@@ -146,11 +146,6 @@ def last_update_text(session: Session, incident_id: int) -> tuple[datetime, str]
     return (row[0], str(row[1].get("text", ""))) if row else None
 
 
-_ALERTS = table_of(Alert)
-_FIRING_COUNT = select(func.count()).select_from(_ALERTS).where(
-    _ALERTS.c.incident_id == bindparam("incident_id"), _ALERTS.c.status == "firing")
-
-
 def firing_count(session: Session, incident_id: int) -> int:
     return int(session.execute(_FIRING_COUNT, {"incident_id": incident_id}).scalar_one())
 
