@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.ingest_workload import build_rounds, build_workload  # noqa: E402
+from bench.webhook_ingest import workloads  # noqa: E402
 from bot.clock import utcnow  # noqa: E402
 from bot.domain.notification import parse_webhook  # noqa: E402
 from bot.incident.ingest import Ingestor  # noqa: E402
@@ -56,12 +56,7 @@ async def breakdown(url: str, args: argparse.Namespace) -> None:
     await upgrade(db)
     playbooks = load_playbooks(REPO / "playbooks")
     ingestor = Ingestor(db, lambda: playbooks, utcnow)
-    if args.workload == "fresh":
-        workload = build_rounds(prefix="svc", requests=args.requests, groups=args.groups, alerts=args.alerts,
-                                seed=args.seed, storm=args.storm)
-    else:
-        workload = build_workload(prefix="svc", requests=args.requests, groups=args.groups, alerts=args.alerts,
-                                  update_share=args.update_share, seed=args.seed, storm=args.storm)
+    workload, _ = workloads(args)  # the same bodies as bench/webhook_ingest.py's, no warm-up
     statements = [0]
 
     def _count(*_args: Any) -> None:
@@ -147,6 +142,7 @@ def main() -> int:
     parser.add_argument("--update-share", type=float, default=0.3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--storm", action="store_true", help="all groups in one cluster (see webhook_ingest.py)")
+    parser.set_defaults(warmup=0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="incident-bot-breakdown-") as tmp:
         directory = Path(tmp)
