@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Select, Table, Update, bindparam, func, insert, select, update
+from sqlalchemy import Insert, Select, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import ReturningInsert
 
 from storage.dialect import dialect_name, insert_ignoring_conflicts, locked
 from storage.models import (
@@ -26,43 +25,55 @@ from storage.models import (
     WebhookDelivery,
     table_of,
 )
+from storage.prepared import Prepared
 from storage.rows import AlertGroupRow, IncidentRow, NewEvent
 
 # Keep IN lists well under both SQLite's and asyncpg's bound-parameter limits.
 _CHUNK = 500
 
-# Statements built once: values travel as execute() parameters, so SQLAlchemy neither
-# rebuilds nor re-keys a statement per call (the webhook path's main cost otherwise).
+# Statements built once and run on the driver's cursor (storage/prepared.py): a webhook
+# delivery runs a dozen of them, and SQLAlchemy's per-execute work was most of its cost.
 _INCIDENTS, _GROUPS, _ALERTS = table_of(Incident), table_of(AlertGroup), table_of(Alert)
 _EVENTS = table_of(IncidentEvent)
-_INSERT_INCIDENT = insert(_INCIDENTS).returning(_INCIDENTS.c.id)
+_INSERT_INCIDENT = Prepared(insert(_INCIDENTS).returning(_INCIDENTS.c.id))
 # No RETURNING: SQLite would then insert the rows one statement each, to keep their order.
-_INSERT_EVENTS = insert(_EVENTS)
-_INSERT_OUTBOX = insert(table_of(OutboxAction))
-_INSERT_DELIVERY = insert(table_of(WebhookDelivery))
-_ALERTS_BY_FINGERPRINT = select(_ALERTS.c.fingerprint, _ALERTS.c.starts_at, _ALERTS.c.status).where(
-    _ALERTS.c.fingerprint.in_(bindparam("fingerprints", expanding=True)))
-_INCIDENT_BY_ID = select(_INCIDENTS).where(_INCIDENTS.c.id == bindparam("incident_id"))
+_INSERT_EVENTS = Prepared(insert(_EVENTS))
+_INSERT_OUTBOX = Prepared(insert(table_of(OutboxAction)))
+_INSERT_DELIVERY = Prepared(insert(table_of(WebhookDelivery)))
+_INCIDENT_BY_ID = Prepared(select(_INCIDENTS).where(_INCIDENTS.c.id == bindparam("incident_id")))
 _GROUP_BY_ID = select(_GROUPS).where(_GROUPS.c.id == bindparam("group_id"))
 _FIRING_ALERTS = select(_ALERTS.c.fingerprint, _ALERTS.c.starts_at).where(
     _ALERTS.c.incident_id == bindparam("incident_id"), _ALERTS.c.status == "firing")
-_RESOLVE_ALERTS = update(_ALERTS).where(
+_FIRING_ALERTS_PREPARED = Prepared(_FIRING_ALERTS)
+_FIRING_ALERTS_UP_TO = Prepared(_FIRING_ALERTS.limit(bindparam("limit")))
+_RESOLVE_ALERTS = Prepared(update(_ALERTS).where(
     _ALERTS.c.fingerprint == bindparam("fp"), _ALERTS.c.starts_at == bindparam("sa"),
-).values(status="resolved", ends_at=bindparam("ea"), resolved_seen_at=bindparam("seen"))
-# Built on first use, per dialect (the upserts) or per set of columns changed (the updates).
-_updates: dict[tuple[str, frozenset[str]], Update] = {}
-_group_upserts: dict[str, ReturningInsert[int, int | None, str | None]] = {}
-_alert_inserts: dict[str, Insert] = {}
+).values(status="resolved", ends_at=bindparam("ea"), resolved_seen_at=bindparam("seen")))
+# Built on first use, per dialect (the upserts), per set of columns changed (the updates) or
+# per number of fingerprints looked up (a Prepared takes no expanding IN list).
+_updates: dict[tuple[str, frozenset[str]], Prepared] = {}
+_group_upserts: dict[str, Prepared] = {}
+_alert_inserts: dict[str, Prepared] = {}
+_by_fingerprints: dict[int, Prepared] = {}
 _storm_locks: dict[str, tuple[Insert, Select[int | None]]] = {}
 
 
-def _update_by_id(table: Table, row_id: int, values: dict[str, Any]) -> tuple[Update, dict[str, Any]]:
+def _update_by_id(table: Table, row_id: int, values: dict[str, Any]) -> tuple[Prepared, dict[str, Any]]:
     key = (table.name, frozenset(values))
     stmt = _updates.get(key)
     if stmt is None:
-        stmt = _updates[key] = update(table).where(table.c.id == bindparam("_row_id")).values(
-            {name: bindparam(name) for name in values})
+        stmt = _updates[key] = Prepared(update(table).where(table.c.id == bindparam("_row_id")).values(
+            {name: bindparam(name) for name in values}))
     return stmt, {**values, "_row_id": row_id}
+
+
+def _alerts_by_fingerprints(count: int) -> Prepared:
+    stmt = _by_fingerprints.get(count)
+    if stmt is None:
+        stmt = _by_fingerprints[count] = Prepared(
+            select(_ALERTS.c.fingerprint, _ALERTS.c.starts_at, _ALERTS.c.status).where(
+                _ALERTS.c.fingerprint.in_([bindparam(f"fp{i}") for i in range(count)])))
+    return stmt
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,15 +95,16 @@ def lock_group(session: Session, *, group_key: str, receiver: str, group_labels:
     stmt = _group_upserts.get(dialect)
     if stmt is None:
         base = insert_ignoring_conflicts(session, AlertGroup)
-        stmt = _group_upserts[dialect] = base.on_conflict_do_update(
+        upsert = base.on_conflict_do_update(
             index_elements=["group_key"],
             set_={"last_seen_at": base.excluded.last_seen_at, "last_status": base.excluded.last_status},
         ).returning(_GROUPS.c.id, _GROUPS.c.incident_id, _GROUPS.c.last_body_sha256)
-    row = session.execute(stmt, {
+        stmt = _group_upserts[dialect] = Prepared(upsert)
+    [(group_id, incident_id, last_body_sha256)] = stmt.values(session, {
         "group_key": group_key, "receiver": receiver, "group_labels": group_labels, "last_status": status,
         "first_seen_at": now, "last_seen_at": now,
-    }).one()
-    return GroupRow(row.id, row.incident_id, row.last_body_sha256)
+    })
+    return GroupRow(group_id, incident_id, last_body_sha256)
 
 
 def alerts_by_fingerprint(session: Session, fingerprints: Iterable[str]) -> dict[str, list[tuple[datetime, str]]]:
@@ -101,7 +113,7 @@ def alerts_by_fingerprint(session: Session, fingerprints: Iterable[str]) -> dict
     ordered = sorted(set(fingerprints))
     for start in range(0, len(ordered), _CHUNK):
         chunk = ordered[start:start + _CHUNK]
-        rows = session.execute(_ALERTS_BY_FINGERPRINT, {"fingerprints": chunk})
+        rows = _alerts_by_fingerprints(len(chunk)).values(session, {f"fp{i}": fp for i, fp in enumerate(chunk)})
         for fp, starts_at, status in rows:
             found.setdefault(fp, []).append((starts_at, status))
     return found
@@ -110,25 +122,32 @@ def alerts_by_fingerprint(session: Session, fingerprints: Iterable[str]) -> dict
 def get_incident(session: Session, incident_id: int) -> IncidentRow | None:
     """The incident as it is now: read with Core, so never a stale copy from the session's
     identity map after a Core UPDATE (and cheaper than loading the ORM object)."""
-    row = session.execute(_INCIDENT_BY_ID, {"incident_id": incident_id}).one_or_none()
-    return IncidentRow.from_orm(row) if row is not None else None
+    rows = _INCIDENT_BY_ID.rows(session, {"incident_id": incident_id})
+    return IncidentRow(**rows[0]) if rows else None
 
 
-def firing_alerts(session: Session, incident_id: int) -> list[tuple[str, datetime]]:
-    rows = session.execute(_FIRING_ALERTS, {"incident_id": incident_id})
+def firing_alerts(session: Session, incident_id: int, up_to: int | None = None) -> list[tuple[str, datetime]]:
+    """(fingerprint, startsAt) of the incident's firing alerts: all, or at most ``up_to``."""
+    if up_to is None:
+        rows = _FIRING_ALERTS_PREPARED.values(session, {"incident_id": incident_id})
+    else:
+        rows = _FIRING_ALERTS_UP_TO.values(session, {"incident_id": incident_id, "limit": up_to})
     return [(fp, starts_at) for fp, starts_at in rows]
 
 
 def insert_incident(session: Session, /, **values: Any) -> int:
-    return int(session.execute(_INSERT_INCIDENT, values).scalar_one())
+    [(incident_id,)] = _INSERT_INCIDENT.values(session, {"roles": {}, **values})  # the model's default
+    return int(incident_id)
 
 
 def update_incident(session: Session, incident_id: int, /, **values: Any) -> None:
-    session.execute(*_update_by_id(_INCIDENTS, incident_id, values))
+    stmt, params = _update_by_id(_INCIDENTS, incident_id, values)
+    stmt.execute(session, params)
 
 
 def update_group(session: Session, group_id: int, /, **values: Any) -> None:
-    session.execute(*_update_by_id(_GROUPS, group_id, values))
+    stmt, params = _update_by_id(_GROUPS, group_id, values)
+    stmt.execute(session, params)
 
 
 def insert_alerts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -138,23 +157,21 @@ def insert_alerts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     dialect = dialect_name(session)
     stmt = _alert_inserts.get(dialect)
     if stmt is None:
-        stmt = _alert_inserts[dialect] = insert_ignoring_conflicts(
-            session, Alert).on_conflict_do_nothing(index_elements=["fingerprint", "starts_at"])
-    session.execute(stmt, list(rows))
+        stmt = _alert_inserts[dialect] = Prepared(insert_ignoring_conflicts(
+            session, Alert).on_conflict_do_nothing(index_elements=["fingerprint", "starts_at"]))
+    stmt.execute_many(session, rows)
 
 
 def resolve_alerts(session: Session, resolved: Iterable[tuple[str, datetime, datetime | None]],
                          now: datetime) -> None:
     """Mark known alerts resolved: (fingerprint, startsAt, endsAt) each."""
     params = [{"fp": fp, "sa": starts_at, "ea": ends_at, "seen": now} for fp, starts_at, ends_at in resolved]
-    if params:
-        session.execute(_RESOLVE_ALERTS, params)
+    _RESOLVE_ALERTS.execute_many(session, params)
 
 
 def append_events(session: Session, incident_id: int, events: Sequence[NewEvent]) -> None:
     """Append timeline events, in order (ids ascending)."""
-    if events:
-        session.execute(_INSERT_EVENTS, [event.values(incident_id) for event in events])
+    _INSERT_EVENTS.execute_many(session, [event.values(incident_id) for event in events])
 
 
 def _no_trace_context() -> dict[str, str] | None:
@@ -187,7 +204,7 @@ def enqueue_many(session: Session, *, ordering_key: str, actions: Sequence[tuple
     if not actions:
         return
     context = trace_context if trace_context is not None else _trace_context_source()
-    session.execute(_INSERT_OUTBOX, [
+    _INSERT_OUTBOX.execute_many(session, [
         {"ordering_key": ordering_key, "incident_id": incident_id, "kind": str(kind), "payload": payload,
          "state": "pending", "attempts": 0, "available_at": now, "created_at": now, "trace_context": context}
         for kind, payload in actions
@@ -195,7 +212,7 @@ def enqueue_many(session: Session, *, ordering_key: str, actions: Sequence[tuple
 
 
 def record_delivery(session: Session, /, **values: Any) -> None:
-    session.execute(_INSERT_DELIVERY, values)
+    _INSERT_DELIVERY.execute(session, values)
 
 
 def firing_alert_details(session: Session, incident_id: int) -> list[tuple[dict[str, str], dict[str, str], str, bool]]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.dialect import dialect_name, insert_ignoring_conflicts, locked
@@ -20,6 +20,7 @@ from storage.models import (
     SlackEventSeen,
     table_of,
 )
+from storage.prepared import Prepared
 from storage.results import rows_affected
 from storage.rows import EventRow, IncidentRow
 
@@ -27,7 +28,9 @@ from storage.rows import EventRow, IncidentRow
 _INCIDENTS = table_of(Incident)
 _BY_ID = select(_INCIDENTS).where(_INCIDENTS.c.id == bindparam("incident_id"))
 _OPEN_BY_ID = _BY_ID.where(_INCIDENTS.c.status != "resolved")
-_LOCK_BY_ID, _LOCK_OPEN_BY_ID = _BY_ID.with_for_update(), _OPEN_BY_ID.with_for_update()
+# Run on the driver's cursor (storage/prepared.py); FOR UPDATE only where it means something.
+_GET, _GET_OPEN = Prepared(_BY_ID), Prepared(_OPEN_BY_ID)
+_LOCK_BY_ID, _LOCK_OPEN_BY_ID = Prepared(_BY_ID.with_for_update()), Prepared(_OPEN_BY_ID.with_for_update())
 # Also built once: every stakeholder reminder drafts its update from these two.
 _EVENTS, _ALERTS = table_of(IncidentEvent), table_of(Alert)
 _LAST_UPDATE = (select(_EVENTS.c.occurred_at, _EVENTS.c.data)
@@ -40,22 +43,22 @@ _FIRING_COUNT = (select(func.count()).select_from(_ALERTS)
 def lock_incident(session: Session, incident_id: int) -> IncidentRow | None:
     """The incident, locked until commit, so that commands, fired timers and webhook
     deliveries on it apply one after another, each seeing the last one's result."""
-    return _locked_row(session, _LOCK_BY_ID if _postgresql(session) else _BY_ID, incident_id)
+    return _locked_row(session, _LOCK_BY_ID if _postgresql(session) else _GET, incident_id)
 
 
 def lock_open_incident(session: Session, incident_id: int) -> IncidentRow | None:
     """The incident if it is not resolved, locked until commit. A resolved one is neither
     returned nor waited for, so a transaction that holds it never blocks this one."""
-    return _locked_row(session, _LOCK_OPEN_BY_ID if _postgresql(session) else _OPEN_BY_ID, incident_id)
+    return _locked_row(session, _LOCK_OPEN_BY_ID if _postgresql(session) else _GET_OPEN, incident_id)
 
 
 def _postgresql(session: Session) -> bool:
     return dialect_name(session) == "postgresql"  # SQLite's writer holds the database lock from BEGIN
 
 
-def _locked_row(session: Session, query: Select[tuple[object, ...]], incident_id: int) -> IncidentRow | None:
-    row = session.execute(query, {"incident_id": incident_id}).one_or_none()
-    return IncidentRow.from_orm(row) if row is not None else None
+def _locked_row(session: Session, query: Prepared, incident_id: int) -> IncidentRow | None:
+    rows = query.rows(session, {"incident_id": incident_id})
+    return IncidentRow(**rows[0]) if rows else None
 
 
 def incident_id_for_channel(session: Session, channel_id: str) -> int | None:

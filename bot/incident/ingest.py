@@ -134,10 +134,9 @@ def _incident_state(session: Session, row: IncidentRow, delivery_size: int) -> I
     firing: list[tuple[str, datetime]] = []
     more_firing = False
     if row.status != "resolved":
-        if store.firing_count(session, row.id) > delivery_size:
-            more_firing = True
-        else:
-            firing = repo.firing_alerts(session, row.id)
+        firing = repo.firing_alerts(session, row.id, up_to=delivery_size + 1)
+        if len(firing) > delivery_size:
+            firing, more_firing = [], True
     return IncidentState(
         id=row.id, status=row.status, severity=row.severity, playbook=row.playbook, route=row.route,
         resolved_at=row.resolved_at, reopen_window=reopen_window(row.policy), firing=frozenset(firing),
