@@ -110,11 +110,11 @@ async def _phase(session: aiohttp.ClientSession, url: str, headers: dict[str, st
         result.truncated = stopped_early
 
 
-async def drive(target: str, base_url: str, token: str, warmup: list[bytes], measured: list[bytes],
+async def drive(target: str, url: str, token: str, warmup: list[bytes], measured: list[bytes],
                 concurrency: int, max_seconds: float, server_pid: int | None = None,
                 database_pids: Callable[[], Awaitable[list[int]]] | None = None) -> Result:
+    """POST ``warmup`` then ``measured`` to ``url`` (the server's webhook) and measure the latter."""
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    url = f"{base_url}/alertmanager"
     result = Result(target)
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session:

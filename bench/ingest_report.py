@@ -21,11 +21,11 @@ TARGET_P99_MS = 100.0
 COST_TARGETS: dict[str, tuple[float, float | None]] = {"bot sqlite": (6.0, 4.0), "bot postgresql": (12.0, None)}
 
 
-def print_report(results: list[Result], skipped: dict[str, str], args: argparse.Namespace, workload: Workload,
-                 pins: tuple[int | None, int | None], started: datetime, load_before: tuple[float, ...]) -> None:
-    bare = next((r for r in results if r.target == "bare aiohttp"), None)
+def print_setup(title: str, args: argparse.Namespace, workload: Workload, pins: tuple[int | None, int | None],
+                started: datetime, load_before: tuple[float, ...]) -> None:
+    """The report's first lines: the machine, its load, the pinning, the code and the load."""
     print()
-    print(f"incident-bot webhook ingestion benchmark, {started.strftime('%Y-%m-%d %H:%M:%S UTC')}")
+    print(f"{title}, {started.strftime('%Y-%m-%d %H:%M:%S UTC')}")
     print(f"machine: nproc {os.cpu_count()} (usable {USABLE_CPUS}), {platform.machine()}, {platform.platform()}; "
           f"python {platform.python_version()}; aiohttp {aiohttp.__version__}")
     load_after = os.getloadavg()
@@ -44,6 +44,12 @@ def print_report(results: list[Result], skipped: dict[str, str], args: argparse.
              else "one cluster each (the storm guard never trips)"))
     print("planned mix: " + ", ".join(f"{k} {v}" for k, v in sorted(workload.planned.items())))
     print()
+
+
+def print_report(results: list[Result], skipped: dict[str, str], args: argparse.Namespace, workload: Workload,
+                 pins: tuple[int | None, int | None], started: datetime, load_before: tuple[float, ...]) -> None:
+    bare = next((r for r in results if r.target == "bare aiohttp"), None)
+    print_setup("incident-bot webhook ingestion benchmark", args, workload, pins, started, load_before)
     header = (f"{'target':<16}{'deliveries/s':>14}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'ratio vs bare':>15}"
               f"{'failures':>10}{'server cpu':>12}{'client cpu':>12}{'cpu ms/deliv':>14}{'x bare':>8}")
     print(header)

@@ -34,6 +34,11 @@ that of the backends serving the bot's connections) and its multiple of bare aio
 issue 18's targets: SQLite <= 6x bare's CPU per delivery and p99 <= 4x bare's, PostgreSQL
 <= 12x.
 
+``--impulse [SOURCE]`` runs, instead, the bot on SQLite and IMPulse (the public Python
+Alertmanager bot, fetched at run time into a temporary directory, never into this repository)
+in turns on the same load, ``--repeat`` times, with issue 18's target: >= 1.5x IMPulse's
+deliveries/s in every repetition (bench/impulse.py, bench/impulse_side_by_side.py).
+
 ``--profile DIR`` attaches ``py-spy record --gil`` to each bot and prints its hotspots.
 The code is split by role: bench/ingest_servers.py (the processes under test and PostgreSQL),
 bench/ingest_load.py (the load generator), bench/ingest_report.py (the table and ``--json``),
@@ -42,6 +47,7 @@ bench/ingest_profile.py (``--profile``). See bench/README.md for the output.
     .venv/bin/python bench/webhook_ingest.py               # bare, SQLite, PostgreSQL
     .venv/bin/python bench/webhook_ingest.py --sqlite-only
     .venv/bin/python bench/webhook_ingest.py --workload mixed --sqlite-only
+    .venv/bin/python bench/webhook_ingest.py --impulse --repeat 3   # against IMPulse from GitHub
 """
 
 from __future__ import annotations
@@ -55,15 +61,15 @@ import sys
 import tempfile
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from bench.common import BARE_SERVER, HOST, free_port, pick_cpus, pin_to  # noqa: E402
-from bench.ingest_load import Result, drive  # noqa: E402
-from bench.ingest_profile import Profiler  # noqa: E402
+from bench.impulse import DEFAULT_SOURCE as IMPULSE_SOURCE  # noqa: E402
+from bench.impulse_side_by_side import side_by_side  # noqa: E402
+from bench.ingest_load import Result  # noqa: E402
 from bench.ingest_report import json_results, print_report  # noqa: E402
 from bench.ingest_servers import (  # noqa: E402
     CREATED_DATABASES,
@@ -75,43 +81,10 @@ from bench.ingest_servers import (  # noqa: E402
     drop_despite_cancel,
     drop_postgres_database,
     postgres_backends,
+    run_target,
 )
 from bench.ingest_workload import Workload, build_rounds, build_workload  # noqa: E402
 from bench.interrupt import interruptible  # noqa: E402
-
-
-async def run_target(name: str, server: Server, token: str, args: argparse.Namespace, warmup: Workload,
-                     measured: Workload, database_pids: Callable[[], Awaitable[list[int]]] | None = None) -> Result:
-    print(f"  {name}: starting server ...", flush=True)
-    profiler: Profiler | None = None
-    try:
-        server.start()
-        await server.wait_healthy()
-        if args.profile is not None and name != "bare aiohttp":
-            assert server.proc is not None
-            profiler = Profiler(server.proc.pid, args.profile / f"{name.replace(' ', '-')}.txt")
-            profiler.start()
-        print(f"  {name}: {args.warmup} warm-up + {args.requests} measured deliveries at concurrency "
-              f"{args.concurrency} ...", flush=True)
-        result = await drive(name, server.base_url, token, warmup.bodies, measured.bodies, args.concurrency,
-                             args.max_seconds, server.proc.pid if server.proc is not None else None,
-                             database_pids)
-    except RuntimeError as exc:  # did not start, or the warm-up failed: a failed target, not a crash
-        print(f"  {name}: FAILED: {exc}", flush=True)
-        return Result(name, failures=1, note=f"failed: {exc}")
-    finally:
-        if profiler is not None:
-            profiler.stop()
-        exited = server.proc.poll() if server.proc is not None else None
-        server.stop()
-    if profiler is not None:
-        result.profile = profiler.output
-    print(f"  {name}: {result.sent} deliveries in {result.elapsed:.2f}s", flush=True)
-    if exited is not None:
-        result.note = f"server exited with {exited} during the run"
-        result.failures = max(result.failures, 1)
-    return result
-
 
 
 async def main_async(args: argparse.Namespace) -> int:
@@ -123,6 +96,8 @@ async def main_async(args: argparse.Namespace) -> int:
     # Every body is built before anything is timed.
     measured, warmup = workloads(args)
     token = secrets.token_urlsafe(24)
+    if args.impulse is not None:
+        return await side_by_side(args, measured, warmup, token, (client_cpu, server_cpu), started, load_before)
     results: list[Result] = []
     skipped: dict[str, str] = {}
 
@@ -222,9 +197,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="attach py-spy to each bot during its load, write DIR/<target>.txt (raw collapsed "
                         "stacks) and print the hotspots; numbers of a profiled run are a little lower")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures to FILE (for run_all.py)")
+    side = parser.add_argument_group("IMPulse side by side (instead of bare aiohttp, SQLite and PostgreSQL)")
+    side.add_argument("--impulse", nargs="?", const=IMPULSE_SOURCE, metavar="SOURCE",
+                      help="run the bot on SQLite and IMPulse, fetched at run time into a temporary directory from "
+                      f"SOURCE: a git URL (default {IMPULSE_SOURCE}), a local checkout or bare mirror, or a plain "
+                      "directory; they take turns on the same load in each of --repeat repetitions")
+    side.add_argument("--impulse-ref", metavar="REF", help="the commit, tag or branch of IMPulse to check out "
+                      "(default: the source's HEAD)")
+    side.add_argument("--repeat", type=int, default=3, help="repetitions of the bot and IMPulse (default 3)")
+    side.add_argument("--impulse-python", default=sys.executable, metavar="PYTHON",
+                      help="the interpreter of IMPulse's virtualenv (default: this one, the bot's)")
+    side.add_argument("--impulse-venv", type=Path, metavar="DIR",
+                      help="keep IMPulse's virtualenv in DIR (made there if missing, reused after) instead of a "
+                      "new one in the temporary directory, to skip most of pip's minute")
     args = parser.parse_args(argv)
     if args.requests < 1 or args.concurrency < 1 or args.alerts < 1 or args.warmup < 0:
         parser.error("--requests, --concurrency and --alerts must be >= 1, --warmup >= 0")
+    if args.repeat < 1:
+        parser.error("--repeat must be >= 1")
     if not 0.0 <= args.update_share <= 1.0:
         parser.error("--update-share must be between 0 and 1")
     return args
