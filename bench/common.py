@@ -158,10 +158,11 @@ def ms(seconds: float) -> str:
 # Processes under test
 # ---------------------------------------------------------------------------------------
 
-def start_process(argv: list[str], env: dict[str, str], log: Path, cpu: int | None) -> subprocess.Popen[bytes]:
+def start_process(argv: list[str], env: dict[str, str], log: Path, cpu: int | None,
+                  cwd: Path = REPO) -> subprocess.Popen[bytes]:
     """Start ``argv`` in its own session with its output in ``log``, pinned to ``cpu`` if given."""
     with log.open("wb") as out:
-        proc = subprocess.Popen(argv, env=env, cwd=REPO, stdin=subprocess.DEVNULL, stdout=out,
+        proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT, preexec_fn=pinned(cpu), start_new_session=True)
     _RUNNING.add(proc)
     return proc

@@ -47,10 +47,12 @@ class Benchmark:
     title: str
     quick: tuple[str, ...]  # arguments of a --quick run; a full run passes none
     timeout: float  # seconds of a full run before it is stopped; --quick halves it
+    script_name: str = ""  # bench/<script_name>.py runs it, when that is not bench/<name>.py
+    args: tuple[str, ...] = ()  # arguments of every run, quick or full
 
     @property
     def script(self) -> Path:
-        return BENCH / f"{self.name}.py"
+        return BENCH / f"{self.script_name or self.name}.py"
 
 
 @dataclass

@@ -8,6 +8,7 @@ with its exit status and the tail of its output, and the others still run.
     .venv/bin/python bench/run_all.py                        # everything: 7 minutes on this 2-core machine
     .venv/bin/python bench/run_all.py --quick                # smaller sizes: a smoke run, not the figures
     .venv/bin/python bench/run_all.py --only postmortem,startup_time --output /tmp/b.md
+    .venv/bin/python bench/run_all.py --only webhook_ingest --impulse   # and side by side with IMPulse
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -32,6 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.benchmarks_md import render  # noqa: E402
+from bench.impulse import DEFAULT_SOURCE as IMPULSE_SOURCE  # noqa: E402
 from bench.results import Benchmark, Outcome, Run  # noqa: E402
 
 OUTPUT_TAIL_LINES = 40
@@ -58,6 +61,11 @@ BENCHMARKS = (
               ("--events", "5000", "--incidents", "1000", "--requests", "10", "--warmup", "2"), 300),
 )
 BY_NAME = {b.name: b for b in BENCHMARKS}
+# Not in the default run: it fetches IMPulse (from GitHub, or a local mirror) and pip-installs it.
+IMPULSE = Benchmark("impulse", "Webhook ingest side by side with IMPulse (fetched at run time): the bot on SQLite "
+                    "against IMPulse on the same load", ("--requests", "300", "--warmup", "30", "--groups", "30",
+                                                         "--max-seconds", "20", "--repeat", "1"), 900,
+                    script_name="webhook_ingest", args=("--repeat", "3"))
 
 
 # ---------------------------------------------------------------------------------------
@@ -69,7 +77,7 @@ def run_benchmark(benchmark: Benchmark, args: list[str], timeout: float, verbose
     """Run ``bench/<name>.py args --json FILE`` (or ``command``, for tests) and collect what it wrote."""
     with tempfile.TemporaryDirectory(prefix="bench-run-all-") as tmp:
         json_path = Path(tmp) / "results.json"
-        argv = command or [sys.executable, str(benchmark.script.relative_to(REPO)), *args]
+        argv = command or [sys.executable, str(benchmark.script.relative_to(REPO)), *benchmark.args, *args]
         outcome = Outcome(benchmark, [python_shown(), *argv[1:]])
         started = time.monotonic()
         proc = subprocess.Popen([*argv, "--json", str(json_path)] if command is None else argv, cwd=REPO,
@@ -247,16 +255,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md",
                         help="where to write the Markdown (default BENCHMARKS.md at the repository root)")
     parser.add_argument("--verbose", action="store_true", help="show each benchmark's output as it runs")
+    parser.add_argument("--impulse", nargs="?", const=IMPULSE_SOURCE, metavar="SOURCE",
+                        help="also run webhook_ingest.py --impulse SOURCE (not in the default run: it needs "
+                        f"GitHub, default {IMPULSE_SOURCE}, or a local checkout or mirror, and PyPI)")
     args = parser.parse_args(argv)
     if args.only is not None:
         names = [n.strip() for n in args.only.split(",") if n.strip()]
-        unknown = [n for n in names if n not in BY_NAME]
+        unknown = [n for n in names if n not in BY_NAME and not (n == IMPULSE.name and args.impulse is not None)]
         if unknown or not names:
             parser.error(f"--only: unknown benchmark(s) {', '.join(unknown) or '(none given)'}; "
-                         f"choose from {', '.join(BY_NAME)}")
-        args.selected = [BY_NAME[n] for n in names]
+                         f"choose from {', '.join(BY_NAME)} (and {IMPULSE.name} with --impulse)")
+        args.selected = [BY_NAME[n] for n in names if n in BY_NAME]
     else:
         args.selected = list(BENCHMARKS)
+    if args.impulse is not None:
+        args.selected.append(replace(IMPULSE, args=(*IMPULSE.args, "--impulse", args.impulse)))
     return args
 
 

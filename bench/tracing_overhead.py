@@ -34,19 +34,18 @@ import aiohttp
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from bench.common import HOST, Results, free_port, pick_cpus, pin_to  # noqa: E402
-from bench.interrupt import interruptible  # noqa: E402
-from bench.webhook_ingest import (  # noqa: E402
-    _CREATED_DATABASES,
-    _RUNNING_SERVERS,
+from bench.ingest_load import Result  # noqa: E402
+from bench.ingest_servers import (  # noqa: E402
+    CREATED_DATABASES,
     DEFAULT_POSTGRES_ADMIN_URL,
-    Result,
+    RUNNING_SERVERS,
     Server,
-    _drop_despite_cancel,
     bot_env,
     create_postgres_database,
-    run_target,
-    workloads,
+    drop_despite_cancel,
 )
+from bench.interrupt import interruptible  # noqa: E402
+from bench.webhook_ingest import run_target, workloads  # noqa: E402
 
 TARGET_RATIO = 0.85
 SINK = REPO / "bench" / "otlp_sink.py"
@@ -84,8 +83,8 @@ async def fresh_database(args: argparse.Namespace, sqlite_path: Path) -> AsyncIt
                        capture_output=True, timeout=120)
         yield url
     finally:
-        if name in _CREATED_DATABASES:
-            await _drop_despite_cancel(args.postgres_url, name)
+        if name in CREATED_DATABASES:
+            await drop_despite_cancel(args.postgres_url, name)
 
 
 def combined(name: str, parts: list[Result]) -> Result:
@@ -207,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return asyncio.run(interruptible(lambda: main_async(args), "servers stopped, temporary data removed"))
     finally:
-        for server in list(_RUNNING_SERVERS):
+        for server in list(RUNNING_SERVERS):
             server.stop()
 
 

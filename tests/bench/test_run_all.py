@@ -87,3 +87,29 @@ def test_an_unknown_benchmark_name_is_refused_naming_it_and_the_choices(capsys: 
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "webhooks" in err and "webhook_ingest" in err and "startup_time" in err
+
+
+def test_the_side_by_side_run_against_impulse_is_only_in_a_run_that_asks_for_it() -> None:
+    default = parse_args([])
+    asked = parse_args(["--only", "postmortem", "--impulse", "/srv/mirrors/impulse.git"])
+    alone = parse_args(["--only", "impulse", "--impulse"])
+
+    assert all("--impulse" not in b.args for b in default.selected)
+    assert [b.name for b in asked.selected] == ["postmortem", "impulse"]
+    side = asked.selected[-1]
+    assert side.script.name == "webhook_ingest.py"
+    assert side.args[-2:] == ("--impulse", "/srv/mirrors/impulse.git")
+    assert [b.name for b in alone.selected] == ["impulse"]
+    assert alone.selected[0].args[-2:] == ("--impulse", "https://github.com/eslupmi/impulse.git")
+    markdown = render(Run("bench/run_all.py", False, datetime.now(UTC), "`abc` (clean tree)", {"CPU": "test"},
+                          (0.5,), (0.5,), 1.0, []))
+    assert re.search(r"^\| webhook ingest side by side with IMPulse.* \| — \| not run \(`--impulse`\) \|$",
+                     section(markdown, "Targets from the issue"), re.M)
+
+
+def test_impulse_by_name_without_the_flag_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(["--only", "impulse"])
+
+    assert exit_info.value.code == 2
+    assert "with --impulse" in capsys.readouterr().err
