@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import JSON, DateTime
 from sqlalchemy.dialects import sqlite
@@ -49,6 +50,21 @@ class UTCDateTime(TypeDecorator[datetime]):
         if dialect.name == "sqlite":
             return value.replace(tzinfo=None).isoformat(" ", "microseconds")
         return value
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[datetime | None], datetime | str | None]:
+        """On SQLite, the conversion itself rather than TypeDecorator's generic wrapper around
+        :meth:`process_bind_param`: the webhook path binds about forty timestamps a delivery."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)  # type: ignore[return-value]  # PostgreSQL's has no impl step
+
+        def to_text(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is UTC:
+                return value.isoformat(" ", "microseconds")[:-6]  # without "+00:00"
+            return cast("str", self.process_bind_param(value, dialect))
+
+        return to_text
 
     def process_result_value(self, value: datetime | str | None, dialect: Dialect) -> datetime | None:
         if value is None:
