@@ -59,12 +59,22 @@ def disabled_instrumentations(environ: Mapping[str, str] = os.environ) -> frozen
 
 
 def outbox_context() -> dict[str, str] | None:
-    """The current W3C trace context as plain strings, for an outbox row; None outside a span."""
-    if not trace.get_current_span().get_span_context().is_valid:
+    """The current W3C trace context as plain strings, for an outbox row; None outside a span.
+    The last one is kept: a delivery or a command enqueues several actions in one span."""
+    global _last_context  # noqa: PLW0603 - one entry, replaced whole (threads share it)
+    span_context = trace.get_current_span().get_span_context()
+    if not span_context.is_valid:
         return None
-    carrier: dict[str, str] = {}
-    inject(carrier)
-    return carrier or None
+    key = (span_context.trace_id, span_context.span_id, id(otel_context.get_current()))
+    last = _last_context
+    if last is None or last[0] != key:
+        carrier: dict[str, str] = {}
+        inject(carrier)
+        last = _last_context = (key, carrier)
+    return dict(last[1]) or None
+
+
+_last_context: tuple[tuple[int, int, int], dict[str, str]] | None = None
 
 
 def action_context(stored: Mapping[str, str] | None) -> otel_context.Context | None:
@@ -167,10 +177,11 @@ def start_tracing(service_version: str, environ: Mapping[str, str] = os.environ)
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
     from opentelemetry.sdk.trace.sampling import _get_from_env_or_default
 
-    from bot.observability.sampling import NoBareClientSpans  # the SDK: only with tracing on
+    from bot.observability.resource import hashed_once  # the SDK: only with tracing on
+    from bot.observability.sampling import NoBareClientSpans
 
-    resource = Resource.create({SERVICE_NAME: environ.get("OTEL_SERVICE_NAME") or "incident-bot",
-                                SERVICE_VERSION: service_version})
+    resource = hashed_once(Resource.create({SERVICE_NAME: environ.get("OTEL_SERVICE_NAME") or "incident-bot",
+                                            SERVICE_VERSION: service_version}))
     provider = TracerProvider(resource=resource, sampler=NoBareClientSpans(_get_from_env_or_default()))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
