@@ -22,6 +22,7 @@ from tests.support.slack import SLACK_PLAYBOOKS, eventually, slack_settings
 from tests.support.web_session import SESSION_SECRET, signed_in
 
 HOOK = {"Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": "application/json"}
+WORKING = "Working on it…"  # the acknowledgement of a command past its 2 s budget
 
 
 class WebBot:
@@ -43,10 +44,26 @@ class WebBot:
         return next(u for u in ("UALICE", "UBOB", "UCAROL") if u != self.commander)
 
     async def command(self, text: str, user: str | None = None, channel: str | None = None) -> str:
-        response = await self.slack.slash_command(f"{self.url}/slack/events", text=text,
-                                                  user_id=user or self.commander, channel_id=channel or self.channel)
+        """The command's answer as its user sees it: the acknowledgement's, or, when the
+        command outgrew the bot's 2 s budget (a loaded machine), what it posted afterwards
+        through the response URL."""
+        user, channel = user or self.commander, channel or self.channel
+        before = len(self.slack.ephemerals(channel))
+        response = await self.slack.slash_command(f"{self.url}/slack/events", text=text, user_id=user,
+                                                  channel_id=channel)
         assert response.status_code == 200, response.text
-        return str((response.json() if response.content else {}).get("text", ""))
+        reply = str((response.json() if response.content else {}).get("text", ""))
+        if reply != WORKING:
+            return reply
+
+        def late() -> list[str]:
+            return [e.text for e in self.slack.ephemerals(channel)[before:] if e.user == user]
+
+        async def answered() -> bool:
+            return bool(late())
+
+        await eventually(answered, what=f"the late answer to {text!r}")
+        return late()[0]
 
     async def delivered(self) -> None:
         async def done() -> bool:
