@@ -24,6 +24,7 @@ from sqlalchemy import Row, Select, Update, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.dialect import dialect_name
+from storage.header_reads import HeaderAlerts
 from storage.models import OutboxAction, table_of
 from storage.results import rows_affected
 from storage.rows import IncidentRow
@@ -41,8 +42,10 @@ class ClaimedAction:
     attempts: int  # including this one
     created_at: datetime
     trace_context: dict[str, str] | None = None  # W3C traceparent/tracestate of what enqueued it
-    # Its incident as read in the transaction that leased it (see bot.delivery.worker), if it was.
+    # Its incident as read in the transaction that leased it (see bot.delivery.worker), if it was;
+    # and for a header action, what the header shows of its alerts, read then too.
     incident: IncidentRow | None = None
+    header: HeaderAlerts | None = None
 
 
 _CLAIMED_COLUMNS = (_OUTBOX.c.id, _OUTBOX.c.ordering_key, _OUTBOX.c.incident_id, _OUTBOX.c.kind, _OUTBOX.c.payload,

@@ -122,7 +122,7 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
             exports = TrackerExport(db, clock, settings.public_url, github, jira)
             dispatcher = ActionDispatcher(actions.handlers, workflows.handlers, exports.handlers)
             worker = OutboxWorker(db, dispatcher.run, clock, metrics, concurrency=settings.outbox_concurrency,
-                                  lease=timedelta(seconds=settings.outbox_lease_seconds))
+                                  lease=timedelta(seconds=settings.outbox_lease_seconds), prefetch=actions.prefetch)
             commits.subscribe(worker.notify)
             worker.start()
             stack.push_async_callback(worker.stop, grace=settings.outbox_shutdown_grace_seconds)
