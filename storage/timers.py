@@ -20,6 +20,7 @@ _CANCEL_ALL = (update(_TIMERS)  # not "incident_id": an UPDATE keeps column name
                .where(_TIMERS.c.incident_id == bindparam("of_incident"), _TIMERS.c.state == "pending")
                .values(state="cancelled"))
 _CANCEL_KINDS = _CANCEL_ALL.where(_TIMERS.c.kind.in_(bindparam("kinds", expanding=True)))
+_CANCEL_KIND = _CANCEL_ALL.where(_TIMERS.c.kind == bindparam("of_kind"))  # no IN list to expand per call
 _INSERT = insert(_TIMERS)
 _DUE = (select(_TIMERS.c.id, _TIMERS.c.incident_id, _TIMERS.c.kind, _TIMERS.c.due_at, _TIMERS.c.payload)
         .where(_TIMERS.c.state == "pending", _TIMERS.c.due_at <= bindparam("now"))
@@ -64,8 +65,12 @@ def cancel(session: Session, incident_id: int, kinds: Iterable[str] | None = Non
     """Cancel the incident's pending timers (of these kinds, or all)."""
     if kinds is None:
         session.execute(_CANCEL_ALL, {"of_incident": incident_id})
+        return
+    named = [str(kind) for kind in kinds]
+    if len(named) == 1:
+        session.execute(_CANCEL_KIND, {"of_incident": incident_id, "of_kind": named[0]})
     else:
-        session.execute(_CANCEL_KINDS, {"of_incident": incident_id, "kinds": [str(kind) for kind in kinds]})
+        session.execute(_CANCEL_KINDS, {"of_incident": incident_id, "kinds": named})
 
 
 def schedule(session: Session, incident_id: int, kind: str, due_at: datetime, now: datetime,

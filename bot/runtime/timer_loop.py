@@ -1,7 +1,7 @@
 """When due timers are fired: as they fall due, not at the next tick of a poll.
 
 One task runs :meth:`TimerFirer.fire_due` and then sleeps until the earliest pending due time
-(read from the ``timers`` table after each pass), or until a commit of this process schedules
+(which the pass read from the ``timers`` table in its last transaction), or until a commit of this process schedules
 an earlier one (``Database.on_timer_scheduled``), or for one tick at most: a timer scheduled by
 another replica, or moved in the database behind the bot's back, is found by the next pass.
 What is due is still decided by the injected clock against due times in the database, so a
@@ -21,7 +21,6 @@ import structlog
 
 from bot.clock import Clock
 from bot.incident.due_timers import TimerFirer
-from storage import timers
 from storage.database import Database
 from storage.errors import StorageError
 
@@ -34,9 +33,8 @@ SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 class TimerLoop:
-    def __init__(self, firer: TimerFirer, db: Database, clock: Clock, tick_seconds: float) -> None:
+    def __init__(self, firer: TimerFirer, clock: Clock, tick_seconds: float) -> None:
         self._firer = firer
-        self._db = db
         self._clock = clock
         self._tick = tick_seconds
         self._wake = asyncio.Event()
@@ -76,13 +74,13 @@ class TimerLoop:
     async def _run(self) -> None:
         while not self._stopping:
             self._hinted = None
+            started = self._clock()
             await self._pass()
-            await self._sleep(time.monotonic() + self._tick)
+            await self._sleep(time.monotonic() + self._tick, started)
 
     async def _pass(self) -> None:
         try:
-            await self._firer.fire_due()
-            self._next = await self._db.read(timers.next_due)
+            self._next = await self._firer.fire_due()
         except StorageError as exc:
             self._next = None
             log.warning("timers: database unavailable, will retry next tick", error=str(exc))
@@ -90,11 +88,11 @@ class TimerLoop:
             self._next = None
             log.exception("timers: unexpected error while firing")
 
-    async def _sleep(self, deadline: float) -> None:
+    async def _sleep(self, deadline: float, passed_at: datetime) -> None:
         """Until the tick's ``deadline`` (monotonic) or the earliest due time known, whichever
         comes first; a hint of an earlier due time, arriving meanwhile, shortens the wait."""
         known = self._next
-        if known is not None and known <= self._clock():  # left due by the pass: skipped, not missed
+        if known is not None and known <= passed_at:  # due before the pass began, yet left: skipped
             deadline, known = min(deadline, time.monotonic() + SKIPPED_RETRY_SECONDS), None
         while not self._stopping:
             wait = deadline - time.monotonic()
@@ -111,7 +109,7 @@ class TimerLoop:
 @asynccontextmanager
 async def running_timers(firer: TimerFirer, db: Database, clock: Clock, tick_seconds: float) -> AsyncIterator[TimerLoop]:
     """Fire timers as they fall due until the block ends; a pass in flight then finishes."""
-    loop = TimerLoop(firer, db, clock, tick_seconds)
+    loop = TimerLoop(firer, clock, tick_seconds)
     db.on_timer_scheduled(loop.scheduled)
     loop.start()
     try:
