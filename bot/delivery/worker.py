@@ -55,7 +55,7 @@ def backoff(attempt: int, *, base: float = 0.5, cap: float = MAX_BACKOFF_SECONDS
 
 
 class OutboxWorker:
-    def __init__(self, db: Database, run: Runner, clock: Clock, metrics: Metrics, *, concurrency: int = 8,
+    def __init__(self, db: Database, run: Runner, clock: Clock, metrics: Metrics, *, concurrency: int = 16,
                  lease: timedelta = timedelta(seconds=60), poll_interval: float = 0.5,
                  prefetch: Prefetch | None = None) -> None:
         self._db = db
