@@ -24,6 +24,7 @@ Everything is on 127.0.0.1 and removed at the end; the run gives up after ``--ma
 
     .venv/bin/python bench/scheduler_lag.py
     .venv/bin/python bench/scheduler_lag.py --incidents 200 --tick 0.2
+    .venv/bin/python bench/scheduler_lag.py --outbox-concurrency 32
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from bench.common import (  # noqa: E402
     Results,
     free_port,
     memory_kib,
+    process_cpu_seconds,
     start_bot,
     stop_all,
     stop_process,
@@ -200,12 +202,15 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
                "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.api_url,
                "SLACK_RATE_LIMIT_SCALE": str(args.rate_scale), "SCHEDULER_TICK_SECONDS": str(args.tick),
                "ALERTMANAGER_WEBHOOK_TOKEN": WEBHOOK_TOKEN, "LOG_LEVEL": "WARNING", "LOG_FORMAT": "console"}
+        if args.outbox_concurrency is not None:
+            env["OUTBOX_CONCURRENCY"] = str(args.outbox_concurrency)
         log = workdir / "bot.log"
         proc = start_bot(env, log, None)
         try:
             await wait_healthy(f"http://{HOST}:{port}", proc, log)
             await asyncio.sleep(2.0)  # idle: the scheduler has ticked, nothing is due
             idle = memory_kib(proc.pid)
+            cpu_before = process_cpu_seconds(proc.pid)
             due = datetime.now(UTC) + timedelta(seconds=args.lead)
             released = release(db_path, due)
             deadline = time.monotonic() + args.lead + args.max_seconds
@@ -218,6 +223,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
                     raise RuntimeError(f"bot exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
                 await asyncio.sleep(0.1)
             memory = memory_kib(proc.pid)
+            cpu_after = process_cpu_seconds(proc.pid)
             fired = fired_lags(db_path, due)
             rate_limited = sum(1 for c in slack.calls_to("chat.postMessage") if c.http_status == 429)
         finally:
@@ -237,6 +243,9 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     if posted_lags:
         print(f"throughput: {len(posted) / max(*posted_lags, 1e-09):.0f} reminders/s "
               f"(first posted after {min(posted_lags) * 1000:.0f} ms); chat.postMessage 429s: {rate_limited}")
+    if cpu_before is not None and cpu_after is not None and posted:
+        print(f"bot CPU: {(cpu_after - cpu_before) / len(posted) * 1000:.2f} ms per reminder (firing the timer and "
+              f"posting it; {cpu_after - cpu_before:.1f} s from the release to the last one posted)")
     print(f"bot resident memory: VmRSS {memory.get('VmRSS', 0) / 1024:.1f} MiB once every reminder was posted "
           f"(idle with {incidents} open incidents before: {idle.get('VmRSS', 0) / 1024:.1f} MiB; "
           f"peak VmHWM {memory.get('VmHWM', 0) / 1024:.1f} MiB)")
@@ -283,6 +292,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rate-scale", type=float, default=100.0, help="divide Slack's rate-limit windows by this")
     parser.add_argument("--lead", type=float, default=1.0, help="seconds from the release to the due time")
     parser.add_argument("--max-seconds", type=float, default=120.0, help="give up waiting for reminders after this")
+    parser.add_argument("--outbox-concurrency", type=int, help="OUTBOX_CONCURRENCY (default: the bot's own)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures to FILE (for run_all.py)")
     return parser.parse_args(argv)
 

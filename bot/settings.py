@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     # Compresses Slack's rate-limit windows for tests against an emulator that does the
     # same; leave at 1 against real Slack.
     slack_rate_limit_scale: float = Field(default=1.0, gt=0)
-    outbox_concurrency: int = Field(default=8, ge=1, le=64)
+    outbox_concurrency: int = Field(default=16, ge=1, le=64)
     # How long a claimed action stays reserved for its worker; after a crash, the work
     # is picked up again at most this long later.
     outbox_lease_seconds: float = Field(default=30.0, gt=0)

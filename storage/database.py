@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import orjson
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from storage import timers
 from storage.errors import Conflict, StorageUnavailable
 from storage.sqlite_writer import SqliteWriter
 from storage.wal_checkpoint import DEFAULT_INTERVAL, WalCheckpointer
@@ -94,17 +96,35 @@ class Database:
         self._sync_engine: Engine | None = None
         self._writer: SqliteWriter | None = None
         self._checkpointer: WalCheckpointer | None = None
+        self._timer_listeners: list[Callable[[datetime], None]] = []
+        # This database's own Session class, so that its commit hook is not every Session's.
+        session_class = type("Session", (Session,), {})
+        event.listen(session_class, "after_commit", self._after_commit)
         if self.is_sqlite:
             _install_sqlite_hooks(self.engine.sync_engine, POOL_CACHE)
             self._sync_engine = create_engine(make_url(url).set(drivername="sqlite+pysqlite"), **JSON_CODEC)
             _install_sqlite_hooks(self._sync_engine)
-            self._writer = SqliteWriter(sessionmaker(self._sync_engine, expire_on_commit=False))
+            self._writer = SqliteWriter(sessionmaker(self._sync_engine, class_=session_class, expire_on_commit=False))
             if parsed.database and parsed.database != ":memory:":
                 self._checkpointer = WalCheckpointer(self._sync_engine, checkpoint_interval)
-        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False, sync_session_class=session_class)
         self._readers = async_sessionmaker(
             self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False
         )
+
+    def on_timer_scheduled(self, listener: Callable[[datetime], None]) -> None:
+        """Call ``listener`` with the earliest due time each committed write transaction
+        scheduled a timer for, so timers due soon are fired without waiting for a poll. It is
+        called in the thread that committed (SQLite's writer thread, or the event loop's)."""
+        self._timer_listeners.append(listener)
+
+    def _after_commit(self, session: Session) -> None:
+        due = timers.scheduled_due(session.info)
+        if due is None:
+            return
+        del session.info[timers.SCHEDULED_DUE]  # a session may commit again
+        for listener in self._timer_listeners:
+            listener(due)
 
     @property
     def checkpoints(self) -> int:

@@ -203,8 +203,14 @@ class OutboxAction(Base):
     trace_context: Mapped[dict[str, str] | None] = mapped_column(JSONDocument)
 
     __table_args__ = (
-        Index("ix_outbox_pending", "state", "available_at"),
         Index("ix_outbox_order", "ordering_key", "id"),
+        # Pending rows only (partial indexes, so finished history costs a claim nothing): in
+        # id order, which a claim walks; and by key, where it asks whether an earlier one waits.
+        # Queries name the state as a literal ('pending'), or these cannot serve them. Partial on
+        # PostgreSQL too (migration 0009); not said here, as postgresql_where would import that
+        # dialect into every bot, and the schema comparison does not look at an index's WHERE.
+        Index("ix_outbox_pending_id", "id", sqlite_where=text("state = 'pending'")),
+        Index("ix_outbox_pending_key", "ordering_key", "id", sqlite_where=text("state = 'pending'")),
     )
 
 

@@ -3,10 +3,12 @@
 An action is claimed with a lease (``locked_until``). Only the oldest pending action
 of an ordering key (its head) can be claimed, so one incident's actions run in order
 while different incidents run concurrently. A claim is one statement: an UPDATE of the
-heads it picks, returning them. The heads are the smallest pending id of each key, read
-through the pending index (no probe through a key's finished history); the action after
-a finished one is claimed in the transaction that records the finish, by one look a row
-past it in the key's index. On PostgreSQL a claim skips rows another replica is claiming
+heads it picks, returning them. It walks the pending actions in id order through a partial
+index of pending rows and takes each that no earlier pending action of its key precedes (one
+probe in the partial index by key), until it has enough: its cost does not grow with the
+number of pending actions or with the finished history. The action after a finished one is
+claimed in the transaction that records the finish, by one look a row past it in the key's
+index. On PostgreSQL a claim skips rows another replica is claiming
 at that instant (``FOR UPDATE SKIP LOCKED``), and the row is re-checked once locked, so
 a head that another replica has leased or finished meanwhile is not taken; the lease
 keeps the row out of everyone else's hands until it is finished or the holder is presumed
@@ -20,10 +22,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, Update, bindparam, delete, func, or_, select, update
+from sqlalchemy import Row, Select, Update, bindparam, delete, exists, func, literal_column, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.dialect import dialect_name
+from storage.header_reads import HeaderAlerts
 from storage.models import OutboxAction, table_of
 from storage.results import rows_affected
 from storage.rows import IncidentRow
@@ -41,16 +44,23 @@ class ClaimedAction:
     attempts: int  # including this one
     created_at: datetime
     trace_context: dict[str, str] | None = None  # W3C traceparent/tracestate of what enqueued it
-    # Its incident as read in the transaction that leased it (see bot.delivery.worker), if it was.
+    # Its incident as read in the transaction that leased it (see bot.delivery.worker), if it was;
+    # and for a header action, what the header shows of its alerts, read then too.
     incident: IncidentRow | None = None
+    header: HeaderAlerts | None = None
 
 
 _CLAIMED_COLUMNS = (_OUTBOX.c.id, _OUTBOX.c.ordering_key, _OUTBOX.c.incident_id, _OUTBOX.c.kind, _OUTBOX.c.payload,
                     _OUTBOX.c.attempts, _OUTBOX.c.created_at, _OUTBOX.c.trace_context)
-_FREE = (_OUTBOX.c.state == "pending", _OUTBOX.c.available_at <= bindparam("now"),
+# A literal, not a bound parameter: only then may SQLite (and PostgreSQL's generic plans) use
+# the partial indexes of pending rows.
+_PENDING = _OUTBOX.c.state == literal_column("'pending'")
+_FREE = (_PENDING, _OUTBOX.c.available_at <= bindparam("now"),
          or_(_OUTBOX.c.locked_until.is_(None), _OUTBOX.c.locked_until < bindparam("now")))
-_HEADS = (select(func.min(_OUTBOX.c.id).label("id")).where(_OUTBOX.c.state == "pending")
-          .group_by(_OUTBOX.c.ordering_key).subquery("heads"))
+_EARLIER = _OUTBOX.alias("earlier")
+# A key's head: no pending action of its key before it (one probe in ix_outbox_pending_key).
+_IS_HEAD = ~exists().where(_EARLIER.c.state == literal_column("'pending'"),
+                           _EARLIER.c.ordering_key == _OUTBOX.c.ordering_key, _EARLIER.c.id < _OUTBOX.c.id)
 _LEASE = {"locked_until": bindparam("lease_until"), "locked_by": bindparam("worker"),
           "attempts": _OUTBOX.c.attempts + 1}
 
@@ -62,15 +72,16 @@ def _leasing(pick: Select[tuple[int]], *, postgresql: bool) -> Update:
 
 
 def _claim_statements(postgresql: bool) -> tuple[Update, Update, Update]:
-    heads = (select(_OUTBOX.c.id).join(_HEADS, _HEADS.c.id == _OUTBOX.c.id).where(*_FREE)
-             .order_by(_OUTBOX.c.id).limit(bindparam("limit")))
+    # Free pending actions in id order (ix_outbox_pending_id), each that is its key's head: the
+    # walk stops after ``limit`` of them, however many wait behind leased heads or in history.
+    heads = select(_OUTBOX.c.id).where(*_FREE, _IS_HEAD).order_by(_OUTBOX.c.id).limit(bindparam("limit"))
     of_heads = _leasing(heads.where(_OUTBOX.c.ordering_key.not_in(bindparam("exclude", expanding=True))),
                         postgresql=postgresql)
     of_key = _leasing(heads.where(_OUTBOX.c.ordering_key == bindparam("key")), postgresql=postgresql)
     # The action after one that is finishing: every earlier one of the key is finished, so the
     # next pending id above it is the key's head (one step in the (ordering_key, id) index).
     following = (select(_OUTBOX.c.id).where(_OUTBOX.c.ordering_key == bindparam("key"),
-                                            _OUTBOX.c.id > bindparam("after"), _OUTBOX.c.state == "pending")
+                                            _OUTBOX.c.id > bindparam("after"), _PENDING)
                  .order_by(_OUTBOX.c.id).limit(1))
     # No SKIP LOCKED here: skipping a locked next row would hand out the one after it. Nobody
     # else can lease it anyway before the finish commits; the UPDATE re-checks it once locked.
@@ -140,7 +151,7 @@ def release(session: Session, *, worker: str) -> int:
     claimed again at once. Their attempt stays counted: the next one first looks for
     what this one may already have done in Slack."""
     result = session.execute(
-        update(OutboxAction).where(OutboxAction.locked_by == worker, OutboxAction.state == "pending")
+        update(OutboxAction).where(OutboxAction.locked_by == worker, _PENDING)
         .values(locked_until=None, locked_by=None)
     )
     return rows_affected(result)
@@ -159,7 +170,7 @@ def results(session: Session, ordering_key: str, kind: str) -> list[dict[str, An
 def backlog(session: Session, now: datetime) -> tuple[int, float]:
     """Pending actions and the age in seconds of the oldest one."""
     row = (session.execute(
-        select(func.count(), func.min(OutboxAction.created_at)).where(OutboxAction.state == "pending")
+        select(func.count(), func.min(OutboxAction.created_at)).where(_PENDING)
     )).one()
     count, oldest = int(row[0]), row[1]
     age = (now - oldest).total_seconds() if oldest is not None else 0.0

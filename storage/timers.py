@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +20,7 @@ _CANCEL_ALL = (update(_TIMERS)  # not "incident_id": an UPDATE keeps column name
                .where(_TIMERS.c.incident_id == bindparam("of_incident"), _TIMERS.c.state == "pending")
                .values(state="cancelled"))
 _CANCEL_KINDS = _CANCEL_ALL.where(_TIMERS.c.kind.in_(bindparam("kinds", expanding=True)))
+_CANCEL_KIND = _CANCEL_ALL.where(_TIMERS.c.kind == bindparam("of_kind"))  # no IN list to expand per call
 _INSERT = insert(_TIMERS)
 _DUE = (select(_TIMERS.c.id, _TIMERS.c.incident_id, _TIMERS.c.kind, _TIMERS.c.due_at, _TIMERS.c.payload)
         .where(_TIMERS.c.state == "pending", _TIMERS.c.due_at <= bindparam("now"))
@@ -31,6 +32,24 @@ _DUE_LOCKED = (_DUE.join(table_of(Incident), table_of(Incident).c.id == _TIMERS.
                .with_for_update(skip_locked=True, of=[_TIMERS, table_of(Incident)]))
 _MARK_FIRED = (update(_TIMERS).where(_TIMERS.c.id.in_(bindparam("ids", expanding=True)))
                .values(state="fired", fired_at=bindparam("now")))
+
+
+# The earliest due time the session's transaction has scheduled, kept in ``Session.info`` so
+# that whoever fires timers in this process can be woken for it once the transaction has
+# committed (see ``Database.on_timer_scheduled``) instead of finding it at its next poll.
+SCHEDULED_DUE = "storage.timers.scheduled_due"
+
+
+def _noted(session: Session, due_at: datetime) -> None:
+    earliest = session.info.get(SCHEDULED_DUE)
+    if earliest is None or due_at < earliest:
+        session.info[SCHEDULED_DUE] = due_at
+
+
+def scheduled_due(info: Mapping[str, object]) -> datetime | None:
+    """The earliest due time scheduled in a transaction, from its session's ``info``."""
+    due = info.get(SCHEDULED_DUE)
+    return due if isinstance(due, datetime) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +65,19 @@ def cancel(session: Session, incident_id: int, kinds: Iterable[str] | None = Non
     """Cancel the incident's pending timers (of these kinds, or all)."""
     if kinds is None:
         session.execute(_CANCEL_ALL, {"of_incident": incident_id})
+        return
+    named = [str(kind) for kind in kinds]
+    if len(named) == 1:
+        session.execute(_CANCEL_KIND, {"of_incident": incident_id, "of_kind": named[0]})
     else:
-        session.execute(_CANCEL_KINDS, {"of_incident": incident_id, "kinds": [str(kind) for kind in kinds]})
+        session.execute(_CANCEL_KINDS, {"of_incident": incident_id, "kinds": named})
 
 
 def schedule(session: Session, incident_id: int, kind: str, due_at: datetime, now: datetime,
                    payload: dict[str, Any] | None = None) -> None:
     """Set the incident's one pending timer of this kind to ``due_at`` (replacing any)."""
     cancel(session, incident_id, [kind])
+    _noted(session, due_at)
     session.execute(_INSERT, {"incident_id": incident_id, "kind": str(kind), "due_at": due_at, "state": "pending",
                               "payload": payload or {}, "created_at": now})
 
@@ -62,6 +86,7 @@ def add_new(session: Session, incident_id: int, due: list[tuple[str, datetime, d
             now: datetime) -> None:
     """Add timers to an incident that has none pending of these kinds (a new incident)."""
     if due:
+        _noted(session, min(at for _, at, _ in due))
         session.execute(insert(table_of(Timer)), [
             {"incident_id": incident_id, "kind": str(kind), "due_at": at, "state": "pending", "payload": payload,
              "created_at": now} for kind, at, payload in due])
@@ -83,9 +108,12 @@ def pending(session: Session, incident_id: int) -> dict[str, datetime]:
     return dict(rows.all())
 
 
+_NEXT_DUE = select(_TIMERS.c.due_at).where(_TIMERS.c.state == "pending").order_by(_TIMERS.c.due_at).limit(1)
+
+
 def next_due(session: Session) -> datetime | None:
-    row = session.execute(select(Timer.due_at).where(Timer.state == "pending").order_by(Timer.due_at).limit(1))
-    return row.scalar_one_or_none()
+    """The earliest pending due time (one step in the (state, due_at) index)."""
+    return session.execute(_NEXT_DUE).scalar_one_or_none()
 
 
 def schedule_keyed(session: Session, incident_id: int, kind: str, key: str, value: int | str, due_at: datetime,
@@ -93,6 +121,7 @@ def schedule_keyed(session: Session, incident_id: int, kind: str, key: str, valu
     """Set the one pending timer of this kind whose payload has ``key`` = ``value`` (one per
     follow-up, say), replacing any, leaving the kind's other timers alone."""
     cancel_keyed(session, incident_id, kind, key, value)
+    _noted(session, due_at)
     session.execute(insert(Timer).values(incident_id=incident_id, kind=str(kind), due_at=due_at, state="pending",
                                          payload={key: value}, created_at=now))
 

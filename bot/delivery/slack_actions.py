@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from bot.adapters import prometheus as traces
 from bot.clock import Clock
 from bot.delivery.direct_messages import DirectMessages
@@ -69,6 +71,10 @@ class SlackActions:
                                                              playbooks_dir or Path("playbooks")),
         }
 
+    def prefetch(self, session: Session, action: ClaimedAction) -> ClaimedAction:
+        """What the action's handler reads, read in the transaction that leases it (the outbox worker's hook)."""
+        return self._reads.prefetch(session, action)
+
     @property
     def handlers(self) -> Mapping[str, Handler]:
         return {str(kind): handler for kind, handler in self._handlers.items()}
@@ -108,12 +114,12 @@ class SlackActions:
         return None
 
     async def _set_topic(self, action: ClaimedAction) -> Done:
-        _, view, channel = await self._reads.with_channel(action)
+        view, channel = await self._reads.row_view(action)
         await self._slack.call("conversations.setTopic", channel=channel, topic=blocks.topic(view))
         return Done()
 
     async def _set_purpose(self, action: ClaimedAction) -> Done:
-        _, view, channel = await self._reads.with_channel(action)
+        view, channel = await self._reads.row_view(action)
         await self._slack.call("conversations.setPurpose", channel=channel, purpose=blocks.purpose(view))
         return Done()
 

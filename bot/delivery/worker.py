@@ -40,6 +40,8 @@ from storage.rows import NewEvent
 log = structlog.get_logger(__name__)
 
 Runner = Callable[[outbox.ClaimedAction], Awaitable[Done]]
+# Reads what an action's handler needs, in the transaction that leases the action.
+Prefetch = Callable[[Session, outbox.ClaimedAction], outbox.ClaimedAction]
 # Longest wait between retries of a failing action: after a Slack outage, incident channels
 # and messages must follow within seconds, not a minute (a retry is one cheap call).
 MAX_BACKOFF_SECONDS = 15.0
@@ -53,10 +55,12 @@ def backoff(attempt: int, *, base: float = 0.5, cap: float = MAX_BACKOFF_SECONDS
 
 
 class OutboxWorker:
-    def __init__(self, db: Database, run: Runner, clock: Clock, metrics: Metrics, *, concurrency: int = 8,
-                 lease: timedelta = timedelta(seconds=60), poll_interval: float = 0.5) -> None:
+    def __init__(self, db: Database, run: Runner, clock: Clock, metrics: Metrics, *, concurrency: int = 16,
+                 lease: timedelta = timedelta(seconds=60), poll_interval: float = 0.5,
+                 prefetch: Prefetch | None = None) -> None:
         self._db = db
         self._run = run
+        self._prefetch = prefetch or _with_incident
         self._clock = clock
         self._metrics = metrics
         self._concurrency = concurrency
@@ -135,7 +139,7 @@ class OutboxWorker:
         def unit(session: Session) -> list[outbox.ClaimedAction]:
             claimed = outbox.claim(session, now=now, lease_until=now + self._lease, worker=self.worker_id,
                                    limit=limit, exclude_keys=exclude)
-            return [_with_incident(session, action) for action in claimed]
+            return [self._prefetch(session, action) for action in claimed]
         return await self._db.write(unit)
 
     def _claim_next(self, session: Session, action: outbox.ClaimedAction) -> outbox.ClaimedAction | None:
@@ -144,7 +148,7 @@ class OutboxWorker:
             return None
         now = self._clock()
         claimed = outbox.claim_after(session, action, now=now, lease_until=now + self._lease, worker=self.worker_id)
-        return None if claimed is None else _with_incident(session, claimed)
+        return None if claimed is None else self._prefetch(session, claimed)
 
     async def _drive(self, action: outbox.ClaimedAction | None) -> None:
         """Run one key's actions back to back while they succeed and none waits; once

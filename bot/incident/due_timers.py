@@ -39,7 +39,7 @@ Handler = Callable[[Session, IncidentChange, timers.DueTimer], None]
 
 class TimerFirer:
     def __init__(self, db: Database, clock: Clock, metrics: Metrics, on_commit: Callable[[], None],
-                 command: str = "/incident", batch: int = 50) -> None:
+                 command: str = "/incident", batch: int = 10) -> None:
         self._db = db
         self._clock = clock
         self._metrics = metrics
@@ -47,27 +47,26 @@ class TimerFirer:
         self._command = command
         self._batch = batch
 
-    async def fire_due(self) -> int:
-        """Fire what is due now; returns how many timers fired."""
-        total = 0
+    async def fire_due(self) -> datetime | None:
+        """Fire what is due now; returns the earliest due time still pending (read in the
+        transaction of the last batch, so it counts the timers the batch scheduled)."""
         while True:
             now = self._clock()
-            due = await self._db.write(self._fire_batch, now)
+            due, next_due = await self._db.write(self._fire_batch, now)
             for timer in due:
                 self._metrics.scheduler_lag.labels(timer.kind).observe(max((now - timer.due_at).total_seconds(), 0))
-            total += len(due)
             if due:
                 self._on_commit()
             if len(due) < self._batch:
-                return total
+                return next_due
 
-    def _fire_batch(self, session: Session, now: datetime) -> list[timers.DueTimer]:
+    def _fire_batch(self, session: Session, now: datetime) -> tuple[list[timers.DueTimer], datetime | None]:
         due = timers.claim_due(session, now, self._batch)
         for timer in due:  # a trace per timer: what it enqueues in Slack joins it
             with tracer().start_as_current_span(f"fire timer {timer.kind}", attributes={
                     "incident_bot.timer.kind": timer.kind, "incident_bot.incident.id": timer.incident_id}):
                 self._fire(session, timer, now)
-        return due
+        return due, timers.next_due(session) if len(due) < self._batch else None
 
     def _fire(self, session: Session, timer: timers.DueTimer, now: datetime) -> None:
         incident = store.lock_incident(session, timer.incident_id)

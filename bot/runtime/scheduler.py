@@ -1,4 +1,5 @@
-"""APScheduler in the bot's event loop: the one module that imports it."""
+"""APScheduler in the bot's event loop: the one module that imports it. It runs the periodic
+jobs; due timers are fired by :mod:`bot.runtime.timer_loop`, as they fall due."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock
-from bot.incident.due_timers import TimerFirer
 from bot.incident.housekeeping import purge_closed_incidents_older_than, purge_old_deliveries, purge_web_sessions
 from bot.incident.reconcile import Reconciler
 from bot.incident.tracker_sync import TrackerSync
@@ -37,10 +37,6 @@ class Job:
             await self.run()
         except StorageError as exc:
             log.warning(self.when_database_down, error=str(exc))
-
-
-def fire_due_timers(firer: TimerFirer, tick_seconds: float) -> Job:
-    return Job("fire-due-timers", firer.fire_due, tick_seconds, "timers: database unavailable, will retry next tick")
 
 
 def purge_old_records(db: Database, clock: Clock, deliveries: timedelta, incidents: timedelta) -> Job:

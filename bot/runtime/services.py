@@ -1,7 +1,7 @@
 """The composition root: every long-lived part of the bot is built here, once, and torn
 down here in the reverse order.
 
-Shutdown, in order: the scheduler lets a job in flight finish; Socket Mode disconnects;
+Shutdown, in order: the scheduler lets a job in flight finish, and the timer loop its pass; Socket Mode disconnects;
 the outbox worker finishes what it holds within its grace and releases the rest; the
 Slack gateway and the Alertmanager and Prometheus clients close; the database closes.
 Claiming new outbox work stops earlier, as soon as the server stops listening (see
@@ -45,13 +45,13 @@ from bot.playbook import PlaybookSet
 from bot.runtime.commits import CommitNotifier
 from bot.runtime.scheduler import (
     Job,
-    fire_due_timers,
     purge_old_records,
     reconcile_with_alertmanager,
     running_scheduler,
     sync_tracker_issues,
 )
 from bot.runtime.slack_events import LazyBolt
+from bot.runtime.timer_loop import running_timers
 from bot.runtime.trackers import tracker_clients
 from bot.runtime.workspace import build_workspace, workspace_problem
 from bot.settings import Settings
@@ -122,7 +122,7 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
             exports = TrackerExport(db, clock, settings.public_url, github, jira)
             dispatcher = ActionDispatcher(actions.handlers, workflows.handlers, exports.handlers)
             worker = OutboxWorker(db, dispatcher.run, clock, metrics, concurrency=settings.outbox_concurrency,
-                                  lease=timedelta(seconds=settings.outbox_lease_seconds))
+                                  lease=timedelta(seconds=settings.outbox_lease_seconds), prefetch=actions.prefetch)
             commits.subscribe(worker.notify)
             worker.start()
             stack.push_async_callback(worker.stop, grace=settings.outbox_shutdown_grace_seconds)
@@ -151,7 +151,9 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
                                         lookups)
             commits.subscribe(workspace.wakeups.notify)  # live timelines look as soon as this process commits
 
-        jobs = _scheduled_jobs(settings, db, clock, metrics, commits, alertmanager)
+        firer = TimerFirer(db, clock, metrics, on_commit=commits.notify, command=settings.slash_command)
+        await stack.enter_async_context(running_timers(firer, db, clock, settings.scheduler_tick_seconds))
+        jobs = _scheduled_jobs(settings, db, clock, commits, alertmanager)
         jobs.append(sync_tracker_issues(TrackerSync(db, clock, metrics, github, jira, commits.notify),
                                         settings.tracker_sync_seconds))
         scheduler = await stack.enter_async_context(running_scheduler(jobs))
@@ -190,11 +192,9 @@ async def _workflow_actions(stack: AsyncExitStack, settings: Settings, db: Datab
                            gateway=gateway, group_members=SlackLookups(gateway).group_members)
 
 
-def _scheduled_jobs(settings: Settings, db: Database, clock: Clock, metrics: Metrics, commits: CommitNotifier,
+def _scheduled_jobs(settings: Settings, db: Database, clock: Clock, commits: CommitNotifier,
                     alertmanager: AlertmanagerClient | None) -> list[Job]:
-    firer = TimerFirer(db, clock, metrics, on_commit=commits.notify, command=settings.slash_command)
     jobs = [
-        fire_due_timers(firer, settings.scheduler_tick_seconds),
         purge_old_records(db, clock, timedelta(days=settings.delivery_retention_days),
                           timedelta(days=settings.incident_retention_days)),
     ]

@@ -73,7 +73,8 @@ class IncidentView:
     opened_at: datetime
     source: str
     route: str
-    firing: Sequence[AlertLine] = field(default_factory=tuple)
+    firing: Sequence[AlertLine] = field(default_factory=tuple)  # the first MAX_HEADER_ALERTS at least
+    firing_count: int | None = None  # how many fire, if more than ``firing`` lists (None: as many)
     acknowledged: bool = False
     all_alerts_resolved: bool = False
     silenced_until: datetime | None = None
@@ -120,11 +121,12 @@ def header_blocks(view: IncidentView) -> list[dict[str, Any]]:
         ]},
     ]
     if view.firing:
+        firing = len(view.firing) if view.firing_count is None else view.firing_count
         shown = [f"• {_alert_text(line)}" for line in view.firing[:MAX_HEADER_ALERTS]]
-        rest = len(view.firing) - MAX_HEADER_ALERTS
+        rest = firing - len(shown)
         if rest > 0:
             shown.append(f"…and {rest} more")
-        text = f"*Firing alerts ({len(view.firing)})*\n" + "\n".join(shown)
+        text = f"*Firing alerts ({firing})*\n" + "\n".join(shown)
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, 3000)}})
     elif view.all_alerts_resolved:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": ":white_check_mark: All alerts have resolved."}})

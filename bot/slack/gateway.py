@@ -7,6 +7,7 @@ decide: retry later (rate limited, transient) or give up and say so (permanent).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
@@ -49,10 +50,22 @@ class SlackRateLimited(SlackTransientError, RateLimited):
         self.retry_after = retry_after
 
 
+def sdk_logger() -> logging.Logger:
+    """The logger of the gateway's client. slack_sdk formats a debug line of every request and
+    of every response (its whole body) whenever its logger's own level is unset, although
+    nothing prints them below DEBUG: about a tenth of a call's CPU. This one has the level in
+    force set on it, so the lines are formatted only when they would be printed."""
+    logger = logging.getLogger("slack_sdk.web.async_base_client.gateway")
+    level = logger.getEffectiveLevel()
+    logger.setLevel(level if level > logging.DEBUG else logging.NOTSET)
+    return logger
+
+
 class SlackGateway:
     def __init__(self, token: str, base_url: str, metrics: Metrics, *, rate_limit_scale: float = 1.0,
                  timeout: float = 10.0) -> None:
-        self._client = AsyncWebClient(token=token, base_url=base_url, timeout=int(max(timeout, 1)))
+        self._client = AsyncWebClient(token=token, base_url=base_url, timeout=int(max(timeout, 1)),
+                                      logger=sdk_logger())
         self._client.retry_handlers = []  # the outbox schedules retries; never sleep inside a call
         self._timeout = aiohttp.ClientTimeout(total=max(timeout, 1))
         self._pacer = Pacer(time.monotonic, rate_limit_scale)

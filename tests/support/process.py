@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.conftest import REPO
 from tests.support.bot import free_port
 from tests.support.moved_date import moved_date_env
 
@@ -19,7 +20,9 @@ from tests.support.moved_date import moved_date_env
 class BotProcess:
     def __init__(self, env: dict[str, str], workdir: Path) -> None:
         self.port = free_port()
-        self.env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir), **moved_date_env(), **env,
+        # PYTHONPATH: this checkout's code, also where the virtualenv's editable install points at another worktree.
+        self.env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(REPO), "HOME": str(workdir),
+                    **moved_date_env(), **env,
                     "HOST": "127.0.0.1", "PORT": str(self.port)}
         self.workdir = workdir
         self.url = f"http://127.0.0.1:{self.port}"
