@@ -34,10 +34,6 @@ TRACER_NAME = "incident_bot"
 # used unless the operator set it or the generic OTEL_PYTHON_EXCLUDED_URLS).
 EXCLUDED_URLS_VARIABLE = "OTEL_PYTHON_AIOHTTP_SERVER_EXCLUDED_URLS"
 UNTRACED_PATHS = "^/healthz$,^/readyz$,^/metrics$"
-# The stable HTTP semantic conventions (http.request.method, url.full, ...), unless the operator
-# chose: the instrumentations' default is the old names, and their "dup" mode sets both, which
-# costs a traced webhook delivery a good part of its span.
-SEMCONV_VARIABLE, SEMCONV_STABLE_HTTP = "OTEL_SEMCONV_STABILITY_OPT_IN", "http"
 
 
 # A proxy: a no-op until tracing is started, the SDK's tracer after.
@@ -209,7 +205,6 @@ def start_tracing(service_version: str, environ: Mapping[str, str] = os.environ)
     # Alertmanager and Prometheus clients (httpx): client spans under what made the call.
     if EXCLUDED_URLS_VARIABLE not in os.environ and "OTEL_PYTHON_EXCLUDED_URLS" not in os.environ:
         os.environ[EXCLUDED_URLS_VARIABLE] = UNTRACED_PATHS
-    os.environ.setdefault(SEMCONV_VARIABLE, SEMCONV_STABLE_HTTP)  # read by the first instrument()
     off = disabled_instrumentations(environ)
     if "aiohttp-server" not in off:
         AioHttpServerInstrumentor().instrument()
