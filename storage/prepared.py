@@ -108,11 +108,7 @@ class Prepared:
 
     def execute(self, session: Session, params: Params) -> DBAPICursor:
         """Run once; the cursor holds what it returns (read it with :meth:`rows`)."""
-        conn = _connection(session)
-        form = self._form(conn.dialect, tuple(params))
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]  # open: in a transaction
-        _run(conn, cursor, form.sql, form.bind(params), many=False)
-        return cursor
+        return self._execute(session, params)[0]
 
     def execute_many(self, session: Session, rows: Sequence[Params]) -> None:
         """Run once per row, in one driver call (every row with the same keys)."""
@@ -125,19 +121,20 @@ class Prepared:
 
     def rows(self, session: Session, params: Params) -> list[dict[str, Any]]:
         """The rows it returns, by column name, converted by the columns' types."""
-        conn = _connection(session)
-        form = self._form(conn.dialect, tuple(params))
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]  # open: in a transaction
-        _run(conn, cursor, form.sql, form.bind(params), many=False)
+        cursor, form = self._execute(session, params)
         return [dict(zip(form.columns, form.row(raw), strict=True)) for raw in cursor.fetchall()]
 
     def values(self, session: Session, params: Params) -> list[tuple[Any, ...]]:
         """The rows it returns as tuples, in the order of its columns."""
+        cursor, form = self._execute(session, params)
+        return [tuple(form.row(raw)) for raw in cursor.fetchall()]
+
+    def _execute(self, session: Session, params: Params) -> tuple[DBAPICursor, _Form]:
         conn = _connection(session)
         form = self._form(conn.dialect, tuple(params))
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]  # open: in a transaction
         _run(conn, cursor, form.sql, form.bind(params), many=False)
-        return [tuple(form.row(raw)) for raw in cursor.fetchall()]
+        return cursor, form
 
     def _form(self, dialect: Dialect, keys: tuple[str, ...]) -> _Form:
         form = self._forms.get((dialect.name, keys))
