@@ -8,9 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from storage.incidents import firing_count
 from storage.models import Alert, IncidentEvent, table_of
 
 _ALERTS = table_of(Alert)
@@ -18,8 +19,6 @@ _EVENTS = table_of(IncidentEvent)
 _FIRST_FIRING = (select(_ALERTS.c.labels, _ALERTS.c.annotations, _ALERTS.c.fingerprint, _ALERTS.c.stale_since)
                  .where(_ALERTS.c.incident_id == bindparam("incident_id"), _ALERTS.c.status == "firing")
                  .order_by(_ALERTS.c.starts_at, _ALERTS.c.id).limit(bindparam("limit")))
-_FIRING_COUNT = (select(func.count()).select_from(_ALERTS)
-                 .where(_ALERTS.c.incident_id == bindparam("incident_id"), _ALERTS.c.status == "firing"))
 _SILENCE_EVENTS = (select(_EVENTS.c.kind, _EVENTS.c.data)
                    .where(_EVENTS.c.incident_id == bindparam("incident_id"),
                           _EVENTS.c.kind.in_(("silence.created", "silence.expired")))
@@ -40,7 +39,7 @@ def header_alerts(session: Session, incident_id: int, limit: int, now: datetime)
     params = {"incident_id": incident_id, "limit": limit}
     shown: list[AlertDetail] = [(dict(labels), dict(annotations), fp, stale is not None)
                                 for labels, annotations, fp, stale in session.execute(_FIRST_FIRING, params)]
-    firing = len(shown) if len(shown) < limit else int(session.execute(_FIRING_COUNT, params).scalar_one())
+    firing = len(shown) if len(shown) < limit else firing_count(session, incident_id)
     active: dict[str, datetime] = {}
     for kind, data in session.execute(_SILENCE_EVENTS, params):  # created, then maybe expired, per silence id
         if kind == "silence.created":
