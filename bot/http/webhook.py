@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import structlog
 from aiohttp import web
+from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
 from opentelemetry.trace import Status, StatusCode
 
 from bot.domain.notification import PayloadError, parse_webhook_cached
 from bot.http.json_errors import json_error
 from bot.http.keys import INGESTOR, METRICS, SETTINGS, WEBHOOK_AUTH
-from bot.observability.tracing import tracer
+from bot.observability.tracing import request_span_or_own
 from storage.errors import StorageError
 
 log = structlog.get_logger(__name__)
@@ -39,12 +40,13 @@ async def handle_alertmanager(request: web.Request) -> web.Response:
         return json_error(400 if not exc.field else 422, str(exc))
 
     structlog.contextvars.bind_contextvars(group_key=notification.group_key)
-    with tracer().start_as_current_span("ingest alertmanager notification") as span:
+    with request_span_or_own("ingest alertmanager notification") as span:
         try:
             result = await request.app[INGESTOR].ingest(body, notification)
         except StorageError as exc:
             metrics.webhook_deliveries.labels(outcome="unavailable").inc()
             log.error("webhook not stored, asking Alertmanager to retry", error=type(exc).__name__, detail=str(exc))
+            span.set_attribute(ERROR_TYPE, type(exc).__name__)
             span.set_status(Status(StatusCode.ERROR, "database unavailable"))
             return json_error(503, "database unavailable, retry later", headers={"Retry-After": "5"})
         if span.is_recording():

@@ -28,10 +28,12 @@ from storage import alerting
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.util.http import ExcludeList
 
 TRACER_NAME = "incident_bot"
-# Probes and scrapes are not worth a trace each (the server instrumentation's own setting,
-# used unless the operator set it or the generic OTEL_PYTHON_EXCLUDED_URLS).
+HTTP_TRACER_NAME = "incident_bot.http"
+# Probes and scrapes are not worth a trace each: the aiohttp server instrumentation's own
+# variable (or the generic OTEL_PYTHON_EXCLUDED_URLS) when the operator set one, these if not.
 EXCLUDED_URLS_VARIABLE = "OTEL_PYTHON_AIOHTTP_SERVER_EXCLUDED_URLS"
 UNTRACED_PATHS = "^/healthz$,^/readyz$,^/metrics$"
 
@@ -58,6 +60,18 @@ def tracer() -> trace.Tracer:
     return _TRACER if _started is not None else _UNTRACED
 
 
+def request_span_or_own(name: str) -> AbstractContextManager[trace.Span]:
+    """The span of the request being answered (bot.http.server_spans), for a unit of work to
+    record itself on; a span ``name`` of its own where the request has none (the server spans
+    left off). One span per webhook delivery, not a child for its transaction: a second span
+    cost a tenth of the ingest throughput (bench/tracing_overhead.py), and the request's span
+    lasts the transaction and a little parsing."""
+    current = trace.get_current_span()
+    if current.get_span_context().is_valid:
+        return nullcontext(current)
+    return tracer().start_as_current_span(name)
+
+
 def tracing_wanted(environ: Mapping[str, str] = os.environ) -> bool:
     """Whether the environment asks for traces: an OTLP endpoint, and the SDK not disabled."""
     if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
@@ -70,6 +84,14 @@ def disabled_instrumentations(environ: Mapping[str, str] = os.environ) -> frozen
     ``aiohttp-server``, ``aiohttp-client``, ``sqlalchemy``, ``httpx``, those to leave off."""
     listed = environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "")
     return frozenset(name.strip() for name in listed.split(",") if name.strip())
+
+
+def untraced_paths(environ: Mapping[str, str] = os.environ) -> ExcludeList:
+    """The request paths that get no server span (regular expressions, comma-separated)."""
+    from opentelemetry.util.http import parse_excluded_urls  # only a bot that traces needs it
+
+    listed = environ.get(EXCLUDED_URLS_VARIABLE) or environ.get("OTEL_PYTHON_EXCLUDED_URLS") or UNTRACED_PATHS
+    return parse_excluded_urls(listed)
 
 
 def outbox_context() -> dict[str, str] | None:
@@ -138,6 +160,7 @@ class Tracing:
 
     provider: TracerProvider
     database_spans: bool = True
+    server_spans: bool = True  # bot.http.server_spans, added to the app by its factory
     _stops: list[Callable[[], object]] = field(default_factory=list)
 
     def instrument_database(self, engines: Sequence[Engine]) -> None:
@@ -184,7 +207,6 @@ def start_tracing(service_version: str, environ: Mapping[str, str] = os.environ)
         return _started
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
-    from opentelemetry.instrumentation.aiohttp_server import AioHttpServerInstrumentor
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
     from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_VERSION, Resource
     from opentelemetry.sdk.trace import TracerProvider
@@ -200,15 +222,11 @@ def start_tracing(service_version: str, environ: Mapping[str, str] = os.environ)
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     started = Tracing(provider)
-    # A span per request (an incoming traceparent continued) on every web.Application made
-    # from now on; Slack calls (slack_sdk opens an aiohttp session per call) and the
-    # Alertmanager and Prometheus clients (httpx): client spans under what made the call.
-    if EXCLUDED_URLS_VARIABLE not in os.environ and "OTEL_PYTHON_EXCLUDED_URLS" not in os.environ:
-        os.environ[EXCLUDED_URLS_VARIABLE] = UNTRACED_PATHS
+    # Slack calls (slack_sdk opens an aiohttp session per call) and the Alertmanager and
+    # Prometheus clients (httpx): client spans under what made the call. The requests the bot
+    # answers get theirs from bot.http.server_spans.
     off = disabled_instrumentations(environ)
-    if "aiohttp-server" not in off:
-        AioHttpServerInstrumentor().instrument()
-        started._stops.append(AioHttpServerInstrumentor().uninstrument)
+    started.server_spans = "aiohttp-server" not in off
     if "aiohttp-client" not in off:
         AioHttpClientInstrumentor().instrument(url_filter=_without_query)
         started._stops.append(AioHttpClientInstrumentor().uninstrument)

@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator, Callable
 
 import structlog
 from aiohttp import web
+from aiohttp.typedefs import Middleware
+from opentelemetry import trace
 
 from bot import __version__
 from bot.clock import Clock, utcnow
@@ -14,7 +16,7 @@ from bot.http.auth import WebhookAuth
 from bot.http.keys import CLOCK, DATABASE, INGESTOR, METRICS, PLAYBOOKS, SCHEDULER, SETTINGS, WEBHOOK_AUTH
 from bot.http.middleware import observe
 from bot.observability.metrics import Metrics
-from bot.observability.tracing import Tracing, start_tracing
+from bot.observability.tracing import HTTP_TRACER_NAME, Tracing, start_tracing, untraced_paths
 from bot.playbook import PlaybookSet, load_playbooks
 from bot.runtime.services import Services, running_services
 from bot.runtime.slack_events import BOLT, handle_slack_events
@@ -32,7 +34,12 @@ def create_app(settings: Settings, *, playbooks: PlaybookSet | None = None, cloc
     """Build the application. Nothing connects until the app starts (see ``cleanup_ctx``)."""
     loaded = playbooks if playbooks is not None else load_playbooks(settings.playbooks_dir)
     tracing = start_tracing(__version__)  # only when the OTEL_* environment asks for it; before the app is made
-    app = web.Application(middlewares=[observe, workspace_guard], client_max_size=settings.webhook_max_bytes)
+    middlewares: list[Middleware] = [observe, workspace_guard]
+    if tracing is not None and tracing.server_spans:  # first: the request's span holds all the rest
+        from bot.http.server_spans import server_spans  # the semantic conventions: only when tracing
+
+        middlewares.insert(0, server_spans(trace.get_tracer(HTTP_TRACER_NAME), untraced_paths()))
+    app = web.Application(middlewares=middlewares, client_max_size=settings.webhook_max_bytes)
     app[SETTINGS] = settings
     app[PLAYBOOKS] = loaded
     app[METRICS] = Metrics()

@@ -95,16 +95,16 @@ async def test_a_webhook_with_a_traceparent_yields_one_trace_from_request_to_tra
     assert {s.service for s in spans} == {"incident-bot-under-test"}
     [server] = [s for s in spans if s.kind == SERVER]
     assert server.name == "POST /alertmanager" and server.parent_span_id == caller_span
-    assert server.attributes.get("http.response.status_code", server.attributes.get("http.status_code")) == 200
-    [ingest] = [s for s in spans if s.name == "ingest alertmanager notification"]
-    assert ingest.parent_span_id == server.span_id
-    assert ingest.attributes["incident_bot.outcome"] == "open"
-    assert "/" in ingest.attributes["incident_bot.route"]  # <playbook>/<route>
-    incident_id = ingest.attributes["incident_bot.incident.id"]
-    assert ingest.events["decide"] == {"incident_bot.outcome": "open", "incident_bot.route": ingest.attributes["incident_bot.route"]}
+    assert server.attributes["http.response.status_code"] == 200
+    assert server.attributes["http.route"] == "/alertmanager" and server.attributes["http.request.method"] == "POST"
+    assert not [s for s in spans if s.name == "ingest alertmanager notification"], "the request's span records it"
+    assert server.attributes["incident_bot.outcome"] == "open"  # the transaction, on the request's span
+    assert "/" in server.attributes["incident_bot.route"]  # <playbook>/<route>
+    incident_id = server.attributes["incident_bot.incident.id"]
+    assert server.events["decide"] == {"incident_bot.outcome": "open", "incident_bot.route": server.attributes["incident_bot.route"]}
     statements = [s for s in spans if s.kind == CLIENT and s.attributes.get("db.system", s.attributes.get("db.system.name"))]
     if database_url.startswith("postgresql"):  # a span per round trip; SQLite's in-process statements have none
-        assert any(ingest in ancestors(s, spans) and "INSERT" in s.name.upper() for s in statements), "the statements"
+        assert any(server in ancestors(s, spans) and "INSERT" in s.name.upper() for s in statements), "the statements"
         assert {s.attributes.get("db.system", s.attributes.get("db.system.name")) for s in statements} == {"postgresql"}
     else:
         assert statements == []
@@ -164,6 +164,32 @@ async def test_slack_calls_made_after_a_sigkill_and_restart_still_join_the_webho
     deliveries = [s for s in spans if s.kind == CONSUMER]
     assert deliveries and all(server in ancestors(d, spans) for d in deliveries)
     assert all(d.parent_span_id != "" for d in deliveries)
+
+
+async def test_with_the_server_spans_left_off_the_delivery_still_has_a_span_of_its_own(
+        database_url: str, slack: SlackEmulator, tmp_path: Path) -> None:
+    async with running_receiver() as receiver:
+        bot = bot_process(database_url, slack, SLACK_PLAYBOOKS, tmp_path,
+                          **traced_env(receiver, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="aiohttp-server"))
+        await bot.start()
+        try:
+            traceparent, caller_trace, _ = new_traceparent()
+            assert (await post_alert(bot.url, traceparent)).status_code == 200
+
+            def delivered_in_the_ingest_trace() -> bool:
+                ingests = [s for s in receiver.spans if s.name == "ingest alertmanager notification"]
+                return bool(ingests) and delivered_in(receiver.trace(ingests[0].trace_id), slack)
+            await eventually(delivered_in_the_ingest_trace, timeout=30, what="the Slack calls in the delivery's trace")
+        finally:
+            await terminate(bot, within=20)
+            bot.stop()
+    assert not [s for s in receiver.spans if s.kind == SERVER]
+    [ingest] = [s for s in receiver.spans if s.name == "ingest alertmanager notification"]
+    assert ingest.parent_span_id == "" and ingest.trace_id != caller_trace  # no request span: nothing continued
+    assert ingest.attributes["incident_bot.outcome"] == "open"
+    spans = receiver.trace(ingest.trace_id)
+    deliveries = [s for s in spans if s.kind == CONSUMER]
+    assert deliveries and all(ingest in ancestors(d, spans) for d in deliveries)
 
 
 @pytest.mark.parametrize("disabled", [{"OTEL_SDK_DISABLED": "true"}, {"OTEL_EXPORTER_OTLP_ENDPOINT": ""}])
