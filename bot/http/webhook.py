@@ -11,10 +11,12 @@ import structlog
 from aiohttp import web
 from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
 from opentelemetry.trace import Status, StatusCode
+from opentelemetry.util.types import AttributeValue
 
 from bot.domain.notification import PayloadError, parse_webhook_cached
 from bot.http.json_errors import json_error
 from bot.http.keys import INGESTOR, METRICS, SETTINGS, WEBHOOK_AUTH
+from bot.incident.ingest import IngestResult
 from bot.observability.tracing import request_span_or_own
 from storage.errors import StorageError
 
@@ -50,17 +52,24 @@ async def handle_alertmanager(request: web.Request) -> web.Response:
             span.set_status(Status(StatusCode.ERROR, "database unavailable"))
             return json_error(503, "database unavailable, retry later", headers={"Retry-After": "5"})
         if span.is_recording():
-            span.set_attribute("incident_bot.outcome", result.outcome.value)
-            if result.incident_id is not None:
-                span.set_attribute("incident_bot.incident.id", result.incident_id)
-            if result.route is not None:
-                span.set_attribute("incident_bot.route", result.route)
+            span.set_attributes(_decided(result))
 
     metrics.webhook_deliveries.labels(outcome=result.outcome.value).inc()
     metrics.webhook_alerts.inc(len(notification.alerts))
     log.info("webhook stored", outcome=result.outcome.value, incident_id=result.incident_id,
              alerts=len(notification.alerts), reason=result.reason)
     return web.json_response({"outcome": result.outcome.value, "incident": result.incident_id})
+
+
+def _decided(result: IngestResult) -> dict[str, AttributeValue]:
+    """What the delivery's span records of its transaction: the outcome, and the incident and
+    playbook route it went to, if any."""
+    attributes: dict[str, AttributeValue] = {"incident_bot.outcome": result.outcome.value}
+    if result.incident_id is not None:
+        attributes["incident_bot.incident.id"] = result.incident_id
+    if result.route is not None:
+        attributes["incident_bot.route"] = result.route
+    return attributes
 
 
 async def _reject(request: web.Request) -> web.Response | None:

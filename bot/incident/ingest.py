@@ -79,7 +79,7 @@ class Ingestor:
             storm = self._storm_state(session, decision, now, len(notification.alerts), incidents)
             decision = decide(notification, state, playbooks, now, storm)
         route = f"{decision.route.playbook.name}/{decision.route.route.name}" if decision.route else None
-        decided(decision.outcome.value, route)
+        decided()
         incident_id = _apply(session, group, notification, decision, state, incidents, now, body_sha256)
         self._record(session, body, body_sha256, notification, decision.outcome, incident_id, now)
         return IngestResult(decision.outcome, incident_id, decision.reason, route)

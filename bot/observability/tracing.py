@@ -118,12 +118,13 @@ def action_context(stored: Mapping[str, str] | None) -> otel_context.Context | N
     return extract(dict(stored)) if stored else None
 
 
-def decided(outcome: str, route: str | None) -> None:
-    """Mark the decision on the transaction's span: an event, not a span of its own (a pure
-    function of microseconds, in SQLite's one writer thread, where every span costs all writes)."""
+def decided() -> None:
+    """Mark when the decision was made on the delivery's span: an event, not a span of its own
+    (a pure function of microseconds, in SQLite's one writer thread, where every span costs all
+    writes). What was decided, the outcome and the route, are the span's own attributes."""
     span = trace.get_current_span()
     if span.is_recording():
-        span.add_event("decide", {"incident_bot.outcome": outcome, "incident_bot.route": route or ""})
+        span.add_event("decide")
 
 
 def current_exemplar() -> dict[str, str] | None:
