@@ -1,6 +1,6 @@
 """What ``incident-bot serve`` loads before it is ready, in a fresh interpreter as an operator
-starts it: Slack's Bolt, the web workspace's pages, Alembic, OpenTelemetry's SDK and the
-PostgreSQL dialect are left for the first request (or the configuration) that needs them, so a
+starts it: Slack's Bolt, the web workspace's pages, Alembic, OpenTelemetry's SDK, the
+PostgreSQL dialect and httpx are left for the first request (or the configuration) that needs them, so a
 restart is ready sooner (bench/startup_time.py measures how much)."""
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ DEFERRED = [
     "sqlalchemy.dialects.postgresql",  # only on PostgreSQL
     "asyncpg",
     "playwright",  # the browser tests' own
+    "httpx",  # with the first call to Alertmanager, Prometheus, PagerDuty, Grafana or a webhook (bot/adapters/peer.py)
 ]
 
 
