@@ -1,5 +1,5 @@
 """What ``incident-bot serve`` loads before it is ready, in a fresh interpreter as an operator
-starts it: Slack's Bolt, the web workspace's pages, Alembic, OpenTelemetry's SDK, the
+starts it: Slack's Bolt and SDK, the web workspace's pages, Alembic, OpenTelemetry's SDK, the
 PostgreSQL dialect and httpx are left for the first request (or the configuration) that needs them, so a
 restart is ready sooner (bench/startup_time.py measures how much)."""
 
@@ -40,6 +40,7 @@ asyncio.run(main())
 
 DEFERRED = [
     "slack_bolt",  # built on the first Slack request (bot/runtime/slack_events.py)
+    "slack_sdk",  # the gateway's client is made with its first call (bot/slack/gateway.py)
     "bot.bolt.listeners",
     "bot.web.guard",  # the first /ui/ request (bot/web/gate.py)
     "bot.web.render",
