@@ -42,6 +42,7 @@ DEFERRED = [
     "slack_bolt",  # built on the first Slack request (bot/runtime/slack_events.py)
     "slack_sdk",  # the gateway's client is made with its first call (bot/slack/gateway.py)
     "bot.bolt.listeners",
+    "bot.postmortem",  # the first draft rendered (bot/incident/drafts.py)
     "bot.web.guard",  # the first /ui/ request (bot/web/gate.py)
     "bot.web.render",
     "bot.web.incident_page",  # each page on its first request (bot/web/routes.py)
