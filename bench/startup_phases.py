@@ -14,6 +14,12 @@ Then one more start of the probe under ``python -X importtime`` splits the impor
 top-level package (each module's own time, summed): ``-X importtime`` slows imports down,
 so the table gives each package's share, and that share of the imports' median in ms.
 
+The libraries' floor: ``python -c`` importing every module the probe had loaded when
+listening except the bot's own (bot, storage, bench), in the same order and with collection
+off as serve has it, from exec to the line it prints when done, started as many times, alternating with the others
+and with ``python -c "import aiohttp"`` (the bench/startup_time.py baseline). What the bot
+could reach by deferring its own code alone, with the libraries it starts with.
+
 The bot runs on a SQLite file it has already migrated (``--first-start``: a fresh file each
 time, so the migrations run), against the Slack emulator with bench/slack_delivery.py's
 playbook (bench/slack_harness.py), as in bench/startup_time.py.
@@ -25,6 +31,7 @@ playbook (bench/slack_harness.py), as in bench/startup_time.py.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
@@ -43,6 +50,7 @@ from bench.common import (  # noqa: E402
     free_port,
     pick_cpus,
     pin_to,
+    pinned,
     start_bot,
     start_process,
     stop_all,
@@ -54,16 +62,61 @@ from bench.slack_harness import bot_env, start_emulator, write_playbook  # noqa:
 
 PROBE = [sys.executable, "-m", "bench.startup_probe"]
 MARKER = "STARTUP_PHASES "
+MODULES_MARKER = "STARTUP_MODULES "
+FLOOR = """import gc
+gc.disable()
+import importlib
+failed = 0
+for name in {names!r}:
+    try:
+        importlib.import_module(name)
+    except Exception:
+        failed += 1
+print(failed, flush=True)
+"""
 READY = "first /readyz 200"
 OWN_MODULES = ("bot", "storage")
 TOP_PACKAGES = 12
 
 
-def probe_marks(log: Path) -> list[tuple[str, float]]:
+def probe_line(log: Path, marker: str) -> object:
     for line in log.read_text(errors="replace").splitlines():
-        if line.startswith(MARKER):
-            return [(str(step), float(at)) for step, at in json.loads(line[len(MARKER):])]
-    raise RuntimeError(f"bench/startup_probe.py printed no {MARKER.strip()} line:\n{log.read_text()[-3000:]}")
+        if line.startswith(marker):
+            return json.loads(line[len(marker):])
+    raise RuntimeError(f"bench/startup_probe.py printed no {marker.strip()} line:\n{log.read_text()[-3000:]}")
+
+
+def probe_marks(log: Path) -> list[tuple[str, float]]:
+    marks = probe_line(log, MARKER)
+    assert isinstance(marks, list)
+    return [(str(step), float(at)) for step, at in marks]
+
+
+def library_modules(log: Path) -> list[str]:
+    """What the probe had loaded when listening, less the bot's own modules."""
+    names = probe_line(log, MODULES_MARKER)
+    assert isinstance(names, list)
+    return [str(n) for n in names if str(n).split(".")[0] not in (*OWN_MODULES, "bench", "__main__")]
+
+
+async def exit_seconds(argv: list[str], cpu: int | None) -> tuple[float, float | None, str]:
+    """(exec to exit, exec to its first line of output or None, that line): the exit heard
+    through asyncio's child watcher, as bench/startup_time.py hears it."""
+    started = time.monotonic()
+    proc = await asyncio.create_subprocess_exec(*argv, cwd=REPO, preexec_fn=pinned(cpu), stdout=asyncio.subprocess.PIPE)
+    assert proc.stdout is not None
+    try:
+        line = await asyncio.wait_for(proc.stdout.readline(), 60)
+        said = time.monotonic() if line else None
+        await asyncio.wait_for(proc.stdout.read(), 60)
+        returncode = await asyncio.wait_for(proc.wait(), 60)
+    except TimeoutError:
+        proc.kill()
+        raise RuntimeError(f"{argv[:3]} did not exit within 60 s") from None
+    if returncode != 0:
+        raise RuntimeError(f"{argv[:3]} exited with {returncode}")
+    return ((time.monotonic() - started) * 1000, None if said is None else (said - started) * 1000,
+            line.decode().strip())
 
 
 async def probe_start(env: dict[str, str], log: Path, cpu: int | None, poll: float,
@@ -111,6 +164,9 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
     slack = await start_emulator(1000.0)
     starts: list[list[tuple[str, float]]] = []
     serves: list[float] = []
+    floors: list[float] = []
+    imports: list[float] = []
+    failed = ""
     try:
         migrated = workdir / "migrated.db"
 
@@ -120,9 +176,14 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
 
         if not args.first_start:
             await serve_start(env_for(0), log, bot_cpu, args.poll)  # migrates the file: not counted
+        floor: list[str] = []
         for i in range(args.runs):
             starts.append(await probe_start(env_for(2 * i + 1), log, bot_cpu, args.poll))
+            floor = floor or library_modules(log)
             serves.append(await serve_start(env_for(2 * i + 2), log, bot_cpu, args.poll))
+            _, loaded, failed = await exit_seconds([sys.executable, "-c", FLOOR.format(names=floor)], bot_cpu)
+            floors.append(loaded or 0.0)
+            imports.append((await exit_seconds([sys.executable, "-c", "import aiohttp"], bot_cpu))[0])
         await probe_start(env_for(2 * args.runs + 1), log, bot_cpu, args.poll, importtime=True)
         shares = import_shares(log)
     finally:
@@ -151,6 +212,13 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
           f"{max(ends[READY]):>7.0f}")
     print(f"{'incident-bot serve, exec -> /readyz 200':<50}{statistics.median(serves):>10.0f}{min(serves):>7.0f}"
           f"{max(serves):>7.0f}")
+    for label, values in ((f"the libraries alone ({len(floor)} modules), exec -> loaded", floors),
+                          ('python -c "import aiohttp", exec -> exit', imports)):
+        print(f"{label:<50}{statistics.median(values):>10.0f}{min(values):>7.0f}{max(values):>7.0f}")
+    base = statistics.median(imports)
+    print(f"ratios to import aiohttp: serve {statistics.median(serves) / base:.2f}x, "
+          f"the libraries alone {statistics.median(floors) / base:.2f}x ({failed} of their modules would not import "
+          "by name)")
 
     import_steps = [step for step in steps if step.startswith("import ")]
     imports_ms = statistics.median([sum(durations[step][i] for step in import_steps) for i in range(args.runs)])

@@ -6,8 +6,9 @@ It does what ``cmd_serve`` and ``serve`` do, in their order and with the same fu
 (collection off, settings, logging, playbooks, ``create_app``, the start-up freeze), but runs
 the app with an ``AppRunner`` so it can note when each step ended; ``prepare_schema`` is
 wrapped to note when the database was open and its schema checked. Once listening it prints
-one line, ``STARTUP_PHASES {json}``: ``time.monotonic()`` at each step's end (the clock is
-the machine's, so the parent compares it with its own), and keeps serving until SIGTERM.
+``STARTUP_PHASES {json}``: ``time.monotonic()`` at each step's end (the clock is the
+machine's, so the parent compares it with its own), and ``STARTUP_MODULES {json}``: the
+modules loaded by then, in the order they were, and keeps serving until SIGTERM.
 """
 
 import time
@@ -63,6 +64,7 @@ async def _serve(app: web.Application, host: str, port: int) -> None:
     await site.start()
     mark("listening")
     print("STARTUP_PHASES " + json.dumps(MARKS), flush=True)
+    print("STARTUP_MODULES " + json.dumps(list(sys.modules)), flush=True)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     try:
