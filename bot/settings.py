@@ -1,22 +1,29 @@
 """Typed settings, read once from the environment at start-up.
 
+Each field is read from the environment variable of its name in any case (``PORT`` or
+``port``); keyword arguments override the environment, and other variables are ignored.
+That is what pydantic-settings did here, done by hand: its import and its environment source
+were some 45 ms of every start (bench/startup_phases.py), for a flat set of strings, numbers
+and paths that needs none of its parsing (no ``.env`` file, nested or JSON values).
+
 Secrets are ``SecretStr``: they print as ``**********`` in reprs and logs.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///incident-bot.db"
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+class Settings(BaseModel):
+    # validate_default as pydantic-settings had it: the defaults pass the validators too.
+    model_config = ConfigDict(extra="ignore", validate_default=True)
 
     database_url: str = DEFAULT_DATABASE_URL
     playbooks_dir: Path = Path("playbooks")
@@ -78,6 +85,17 @@ class Settings(BaseSettings):
     webhook_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     delivery_retention_days: int = Field(default=30, gt=0)
     incident_retention_days: int = Field(default=365, gt=0)  # resolved incidents, with their timelines
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_environment(cls, values: object) -> object:
+        """The environment's values of the fields, overridden by the keyword arguments."""
+        if not isinstance(values, dict):
+            return values
+        fields = cls.model_fields
+        environment = {name: value for name, value in ((k.lower(), v) for k, v in os.environ.items())
+                       if name in fields}
+        return {**environment, **values}
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -6,8 +6,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-import httpx
-
 from bot.adapters.peer import PeerClient
 
 
@@ -41,6 +39,8 @@ class AlertmanagerClient(PeerClient):
         return {str(a["fingerprint"]) for a in alerts if isinstance(a, dict) and "fingerprint" in a}
 
     async def _request(self, method: str, path: str, body: object = None) -> Any:
+        import httpx  # with the first call (bot/adapters/peer.py)
+
         try:
             response = await self._http.request(method, f"{self._base}{path}", json=body)
         except httpx.TimeoutException:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from bot.adapters.peer import PeerClient
 from bot.adapters.tracker_http import TrackerIssue, json_body, one_line, tracker_answer
 from bot.domain.failures import PermanentFailure
+
+if TYPE_CHECKING:
+    import httpx
 
 SERVICE = "github"
 API_VERSION = "2022-11-28"

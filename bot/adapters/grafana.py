@@ -8,12 +8,13 @@ Authentication is a bearer service account token.
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from bot.adapters.http_failures import check_status, sending
 from bot.adapters.peer import PeerClient
+
+if TYPE_CHECKING:
+    import httpx
 
 TOKEN_HINT = "check GRAFANA_TOKEN: a service account token with the annotations:write permission"
 

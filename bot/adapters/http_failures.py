@@ -5,10 +5,12 @@ the service says, any other 4xx is the request's own fault and is never repeated
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-
-import httpx
+from typing import TYPE_CHECKING
 
 from bot.domain.failures import PermanentFailure, RateLimited, TransientFailure
+
+if TYPE_CHECKING:
+    import httpx  # imported with the first client (bot/adapters/peer.py)
 
 DEFAULT_RETRY_AFTER = 30.0
 MAX_RETRY_AFTER = 3600.0
@@ -40,6 +42,8 @@ def check_status(response: httpx.Response, *, service: str, operation: str, deta
 async def sending(send: Callable[[], Awaitable[httpx.Response]], *, service: str, operation: str,
                   timeout: float) -> httpx.Response:
     """The answer to ``send()``; a timeout or a connection that failed is transient."""
+    import httpx
+
     try:
         return await send()
     except httpx.TimeoutException:

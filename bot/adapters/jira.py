@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from bot.adapters.peer import PeerClient
 from bot.adapters.tracker_http import TrackerIssue, json_body, one_line, tracker_answer
 from bot.domain.failures import PermanentFailure
+
+if TYPE_CHECKING:
+    import httpx
 
 SERVICE = "jira"
 ISSUE_TYPE = "Task"
@@ -51,6 +52,8 @@ class JiraClient(PeerClient):
     """Owns one connection pool for the bot's lifetime; ``aclose`` it at shutdown."""
 
     def __init__(self, site_url: str, user: str, api_token: str, timeout: float = 10.0) -> None:
+        import httpx  # a client made at start only when Jira is configured
+
         super().__init__(site_url, timeout)
         self._http.auth = httpx.BasicAuth(user, api_token)
         self._http.headers.update({"Accept": "application/json"})

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
-
 from bot.adapters.peer import PeerClient
 
 TRACE_KEYS = ("trace_id", "traceid", "traceID", "trace-id", "TraceID")
@@ -67,6 +65,8 @@ class PrometheusClient(PeerClient):
     async def exemplar_trace_ids(self, expression: str, around: datetime) -> ExemplarResult:
         params: dict[str, str | float] = {"query": expression, "start": (around - WINDOW).timestamp(),
                                           "end": (around + WINDOW).timestamp()}
+        import httpx  # with the first call (bot/adapters/peer.py)
+
         try:
             response = await self._http.get(f"{self._base}/api/v1/query_exemplars", params=params)
             response.raise_for_status()

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-
-import httpx
+from typing import TYPE_CHECKING
 
 from bot.adapters.http_failures import check_status, sending
+
+if TYPE_CHECKING:
+    import httpx
 
 SIGNATURE_HEADER = "X-Incident-Bot-Signature"
 DELIVERY_HEADER = "X-Incident-Bot-Delivery"
@@ -30,6 +32,8 @@ class WebhookSender:
     @property
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
+            import httpx
+
             self._client = httpx.AsyncClient(timeout=self._timeout, follow_redirects=False)
         return self._client
 
@@ -40,6 +44,8 @@ class WebhookSender:
     async def send(self, url: str, body: bytes, *, secret: str, delivery: str, secret_env: str) -> int:
         headers = {"Content-Type": "application/json", SIGNATURE_HEADER: signature(secret, body),
                    DELIVERY_HEADER: delivery, "User-Agent": "incident-bot"}
+        import httpx
+
         operation = f"POST {httpx.URL(url).copy_with(query=None)}"
         response = await sending(lambda: self._http.post(url, content=body, headers=headers), service="webhook",
                                  operation=operation, timeout=self._timeout)

@@ -7,12 +7,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from bot.adapters.http_failures import sending
 from bot.domain.failures import PermanentFailure, RateLimited, TransientFailure
+
+if TYPE_CHECKING:
+    import httpx
 
 # When a tracker asks to wait, wait at least this long and at most this long.
 MIN_WAIT_SECONDS = 1.0

@@ -1,24 +1,24 @@
-"""Postmortem drafts from stored incidents: load the records, pick the template, render."""
+"""Postmortem drafts from stored incidents: load the records, pick the template, render.
+
+The renderer (:mod:`bot.postmortem`, its views and templates) is imported with the first
+draft: the API, the outbox's uploads and the CLI hold this module from start-up, and a
+restart may render no draft for days (about 9 ms of imports deferred for start-up).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.domain.links import render_links
 from bot.playbook import PlaybookSet
-from bot.postmortem import (
-    AlertRecord,
-    EventRecord,
-    FollowUpRecord,
-    IncidentRecord,
-    PostmortemRecord,
-    PostmortemTemplateError,
-    render_postmortem,
-)
 from storage import followups, postmortems, queries
 from storage.database import Database
 from storage.rows import FollowUpRow, PostmortemRow
+
+if TYPE_CHECKING:
+    from bot.postmortem import FollowUpRecord, PostmortemRecord
 
 
 class PostmortemError(Exception):
@@ -28,6 +28,8 @@ class PostmortemError(Exception):
 async def postmortem_markdown(db: Database, playbooks: Callable[[], PlaybookSet], playbooks_dir: Path,
                               incident_id: int) -> str | None:
     """The Markdown draft for an incident, or None if there is no such incident."""
+    from bot.postmortem import AlertRecord, EventRecord, IncidentRecord, PostmortemTemplateError, render_postmortem
+
     async with db.reading() as session:  # one snapshot: the timeline, the postmortem and its follow-ups agree
         found = await session.run_sync(queries.incident_detail, incident_id)
         if found is None:
@@ -62,6 +64,8 @@ def _template(playbooks: Callable[[], PlaybookSet], playbooks_dir: Path, name: s
 
 
 def _record(row: PostmortemRow | None) -> PostmortemRecord | None:
+    from bot.postmortem import PostmortemRecord
+
     if row is None:
         return None
     return PostmortemRecord(row.owner, row.status, row.due_at, row.published_at,
@@ -69,6 +73,8 @@ def _record(row: PostmortemRow | None) -> PostmortemRecord | None:
 
 
 def _followup(row: FollowUpRow) -> FollowUpRecord:
+    from bot.postmortem import FollowUpRecord
+
     return FollowUpRecord(row.number, row.text, row.owner, row.due_at, row.status, row.tracker_url, row.tracker_key)
 
 

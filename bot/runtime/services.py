@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from typing import TYPE_CHECKING
 
 import structlog
@@ -34,11 +35,9 @@ from bot.delivery.tracker_export import TrackerExport
 from bot.delivery.worker import OutboxWorker
 from bot.delivery.workflow_actions import WorkflowActions
 from bot.incident.capture import TimelineCapture
-from bot.incident.command_service import CommandService
 from bot.incident.due_timers import TimerFirer
 from bot.incident.ingest import Ingestor
 from bot.incident.reconcile import Reconciler
-from bot.incident.timeline_editor import TimelineEditor
 from bot.incident.tracker_sync import TrackerSync
 from bot.observability.metrics import Metrics
 from bot.playbook import PlaybookSet
@@ -63,6 +62,12 @@ from storage.migrate import ensure_current, upgrade
 
 if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
+
+    from bot.incident.command_service import CommandService
+    from bot.incident.timeline_editor import TimelineEditor
+
+# What people's commands and timeline edits go through, built when first asked for.
+Commanding = Callable[[], tuple["CommandService", "TimelineEditor"]]
 
 log = structlog.get_logger(__name__)
 
@@ -126,18 +131,14 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
             commits.subscribe(worker.notify)
             worker.start()
             stack.push_async_callback(worker.stop, grace=settings.outbox_shutdown_grace_seconds)
-        service = CommandService(db, current_playbooks, clock, commits.notify, settings.slash_command,
-                                 lookups.group_members if lookups else None, alertmanager,
-                                 lookups.user_exists if lookups else None)
-        editor = TimelineEditor(db, current_playbooks, clock, commits.notify,
-                                lookups.group_members if lookups else None)
+        commanding = _commanding(settings, db, current_playbooks, clock, commits, lookups, alertmanager)
         if gateway is not None and lookups is not None:
             assert settings.slack_bot_token is not None
             if settings.slack_signing_secret is None:
                 log.warning("SLACK_SIGNING_SECRET is not set: /slack/events refuses every request")
             else:
                 bolt = LazyBolt(_bolt_builder(settings, db, current_playbooks, clock, commits, gateway, lookups,
-                                              service, editor))
+                                              commanding))
                 if settings.slack_app_token is not None:
                     from bot.runtime.bolt_app import socket_mode
 
@@ -147,7 +148,7 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
         if (off := workspace_problem(settings)) is not None:
             log.warning(off)
         else:
-            workspace = build_workspace(settings, db, current_playbooks, clock, commits.notify, service, editor,
+            workspace = build_workspace(settings, db, current_playbooks, clock, commits.notify, *commanding(),
                                         lookups)
             commits.subscribe(workspace.wakeups.notify)  # live timelines look as soon as this process commits
 
@@ -161,9 +162,29 @@ async def running_services(settings: Settings, playbooks: PlaybookSet, clock: Cl
                        workspace, off)
 
 
+def _commanding(settings: Settings, db: Database, playbooks: Callable[[], PlaybookSet], clock: Clock,
+                commits: CommitNotifier, lookups: SlackLookups | None,
+                alertmanager: AlertmanagerClient | None) -> Commanding:
+    """The command service and the timeline editor, made once, by the first Slack request (the
+    Bolt app) or at start for the web workspace or Socket Mode: a bot with neither serves
+    webhooks, timers and the outbox without them (their modules: some 7 ms of imports)."""
+
+    @cache
+    def build() -> tuple[CommandService, TimelineEditor]:
+        from bot.incident.command_service import CommandService
+        from bot.incident.timeline_editor import TimelineEditor
+
+        members = lookups.group_members if lookups else None
+        service = CommandService(db, playbooks, clock, commits.notify, settings.slash_command, members, alertmanager,
+                                 lookups.user_exists if lookups else None)
+        return service, TimelineEditor(db, playbooks, clock, commits.notify, members)
+
+    return build
+
+
 def _bolt_builder(settings: Settings, db: Database, playbooks: Callable[[], PlaybookSet], clock: Clock,
-                  commits: CommitNotifier, gateway: SlackGateway, lookups: SlackLookups, service: CommandService,
-                  editor: TimelineEditor) -> Callable[[], AsyncApp]:
+                  commits: CommitNotifier, gateway: SlackGateway, lookups: SlackLookups,
+                  commanding: Commanding) -> Callable[[], AsyncApp]:
     assert settings.slack_bot_token is not None and settings.slack_signing_secret is not None
     token, secret = settings.slack_bot_token.get_secret_value(), settings.slack_signing_secret.get_secret_value()
 
@@ -171,6 +192,7 @@ def _bolt_builder(settings: Settings, db: Database, playbooks: Callable[[], Play
         from bot.runtime.bolt_app import build_bolt
 
         capture = TimelineCapture(db, playbooks, clock, lookups.fetch_message, commits.notify)
+        service, editor = commanding()
         return build_bolt(token, secret, settings.slack_api_url, gateway, service, capture, settings.slash_command,
                           editor)
 

@@ -4,15 +4,18 @@ off (and every ``/ui/`` page says why) without ``SESSION_SECRET``."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bot.clock import Clock
-from bot.incident.command_service import CommandService
-from bot.incident.timeline_editor import TimelineEditor
 from bot.playbook import PlaybookSet
 from bot.settings import Settings
 from bot.slack.lookups import SlackLookups
 from bot.web.workspace import People, WebSettings, Workspace
 from storage.database import Database
+
+if TYPE_CHECKING:  # built by the composition root when the workspace is on (bot/runtime/services.py)
+    from bot.incident.command_service import CommandService
+    from bot.incident.timeline_editor import TimelineEditor
 
 MIN_SECRET = 16
 NO_SECRET = ("The web workspace is off: SESSION_SECRET is not set on the bot. Set it to a long random value "

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 
 from bot.clock import Clock
 from bot.domain.links import incident_page_url
-from bot.incident.command_service import CommandService
-from bot.incident.timeline_editor import TimelineEditor
 from bot.playbook import PlaybookSet
 from storage.database import Database
 
 if TYPE_CHECKING:
+    from bot.incident.command_service import CommandService  # imported by whoever builds the workspace
+    from bot.incident.timeline_editor import TimelineEditor
     from bot.slack.oidc import SlackSignIn  # joserfc: imported only with Sign in with Slack configured
 
 NAME_CACHE_SECONDS = 600.0

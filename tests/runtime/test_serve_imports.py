@@ -1,6 +1,6 @@
 """What ``incident-bot serve`` loads before it is ready, in a fresh interpreter as an operator
-starts it: Slack's Bolt, the web workspace's pages, Alembic, OpenTelemetry's SDK and the
-PostgreSQL dialect are left for the first request (or the configuration) that needs them, so a
+starts it: Slack's Bolt and SDK, the web workspace's pages, Alembic, OpenTelemetry's SDK, the
+PostgreSQL dialect and httpx are left for the first request (or the configuration) that needs them, so a
 restart is ready sooner (bench/startup_time.py measures how much)."""
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ asyncio.run(main())
 
 DEFERRED = [
     "slack_bolt",  # built on the first Slack request (bot/runtime/slack_events.py)
+    "slack_sdk",  # the gateway's client is made with its first call (bot/slack/gateway.py)
     "bot.bolt.listeners",
+    "bot.postmortem",  # the first draft rendered (bot/incident/drafts.py)
     "bot.web.guard",  # the first /ui/ request (bot/web/gate.py)
     "bot.web.render",
     "bot.web.incident_page",  # each page on its first request (bot/web/routes.py)
@@ -57,13 +59,18 @@ DEFERRED = [
     "sqlalchemy.dialects.postgresql",  # only on PostgreSQL
     "asyncpg",
     "playwright",  # the browser tests' own
+    "httpx",  # with the first call to Alertmanager, Prometheus, PagerDuty, Grafana or a webhook (bot/adapters/peer.py)
 ]
 
 
-def test_a_ready_bot_has_not_imported_what_its_first_requests_import(tmp_path: Path) -> None:
+# Without the web workspace (no SESSION_SECRET), the command service and the timeline editor
+# wait for the first Slack request too (bot/runtime/services.py).
+DEFERRED_WITHOUT_WORKSPACE = ["bot.incident.command_service", "bot.incident.timeline_editor", "bot.domain.commands"]
+
+
+def modules_of_a_ready_bot(tmp_path: Path, **settings: str) -> list[str]:
     env = cli_env(tmp_path, SLACK_BOT_TOKEN="xoxb-imports", SLACK_SIGNING_SECRET="imports-signing-secret",
-                  SLACK_API_URL="http://127.0.0.1:9/api/", SESSION_SECRET="a-session-secret-of-the-web-workspace",
-                  LOG_LEVEL="WARNING")
+                  SLACK_API_URL="http://127.0.0.1:9/api/", LOG_LEVEL="WARNING", **settings)
     upgraded = run_cli(["db", "upgrade"], env, tmp_path)
     assert upgraded.returncode == 0, upgraded.stderr
 
@@ -73,5 +80,20 @@ def test_a_ready_bot_has_not_imported_what_its_first_requests_import(tmp_path: P
     assert started.returncode == 0, started.stderr
     report = json.loads(started.stdout.splitlines()[-1])
     assert report["readyz"] == 200, started.stderr
-    loaded = [name for name in DEFERRED if any(m == name or m.startswith(f"{name}.") for m in report["modules"])]
-    assert loaded == []
+    return list(report["modules"])
+
+
+def loaded_of(names: list[str], modules: list[str]) -> list[str]:
+    return [name for name in names if any(m == name or m.startswith(f"{name}.") for m in modules)]
+
+
+def test_a_ready_bot_has_not_imported_what_its_first_requests_import(tmp_path: Path) -> None:
+    modules = modules_of_a_ready_bot(tmp_path, SESSION_SECRET="a-session-secret-of-the-web-workspace")
+
+    assert loaded_of(DEFERRED, modules) == []
+
+
+def test_without_the_web_workspace_commands_wait_for_the_first_slack_request(tmp_path: Path) -> None:
+    modules = modules_of_a_ready_bot(tmp_path)
+
+    assert loaded_of(DEFERRED + DEFERRED_WITHOUT_WORKSPACE, modules) == []
