@@ -17,11 +17,11 @@ log = structlog.get_logger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _endpoint(request: web.Request) -> str:
-    # The route's template, never the raw path, so ids do not explode label cardinality.
-    route = request.match_info.route
-    resource = route.resource
-    return resource.canonical if resource is not None else "unmatched"
+def route_template(request: web.Request) -> str | None:
+    """The matched route's template (``/incidents/{incident_id}``), never the raw path, so ids
+    do not explode a label's or a span name's cardinality; None when no route matched."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else None
 
 
 @web.middleware
@@ -40,7 +40,7 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         log.exception("unhandled error", path=request.path)
         response = json_error(500, "internal error; the bot logged the details")
     metrics = request.app[METRICS]
-    endpoint = _endpoint(request)
+    endpoint = route_template(request) or "unmatched"
     metrics.http_requests.labels(endpoint, request.method, str(response.status)).inc()
     metrics.http_latency.labels(endpoint, request.method).observe(time.perf_counter() - started, current_exemplar())
     response.headers["X-Request-Id"] = request_id

@@ -5,8 +5,8 @@ described by OpenTelemetry's stable HTTP semantic conventions, continuing the ca
 The contrib ``opentelemetry-instrumentation-aiohttp-server`` does the same job, but spent
 about 0.1 ms of the event loop per request (twelve attributes of two generations of the
 conventions, the environment read several times, four URL parses, its metrics), a third of
-the loop's whole share of a webhook delivery: tracing on cost 0.80 of the untraced ingest
-throughput with it, 0.89 with this (bench/tracing_overhead.py, bench/README.md). This
+the loop's whole share of a webhook delivery; this costs about 40 µs (a request through a bare
+aiohttp app; bench/README.md, "Profiles: Tracing"). This
 records the same request with the attributes the conventions require or recommend, less
 the free text a caller controls (the query string, the user agent).
 """
@@ -33,6 +33,8 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.http import ExcludeList
 from opentelemetry.util.types import AttributeValue
 
+from bot.http.middleware import route_template
+
 # RFC 9110's methods and PATCH; any other is "_OTHER" (the conventions' bound on cardinality).
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
 OTHER_METHOD = "_OTHER"
@@ -46,7 +48,7 @@ def server_spans(tracer: trace.Tracer, excluded: ExcludeList) -> Middleware:
         if excluded.url_disabled(request.path):
             return await handler(request)
         method = request.method if request.method in _KNOWN_METHODS else OTHER_METHOD
-        route = _route(request)
+        route = route_template(request)
         attributes: dict[str, AttributeValue] = {HTTP_REQUEST_METHOD: method, URL_SCHEME: request.scheme,
                                                  URL_PATH: request.path,
                                                  NETWORK_PROTOCOL_VERSION: _protocol_version(request.version)}
@@ -91,13 +93,6 @@ def _answered(span: trace.Span, status: int) -> None:
 def _failed(span: trace.Span) -> bool:
     status = getattr(span, "status", None)  # the SDK's recording span has one; the API's has none
     return isinstance(status, Status) and status.status_code is StatusCode.ERROR
-
-
-def _route(request: web.Request) -> str | None:
-    """The matched route's template (``/incidents/{incident_id}``), never the raw path; None
-    for a request no route matched."""
-    resource = request.match_info.route.resource
-    return resource.canonical if resource is not None else None
 
 
 @lru_cache(maxsize=8)
