@@ -106,6 +106,20 @@ async def test_without_a_traceparent_the_request_starts_a_trace(
     assert span.parent is None and span.context.trace_id != int(CALLER_TRACE, 16)
 
 
+async def test_a_request_without_a_traceparent_is_no_child_of_what_runs_around_the_server(
+        provider: TracerProvider, exported: InMemorySpanExporter) -> None:
+    # The server's tasks run in the context it was started in; a span current there (the
+    # start-up's, a test's) must not become the parent of every request.
+    app = web.Application(middlewares=[server_spans(provider.get_tracer("test"), untraced_paths({}))])
+    app.router.add_post("/things/{thing_id}", _created)
+    with provider.get_tracer("test").start_as_current_span("around the server") as around:
+        async with TestClient(TestServer(app)) as test_client:
+            assert (await test_client.post("/things/8", json={})).status == 201
+    request_span = next(span for span in exported.get_finished_spans() if span.name == "POST /things/{thing_id}")
+    assert request_span.parent is None
+    assert request_span.context.trace_id != around.get_span_context().trace_id
+
+
 async def test_a_5xx_marks_the_span_failed_and_a_4xx_does_not(
         client: TestClient[web.Request, web.Application], exported: InMemorySpanExporter) -> None:
     assert (await client.get("/unavailable")).status == 503
