@@ -214,7 +214,8 @@ def start_tracing(service_version: str, environ: Mapping[str, str] = os.environ)
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
     from opentelemetry.sdk.trace.sampling import _get_from_env_or_default
 
-    from bot.observability.resource import hashed_once  # the SDK: only with tracing on
+    from bot.observability import attribute_encoding  # the SDK and the exporter: only with tracing on
+    from bot.observability.resource import hashed_once
     from bot.observability.sampling import NoBareClientSpans
 
     resource = hashed_once(Resource.create({SERVICE_NAME: environ.get("OTEL_SERVICE_NAME") or "incident-bot",
@@ -223,6 +224,9 @@ def start_tracing(service_version: str, environ: Mapping[str, str] = os.environ)
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     started = Tracing(provider)
+    uninstall_encoding = attribute_encoding.install()
+    if uninstall_encoding is not None:
+        started._stops.append(uninstall_encoding)
     # Slack calls (slack_sdk opens an aiohttp session per call) and the Alertmanager and
     # Prometheus clients (httpx): client spans under what made the call. The requests the bot
     # answers get theirs from bot.http.server_spans.
