@@ -181,7 +181,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Webhook ingest with tracing on against off, same run")
     parser.add_argument("--requests", type=int, default=1000, help="measured deliveries per target and round")
     parser.add_argument("--warmup", type=int, default=100, help="unmeasured warm-up deliveries per target")
-    parser.add_argument("--rounds", type=int, default=4, help="rounds of both targets, in alternating order")
+    parser.add_argument("--rounds", type=int, default=8,
+                        help="rounds of both targets, in alternating order (the machine drifts by tens of "
+                             "percent within minutes: more, shorter rounds weigh it on both alike)")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--alerts", type=int, default=10)
     parser.add_argument("--groups", type=int, default=150)

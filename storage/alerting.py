@@ -201,13 +201,21 @@ def enqueue_many(session: Session, *, ordering_key: str, actions: Sequence[tuple
                        trace_context: dict[str, str] | None = None) -> None:
     """Add several actions to the outbox, delivered in this order after commit, each
     carrying ``trace_context`` (by default that of the work in progress)."""
+    enqueue_keyed(session, actions=[(ordering_key, kind, payload) for kind, payload in actions], now=now,
+                  incident_id=incident_id, trace_context=trace_context)
+
+
+def enqueue_keyed(session: Session, *, actions: Sequence[tuple[str, str, dict[str, Any]]], now: datetime,
+                  incident_id: int | None = None, trace_context: dict[str, str] | None = None) -> None:
+    """Add ``(ordering key, kind, payload)`` actions to the outbox in one statement: each
+    key's actions are delivered in the order given, after commit."""
     if not actions:
         return
     context = trace_context if trace_context is not None else _trace_context_source()
     _INSERT_OUTBOX.execute_many(session, [
         {"ordering_key": ordering_key, "incident_id": incident_id, "kind": str(kind), "payload": payload,
          "state": "pending", "attempts": 0, "available_at": now, "created_at": now, "trace_context": context}
-        for kind, payload in actions
+        for ordering_key, kind, payload in actions
     ])
 
 

@@ -16,6 +16,8 @@ from storage import alerting as repo
 from storage.rows import IncidentRow, NewEvent
 
 Payload = dict[str, object]
+# An outbox action on one of the incident's queues: (ordering key, kind, payload).
+KeyedAction = tuple[str, ActionKind, Payload]
 # Runs at flush, after the change is written, with the incident as changed.
 TimerKeeping = Callable[[Session, IncidentRow, datetime], None]
 
@@ -42,6 +44,7 @@ class IncidentChange:
         self._values: IncidentUpdate = {}
         self._events: list[tuple[EventKind, Payload, datetime]] = []
         self._actions: list[tuple[ActionKind, Payload]] = []
+        self._elsewhere: list[KeyedAction] = []
         self._timer_keeping: list[TimerKeeping] = []
         self._header = False
         self._topic = False
@@ -93,6 +96,11 @@ class IncidentChange:
     def action(self, kind: ActionKind, payload: Payload | None = None) -> None:
         self._actions.append((kind, payload or {}))
 
+    def action_on_queue(self, action: KeyedAction) -> None:
+        """An action on another of the incident's queues (its trace links'), which does not
+        wait behind the channel's; enqueued in the same statement as the channel's actions."""
+        self._elsewhere.append(action)
+
     @property
     def events(self) -> tuple[tuple[EventKind, Payload], ...]:
         return tuple((kind, data) for kind, data, _ in self._events)
@@ -123,8 +131,9 @@ class IncidentChange:
         repo.append_events(session, incident_id, [NewEvent(kind, self.actor, data, occurred_at=occurred_at,
                                                            recorded_at=self.now)
                                                   for kind, data, occurred_at in self._events])
-        repo.enqueue_many(session, ordering_key=f"incident:{incident_id}", incident_id=incident_id,
-                          actions=self.actions, now=self.now)
+        queue = f"incident:{incident_id}"
+        repo.enqueue_keyed(session, incident_id=incident_id, now=self.now,
+                           actions=[*((queue, kind, payload) for kind, payload in self.actions), *self._elsewhere])
         enqueue_workflows(session, self._incident, [(kind, data, self.actor, occurred_at)
                                                     for kind, data, occurred_at in self._events], self.now)
         for keeping in self._timer_keeping:

@@ -24,7 +24,7 @@ from bot.domain.notification import Alert, AlertGroupNotification
 from bot.domain.policy import reopen_window
 from bot.incident import transitions
 from bot.incident.change import IncidentChange
-from bot.incident.opening import enqueue_trace_links
+from bot.incident.opening import trace_links_action
 from bot.incident.transitions import Announcement
 from bot.observability.tracing import decided
 from bot.playbook import PlaybookSet
@@ -186,8 +186,10 @@ def _apply(session: Session, group: repo.GroupRow, notification: AlertGroupNotif
 
     change = _change(incidents[incident_id], decision, now)
     if decision.route is not None and decision.incident_alerts:
-        enqueue_trace_links(session, incident_id, decision.route.route, [a for a in decision.new_alerts if a.firing],
-                            now)
+        trace_links = trace_links_action(incident_id, decision.route.route,
+                                         [a for a in decision.new_alerts if a.firing])
+        if trace_links is not None:
+            change.action_on_queue(trace_links)
     change.flush(session)
     return incident_id
 

@@ -14,6 +14,7 @@ from bot.domain.naming import channel_name
 from bot.domain.notification import Alert
 from bot.domain.policy import policy_snapshot
 from bot.incident import timer_schedule as timers
+from bot.incident.change import KeyedAction
 from bot.incident.workflow_runs import enqueue_workflows, workflow_snapshot
 from bot.playbook import Route, prometheus_duration
 from bot.slack.plan import change_text, plan_open, storm_notice
@@ -58,9 +59,10 @@ def open_incident(session: Session, decision: Decision, *, title: str, labels: M
         notice = storm_notice(route.name, route.storm_guard.max_incidents, window)
         notice += "\n" + (change_text(decision.events, decision.commander) or "")
     planned = plan_open(decision.commander, route.responders, render_links(route, alerts[:LINK_SAMPLE]), notice)
-    repo.enqueue_many(session, ordering_key=f"incident:{incident_id}", incident_id=incident_id, now=now,
-                            actions=[(a.kind, a.payload) for a in planned])
-    enqueue_trace_links(session, incident_id, route, alerts, now)
+    trace_links = trace_links_action(incident_id, route, alerts)
+    repo.enqueue_keyed(session, incident_id=incident_id, now=now,
+                       actions=[*((f"incident:{incident_id}", a.kind, a.payload) for a in planned),
+                                *([trace_links] if trace_links is not None else [])])
     opened = repo.get_incident(session, incident_id) if match.playbook.workflows else None
     if opened is not None:
         enqueue_workflows(session, opened, [(e.kind, e.data, e.actor, e.occurred_at) for e in decision.events], now)
@@ -69,13 +71,13 @@ def open_incident(session: Session, decision: Decision, *, title: str, labels: M
     return incident_id
 
 
-def enqueue_trace_links(session: Session, incident_id: int, route: Route, alerts: Sequence[Alert],
-                        now: datetime) -> None:
-    """Ask for trace links for these alerts, on the incident's separate traces queue."""
+def trace_links_action(incident_id: int, route: Route, alerts: Sequence[Alert]) -> KeyedAction | None:
+    """The request for these alerts' trace links, on the incident's separate traces queue;
+    None when the route links no traces or no alert fires."""
     if route.trace_url is None or not alerts:
-        return
+        return None
     sample = [{"generator_url": a.generator_url, "labels": dict(a.labels), "annotations": dict(a.annotations),
                "starts_at": a.starts_at.isoformat()} for a in list(alerts)[:TRACE_SAMPLE] if a.status == "firing"]
-    if sample:
-        repo.enqueue(session, ordering_key=f"traces:{incident_id}", incident_id=incident_id,
-                     kind=ActionKind.MESSAGE_TRACE_LINKS, payload={"alerts": sample}, now=now)
+    if not sample:
+        return None
+    return f"traces:{incident_id}", ActionKind.MESSAGE_TRACE_LINKS, {"alerts": sample}

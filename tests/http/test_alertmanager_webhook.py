@@ -105,6 +105,23 @@ async def test_more_severe_alert_joining_raises_severity_and_it_never_drops(bot:
     assert "severity.changed" not in await rows.event_kinds(db, incident_id)
 
 
+async def test_a_new_alert_joining_asks_for_its_trace_links_on_their_own_queue(bot: str, db: Database) -> None:
+    await post(bot, captured("1-firing"))
+    payload = json.loads(captured("1-firing"))
+    joining = {**payload["alerts"][0], "fingerprint": "00000000000000a1",
+               "labels": {**payload["alerts"][0]["labels"], "instance": "10.0.0.99:8080"}}
+    payload["alerts"].append(joining)
+    response = await post(bot, json.dumps(payload).encode())
+
+    assert response.json() == {"outcome": "join", "incident": 1}
+    opening, joined = [o for o in await rows.outbox(db) if o.ordering_key == "traces:1"]
+    assert [a["labels"]["instance"] for a in joined.payload["alerts"]] == ["10.0.0.99:8080"]
+    assert joined.kind == "message.trace_links" and joined.id > opening.id
+    # The channel's own queue goes on after the opening: the header lists the new alert.
+    channel = [o.kind for o in await incident_queue(db)]
+    assert channel[:len(OPEN_ACTIONS)] == OPEN_ACTIONS and "message.update_header" in channel[len(OPEN_ACTIONS):]
+
+
 async def test_group_without_auto_declare_is_recorded_only(bot: str, db: Database) -> None:
     response = await post(bot, body(group(alertname="DiskFilling", severity="warning")))
 
