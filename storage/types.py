@@ -57,11 +57,26 @@ class UTCDateTime(TypeDecorator[datetime]):
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)  # type: ignore[return-value]  # PostgreSQL's has no impl step
 
+        # A write binds the same instant many times (a delivery's ``now`` is each row's
+        # first_seen_at, recorded_at, created_at and available_at, between each alert's own
+        # starts_at): the last two converted are kept. One tuple, replaced whole, so threads
+        # sharing the processor never see half of an update.
+        kept: tuple[datetime | None, str | None, datetime | None, str | None] = (None, None, None, None)
+
         def to_text(value: datetime | None) -> str | None:
+            nonlocal kept
             if value is None:
                 return None
+            newest, newest_text, older, older_text = kept
+            if value is newest:
+                return newest_text
+            if value is older:
+                kept = (value, older_text, newest, newest_text)
+                return older_text
             if value.tzinfo is UTC:
-                return value.isoformat(" ", "microseconds")[:-6]  # without "+00:00"
+                text = value.isoformat(" ", "microseconds")[:-6]  # without "+00:00"
+                kept = (value, text, newest, newest_text)
+                return text
             return cast("str", self.process_bind_param(value, dialect))
 
         return to_text
