@@ -26,7 +26,6 @@ from bot.incident import transitions
 from bot.incident.change import IncidentChange
 from bot.incident.opening import trace_links_action
 from bot.incident.transitions import Announcement
-from bot.observability.tracing import decided
 from bot.playbook import PlaybookSet
 from bot.slack.plan import change_text
 from storage import alerting as repo
@@ -79,7 +78,6 @@ class Ingestor:
             storm = self._storm_state(session, decision, now, len(notification.alerts), incidents)
             decision = decide(notification, state, playbooks, now, storm)
         route = f"{decision.route.playbook.name}/{decision.route.route.name}" if decision.route else None
-        decided()
         incident_id = _apply(session, group, notification, decision, state, incidents, now, body_sha256)
         self._record(session, body, body_sha256, notification, decision.outcome, incident_id, now)
         return IngestResult(decision.outcome, incident_id, decision.reason, route)

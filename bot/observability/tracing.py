@@ -118,15 +118,6 @@ def action_context(stored: Mapping[str, str] | None) -> otel_context.Context | N
     return extract(dict(stored)) if stored else None
 
 
-def decided() -> None:
-    """Mark when the decision was made on the delivery's span: an event, not a span of its own
-    (a pure function of microseconds, in SQLite's one writer thread, where every span costs all
-    writes). What was decided, the outcome and the route, are the span's own attributes."""
-    span = trace.get_current_span()
-    if span.is_recording():
-        span.add_event("decide")
-
-
 def current_exemplar() -> dict[str, str] | None:
     """``{"trace_id": ...}`` of the sampled span in progress, for a histogram observation."""
     span_context = trace.get_current_span().get_span_context()
