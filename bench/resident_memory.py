@@ -57,6 +57,9 @@ from bench.ingest_workload import GroupSpec, group_body  # noqa: E402
 from bench.interrupt import run_in_temporary_directory  # noqa: E402
 from bench.slack_harness import WEBHOOK_TOKEN, bot_env, start_emulator, write_playbook  # noqa: E402
 
+# Issue 18: resident memory with 1,000 open incidents within 1.1x of the same bot idle.
+TARGET_GROWTH = 1.1
+
 
 def mib(kib: int) -> float:
     return kib / 1024
@@ -175,8 +178,10 @@ async def run(args: argparse.Namespace, workdir: Path) -> int:
 
     out = Results("resident_memory", f"{args.incidents} incidents opened by webhook on SQLite, Slack emulator at "
                   f"rate-limit windows / {args.rate_scale:g}, readings {args.settle:g}s after")
+    growth = loaded["VmRSS"] / idle["VmRSS"] if idle["VmRSS"] else float("nan")
     out.add(f"bot VmRSS with {open_count} open incidents", mib(loaded["VmRSS"]), "MiB",
-            baseline="the same bot idle right after start-up", baseline_value=mib(idle["VmRSS"]))
+            baseline="the same bot idle right after start-up", baseline_value=mib(idle["VmRSS"]),
+            target=f"<= {TARGET_GROWTH:g}x idle", met=growth <= TARGET_GROWTH)
     out.add(f"bot VmHWM (peak) with {open_count} open incidents", mib(loaded["VmHWM"]), "MiB",
             baseline="the same bot's peak up to idle after start-up", baseline_value=mib(idle["VmHWM"]))
     out.add("bot VmRSS idle right after start-up", mib(idle["VmRSS"]), "MiB",
