@@ -32,11 +32,11 @@ import aiohttp
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from bench.common import HOST, free_port, pick_cpus, pin_to  # noqa: E402
+from bench.common import free_port, pick_cpus, pin_to  # noqa: E402
 from bench.ingest_load import Result, _phase  # noqa: E402
 from bench.ingest_servers import RUNNING_SERVERS, Server, bot_env  # noqa: E402
 from bench.interrupt import run_in_temporary_directory  # noqa: E402
-from bench.tracing_overhead import SINK, traced  # noqa: E402
+from bench.tracing_overhead import otlp_receiver, traced  # noqa: E402
 from bench.webhook_ingest import parse_args as workload_args  # noqa: E402
 from bench.webhook_ingest import workloads  # noqa: E402
 
@@ -139,9 +139,7 @@ async def main_async(args: argparse.Namespace, workdir: Path) -> int:
     client_cpu, server_cpu = pick_cpus(True)
     pin_to(client_cpu)
     totals = {variant.label: Totals() for variant in args.variants}
-    sink_port = free_port()
-    sink = Server("otlp receiver", [sys.executable, str(SINK), "--host", HOST, "--port", str(sink_port)],
-                  {**os.environ, "PORT": str(sink_port)}, workdir / "sink.log", client_cpu)
+    sink = otlp_receiver(workdir / "sink.log", client_cpu)
     sink.start()
     try:
         await sink.wait_healthy()

@@ -51,6 +51,14 @@ TARGET_RATIO = 0.85
 SINK = REPO / "bench" / "otlp_sink.py"
 
 
+def otlp_receiver(log: Path, cpu: int | None) -> Server:
+    """bench/otlp_sink.py on a free port (not started), pinned with the load generator: the
+    bot's CPU stays the bot's."""
+    port = free_port()
+    return Server("otlp receiver", [sys.executable, str(SINK), "--host", HOST, "--port", str(port)],
+                  {**os.environ, "PORT": str(port)}, log, cpu)
+
+
 def traced(env: dict[str, str], endpoint: str | None, extra: list[str] | None = None) -> dict[str, str]:
     """The bot's environment with tracing off (no OTEL_* at all) or exporting to ``endpoint``
     (with the ``--otel NAME=VALUE`` settings)."""
@@ -122,9 +130,7 @@ async def main_async(args: argparse.Namespace) -> int:
     runs: dict[str, list[Result]] = {"off": [], "on": []}
     with tempfile.TemporaryDirectory(prefix="incident-bot-bench-tracing-") as tmp:
         tmpdir = Path(tmp)
-        sink_port = free_port()
-        sink = Server("otlp receiver", [sys.executable, str(SINK), "--host", HOST, "--port", str(sink_port)],
-                      {**os.environ, "PORT": str(sink_port)}, tmpdir / "sink.log", client_cpu)
+        sink = otlp_receiver(tmpdir / "sink.log", client_cpu)
         sink.start()
         try:
             await sink.wait_healthy()

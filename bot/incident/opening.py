@@ -59,10 +59,11 @@ def open_incident(session: Session, decision: Decision, *, title: str, labels: M
         notice = storm_notice(route.name, route.storm_guard.max_incidents, window)
         notice += "\n" + (change_text(decision.events, decision.commander) or "")
     planned = plan_open(decision.commander, route.responders, render_links(route, alerts[:LINK_SAMPLE]), notice)
+    actions: list[KeyedAction] = [(f"incident:{incident_id}", a.kind, a.payload) for a in planned]
     trace_links = trace_links_action(incident_id, route, alerts)
-    repo.enqueue_keyed(session, incident_id=incident_id, now=now,
-                       actions=[*((f"incident:{incident_id}", a.kind, a.payload) for a in planned),
-                                *([trace_links] if trace_links is not None else [])])
+    if trace_links is not None:
+        actions.append(trace_links)
+    repo.enqueue_keyed(session, incident_id=incident_id, now=now, actions=actions)
     opened = repo.get_incident(session, incident_id) if match.playbook.workflows else None
     if opened is not None:
         enqueue_workflows(session, opened, [(e.kind, e.data, e.actor, e.occurred_at) for e in decision.events], now)
