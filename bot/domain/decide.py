@@ -144,6 +144,12 @@ def _resolved(alert: Alert, now: datetime) -> Event:
     })
 
 
+def _change_events(new: Sequence[Alert], resolved: Sequence[Alert], now: datetime) -> list[Event]:
+    """The timeline's record of the alerts that changed: built only for an incident's timeline
+    (a delivery that is only recorded writes none)."""
+    return [*(_fired(a) for a in new), *(_resolved(a, now) for a in [*resolved, *(a for a in new if not a.firing)])]
+
+
 def _stored_match(alert: Alert, stored: Sequence[StoredAlert]) -> StoredAlert | None:
     """The stored alert this payload alert is, if any.
 
@@ -211,12 +217,10 @@ def decide(
     incident = state.incident
     match = _route_for(notification, incident, playbooks)
     new_firing = [a for a in new if a.firing]
-    change_events = [*(_fired(a) for a in new),
-                     *(_resolved(a, now) for a in [*resolved, *(a for a in new if not a.firing)])]
 
     if incident is not None and incident.is_open:
         severity = _raised(match, incident.severity, new_firing)
-        events = list(change_events)
+        events = _change_events(new, resolved, now)
         if severity != incident.severity:
             events.append(_severity_event(incident.severity, severity, new_firing, match, now))
         events += _all_resolved_events(incident, new, resolved, now)
@@ -228,7 +232,7 @@ def decide(
         severity = _raised(match, incident.severity, new_firing)
         events = [Event(EventKind.INCIDENT_REOPENED, now, {
             "resolved_at": incident.resolved_at.isoformat(), "reopen_window": str(incident.reopen_window),
-        }), *change_events]
+        }), *_change_events(new, resolved, now)]
         if severity != incident.severity:
             events.append(_severity_event(incident.severity, severity, new_firing, match, now))
         return Decision(Outcome.REOPEN, f"fired again within the reopen window of resolved incident #{incident.id}",
@@ -241,7 +245,7 @@ def decide(
             guard = match.route.storm_guard
             if key is not None and guard is not None and storm is not None \
                     and storm.recent_opens >= guard.max_incidents:
-                return _storm(notification, match, storm, new, resolved, change_events, now)
+                return _storm(notification, match, storm, new, resolved, _change_events(new, resolved, now), now)
             commander, source = commander_for(match, now)
             title = notification.common_annotations.get("summary")
             events = [Event(EventKind.INCIDENT_OPENED, now, {
@@ -250,7 +254,7 @@ def decide(
             })]
             if commander is not None:
                 events.append(Event(EventKind.COMMANDER_ASSIGNED, now, {"commander": commander, "source": source}))
-            events += change_events
+            events += _change_events(new, resolved, now)
             return Decision(Outcome.OPEN, f"route {match.route.name} auto-declares these alerts", match,
                             new, resolved, severity, commander, source, events, storm_key=key)
         return Decision(Outcome.RECORD, f"route {match.route.name} does not auto-declare these alerts", match,
@@ -314,7 +318,7 @@ def _route_for(notification: AlertGroupNotification, incident: IncidentState | N
 
 
 def _max_severity(match: RouteMatch, alerts: Sequence[Alert]) -> str:
-    severities = [severity_for(match, a.labels) for a in alerts]
+    severities = {severity_for(match, a.labels) for a in alerts}  # ranked once each, not once an alert
     return min(severities, key=match.playbook.severity_rank)
 
 
