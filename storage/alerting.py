@@ -80,16 +80,20 @@ def _alerts_by_fingerprints(count: int) -> Prepared:
 class GroupRow:
     id: int
     incident_id: int | None
-    last_body_sha256: str | None
+    route: str | None
+    previous_body_sha256: str | None  # of the delivery before this one; None for a new group
 
 
 def lock_group(session: Session, *, group_key: str, receiver: str, group_labels: dict[str, str],
-               status: str, now: datetime) -> GroupRow:
-    """Create or touch the group row, locking it for the rest of the transaction.
+               status: str, body_sha256: str, now: datetime) -> GroupRow:
+    """Create or touch the group row with this delivery's status and body, locking it for
+    the rest of the transaction; what it held before comes back.
 
     Concurrent deliveries of one group queue here, in this process or another, so
     each sees the previous one's incident and none opens a second. (On PostgreSQL an
     ``ON CONFLICT DO UPDATE`` locks the existing row; SQLite's writer holds the lock.)
+    ``RETURNING`` gives the row as updated, so the body it had is moved to
+    ``previous_body_sha256`` by the same update (SET reads the row as it was).
     """
     dialect = dialect_name(session)
     stmt = _group_upserts.get(dialect)
@@ -97,14 +101,16 @@ def lock_group(session: Session, *, group_key: str, receiver: str, group_labels:
         base = insert_ignoring_conflicts(session, AlertGroup)
         upsert = base.on_conflict_do_update(
             index_elements=["group_key"],
-            set_={"last_seen_at": base.excluded.last_seen_at, "last_status": base.excluded.last_status},
-        ).returning(_GROUPS.c.id, _GROUPS.c.incident_id, _GROUPS.c.last_body_sha256)
+            set_={"last_seen_at": base.excluded.last_seen_at, "last_status": base.excluded.last_status,
+                  "previous_body_sha256": _GROUPS.c.last_body_sha256,
+                  "last_body_sha256": base.excluded.last_body_sha256},
+        ).returning(_GROUPS.c.id, _GROUPS.c.incident_id, _GROUPS.c.route, _GROUPS.c.previous_body_sha256)
         stmt = _group_upserts[dialect] = Prepared(upsert)
-    [(group_id, incident_id, last_body_sha256)] = stmt.values(session, {
+    [(group_id, incident_id, route, previous)] = stmt.values(session, {
         "group_key": group_key, "receiver": receiver, "group_labels": group_labels, "last_status": status,
-        "first_seen_at": now, "last_seen_at": now,
+        "first_seen_at": now, "last_seen_at": now, "last_body_sha256": body_sha256,
     })
-    return GroupRow(group_id, incident_id, last_body_sha256)
+    return GroupRow(group_id, incident_id, route, previous)
 
 
 def alerts_by_fingerprint(session: Session, fingerprints: Iterable[str]) -> dict[str, list[tuple[datetime, str]]]:

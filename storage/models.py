@@ -98,8 +98,10 @@ class AlertGroup(Base):
     first_seen_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     # The body of the last delivery applied: Alertmanager re-sends unchanged groups every
-    # repeat_interval, and an identical body needs no decision.
+    # repeat_interval, and an identical body needs no decision. The one before it is what the
+    # last delivery's upsert handed back (storage.alerting.lock_group).
     last_body_sha256: Mapped[str | None] = mapped_column(String(64))
+    previous_body_sha256: Mapped[str | None] = mapped_column(String(64))
     # The triage notice for a recorded-only group: later notifications edit it.
     triage_channel_id: Mapped[str | None] = mapped_column(String(40))
     triage_ts: Mapped[str | None] = mapped_column(String(40))

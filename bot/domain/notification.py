@@ -246,6 +246,7 @@ class _StrictWebhook(msgspec.Struct, frozen=True):
 
 
 _strict_decoder = msgspec.json.Decoder(_StrictWebhook)
+_GO_ZERO_TEXT = "0001-01-01T00:00:00Z"
 # What Alertmanager (Go's time.RFC3339Nano) and Grafana write; anything else goes to pydantic.
 _RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?:Z|[+-][0-9]{2}:[0-9]{2})")
 
@@ -256,6 +257,8 @@ class _Refused(Exception):
 
 def _strict_time(text: str) -> datetime | None:
     """As the reference reads a timestamp and :func:`_utc` converts it; None for Go's zero time."""
+    if text == _GO_ZERO_TEXT:  # every firing alert's endsAt
+        return None
     if _RFC3339.fullmatch(text) is None:
         raise _Refused
     try:

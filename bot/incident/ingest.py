@@ -62,12 +62,13 @@ class Ingestor:
 
     def _transaction(self, session: Session, body: bytes, notification: AlertGroupNotification,
                      now: datetime) -> IngestResult:
+        body_sha256 = hashlib.sha256(body).hexdigest()
         group = repo.lock_group(
             session, group_key=notification.group_key, receiver=notification.receiver,
-            group_labels=dict(notification.group_labels), status=notification.status, now=now,
+            group_labels=dict(notification.group_labels), status=notification.status, body_sha256=body_sha256,
+            now=now,
         )
-        body_sha256 = hashlib.sha256(body).hexdigest()
-        if group.last_body_sha256 == body_sha256:  # an unchanged re-send: nothing to decide
+        if group.previous_body_sha256 == body_sha256:  # an unchanged re-send: nothing to decide
             self._record(session, body, body_sha256, notification, Outcome.DUPLICATE, group.incident_id, now)
             return IngestResult(Outcome.DUPLICATE, group.incident_id, "identical to the last delivery of this group")
         incidents: dict[int, IncidentRow] = {}  # as locked, by id
@@ -78,7 +79,7 @@ class Ingestor:
             storm = self._storm_state(session, decision, now, len(notification.alerts), incidents)
             decision = decide(notification, state, playbooks, now, storm)
         route = f"{decision.route.playbook.name}/{decision.route.route.name}" if decision.route else None
-        incident_id = _apply(session, group, notification, decision, state, incidents, now, body_sha256)
+        incident_id = _apply(session, group, notification, decision, state, incidents, now)
         self._record(session, body, body_sha256, notification, decision.outcome, incident_id, now)
         return IngestResult(decision.outcome, incident_id, decision.reason, route)
 
@@ -153,24 +154,28 @@ def _alert_row(alert: Alert, group_id: int, incident_id: int | None, now: dateti
 
 
 def _apply(session: Session, group: repo.GroupRow, notification: AlertGroupNotification, decision: Decision,
-           state: GroupState, incidents: dict[int, IncidentRow], now: datetime, body_sha256: str) -> int | None:
+           state: GroupState, incidents: dict[int, IncidentRow], now: datetime) -> int | None:
     """Write what the decision says. Returns the incident the delivery touched, if any."""
-    group_update: dict[str, object] = {"last_body_sha256": body_sha256}
+    group_update: dict[str, object] = {}  # what lock_group did not already write
     if decision.route is not None:
-        group_update["route"] = f"{decision.route.playbook.name}/{decision.route.route.name}"
+        route = f"{decision.route.playbook.name}/{decision.route.route.name}"
+        if route != group.route:
+            group_update["route"] = route
 
     current = decision.target or state.incident
     incident_id = current.id if current is not None else None
     if decision.outcome is Outcome.DUPLICATE:
-        repo.update_group(session, group.id, **group_update)
+        if group_update:
+            repo.update_group(session, group.id, **group_update)
         return incident_id
 
     if decision.outcome is Outcome.OPEN:
         incident_id = _open(session, notification, decision, now)
         group_update["incident_id"] = incident_id
-    elif decision.target is not None:
+    elif decision.target is not None and decision.target.id != group.incident_id:
         group_update["incident_id"] = decision.target.id
-    repo.update_group(session, group.id, **group_update)
+    if group_update:
+        repo.update_group(session, group.id, **group_update)
 
     attach_to = incident_id if decision.incident_alerts else None
     repo.insert_alerts(session, [_alert_row(a, group.id, attach_to, now) for a in decision.new_alerts])

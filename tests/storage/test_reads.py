@@ -28,7 +28,7 @@ def _seed(session: Session) -> tuple[int, int, int]:
     first = _incident(session, "inc-1-api", "C1")
     second = _incident(session, "inc-2-db", None, status="resolved")
     group = alerting.lock_group(session, group_key="{}:{alertname=\"A\"}", receiver="bot",
-                                group_labels={"alertname": "A"}, status="firing", now=T0)
+                                group_labels={"alertname": "A"}, status="firing", body_sha256="0" * 64, now=T0)
     alerting.insert_alerts(session, [{
         "fingerprint": "f1", "starts_at": T0, "group_id": group.id, "incident_id": first, "status": "firing",
         "ends_at": None, "labels": {"alertname": "A"}, "annotations": {"summary": "s"}, "generator_url": None,

@@ -40,7 +40,7 @@ def notes(session: Session, incident_id: int, texts: Sequence[str], at: datetime
 def alert(session: Session, incident_id: int, fingerprint: str, *, name: str = "HighErrorRate",
           starts_at: datetime = T0, status: str = "firing", ends_at: datetime | None = None) -> None:
     group = alerting.lock_group(session, group_key=f'{{}}:{{alertname="{name}"}}', receiver="bot",
-                                group_labels={"alertname": name}, status="firing", now=T0)
+                                group_labels={"alertname": name}, status="firing", body_sha256="0" * 64, now=T0)
     alerting.insert_alerts(session, [{
         "fingerprint": fingerprint, "starts_at": starts_at, "group_id": group.id, "incident_id": incident_id,
         "status": status, "ends_at": ends_at, "labels": {"alertname": name, "instance": fingerprint},
