@@ -186,7 +186,9 @@ async def main_async(args: argparse.Namespace) -> int:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Webhook ingest with tracing on against off, same run")
     parser.add_argument("--requests", type=int, default=1000, help="measured deliveries per target and round")
-    parser.add_argument("--warmup", type=int, default=100, help="unmeasured warm-up deliveries per target")
+    parser.add_argument("--warmup", type=int, default=600,
+                        help="unmeasured warm-up deliveries per target (default 600: past the span "
+                             "processor's first export, at 512 spans, so both bots are measured running)")
     parser.add_argument("--rounds", type=int, default=8,
                         help="rounds of both targets, in alternating order (the machine drifts by tens of "
                              "percent within minutes: more, shorter rounds weigh it on both alike)")
