@@ -60,16 +60,16 @@ def tracer() -> trace.Tracer:
     return _TRACER if _started is not None else _UNTRACED
 
 
-def request_span_or_own(name: str) -> AbstractContextManager[trace.Span]:
+def request_span_or_own(name: str, kind: trace.SpanKind = trace.SpanKind.INTERNAL) -> AbstractContextManager[trace.Span]:
     """The span of the request being answered (bot.http.server_spans), for a unit of work to
     record itself on; a span ``name`` of its own where the request has none (the server spans
-    left off). One span per webhook delivery, not a child for its transaction: a second span
-    cost 0.03-0.07 ms of CPU per delivery, its start, end and export (bench/README.md), and
-    the request's span lasts the transaction and a little parsing."""
+    left off, or a Slack request over Socket Mode). One span per webhook delivery, not a child
+    for its transaction: a second span cost 0.03-0.07 ms of CPU per delivery, its start, end and
+    export (bench/README.md), and the request's span lasts the transaction and a little parsing."""
     current = trace.get_current_span()
     if current.get_span_context().is_valid:
         return nullcontext(current)
-    return tracer().start_as_current_span(name)
+    return tracer().start_as_current_span(name, kind=kind)
 
 
 def tracing_wanted(environ: Mapping[str, str] = os.environ) -> bool:

@@ -14,6 +14,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.bolt.listeners import register
+from bot.bolt.request_spans import annotate_request
 from bot.bolt.timeline_listeners import register_timeline
 from bot.incident.capture import TimelineCapture
 from bot.incident.command_service import CommandService
@@ -32,6 +33,7 @@ def build_bolt(token: str, signing_secret: str, api_url: str, gateway: SlackGate
     # A name: without one Bolt takes it from inspect.stack(), which reads every caller's source.
     bolt = AsyncApp(name="incident-bot", client=AsyncWebClient(base_url=api_url), signing_secret=signing_secret,
                     authorize=_authorize_without_slack(token, gateway), process_before_response=False)
+    bolt.middleware(annotate_request)
     register(bolt, service, capture, slash_command, gateway)
     register_timeline(bolt, editor, gateway)
     return bolt
@@ -39,9 +41,9 @@ def build_bolt(token: str, signing_secret: str, api_url: str, gateway: SlackGate
 
 @asynccontextmanager
 async def socket_mode(bolt: AsyncApp, app_token: str) -> AsyncIterator[None]:
-    from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+    from bot.bolt.socket_mode import TracedSocketModeHandler
 
-    handler = AsyncSocketModeHandler(bolt, app_token)
+    handler = TracedSocketModeHandler(bolt, app_token)
     await handler.connect_async()  # type: ignore[no-untyped-call]
     try:
         yield

@@ -1,0 +1,134 @@
+"""A slash command (over HTTP and over Socket Mode) and a timer are traced as a webhook delivery
+is: the bot as a real process exporting to a real OTLP receiver, the command's or the timer's
+span the root of a trace that holds the Slack calls the outbox made for it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from storage.database import Database
+from tests.chaos.replicas import playbook
+from tests.chaos.storm import bot_process, terminate
+from tests.observability.test_tracing_process import (
+    CLIENT,
+    CONSUMER,
+    SERVER,
+    ancestors,
+    new_traceparent,
+    post_alert,
+    slack_calls,
+    traced_env,
+)
+from tests.slack_emulator import SlackEmulator
+from tests.support import rows
+from tests.support.otlp import ReceivedSpan, running_receiver
+from tests.support.slack import RATE_SCALE, SIGNING_SECRET, SLACK_PLAYBOOKS, SLACK_TOKEN, USERS, eventually
+
+APP_TOKEN = "xapp-1-A0EMULATOR-socket-mode-7d2e"
+COMMAND_TEXT = "severity sev2 customers recovering"
+
+
+@pytest.fixture
+async def socket_slack() -> AsyncIterator[SlackEmulator]:
+    async with SlackEmulator(token=SLACK_TOKEN, signing_secret=SIGNING_SECRET, users=USERS,
+                             rate_limit_scale=RATE_SCALE, app_token=APP_TOKEN) as emulator:
+        emulator.seed_channel("incidents", members=["UALICE"])
+        yield emulator
+
+
+def command_span(spans: list[ReceivedSpan]) -> ReceivedSpan | None:
+    return next((s for s in spans if s.kind == SERVER and s.attributes.get("incident_bot.slack.command")), None)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("transport", ["http", "socket mode"])
+async def test_a_slash_commands_slack_calls_are_in_the_commands_trace(
+        database_url: str, socket_slack: SlackEmulator, db: Database, tmp_path: Path, transport: str) -> None:
+    slack = socket_slack
+    slack.add_user("UGHOST", "ghost")
+    extra = {"SLACK_SIGNING_SECRET": SIGNING_SECRET}
+    if transport == "socket mode":
+        extra["SLACK_APP_TOKEN"] = APP_TOKEN
+    async with running_receiver() as receiver:
+        bot = bot_process(database_url, slack, SLACK_PLAYBOOKS, tmp_path, **traced_env(receiver), **extra)
+        await bot.start()
+        try:
+            assert (await post_alert(bot.url, new_traceparent()[0])).status_code == 200
+
+            async def opened() -> bool:
+                incidents = await rows.incidents(db)
+                return bool(incidents and incidents[0].header_ts)
+            await eventually(opened, what="the incident's channel and header")
+            [incident] = await rows.incidents(db)
+            assert incident.channel_id and incident.commander
+            posted_before = len(slack.calls_to("chat.postMessage"))
+            if transport == "http":
+                response = await slack.slash_command(f"{bot.url}/slack/events", text=COMMAND_TEXT, user_id=incident.commander,
+                                                     channel_id=incident.channel_id)
+                assert response.status_code == 200 and response.json()["text"] == "Severity is now SEV2."
+            else:
+                ack = await slack.socket_slash_command(text=COMMAND_TEXT, user_id=incident.commander,
+                                                       channel_id=incident.channel_id)
+                assert ack["payload"]["text"] == "Severity is now SEV2."
+
+            def announced_in_the_commands_trace() -> bool:
+                span = command_span(receiver.spans)
+                return span is not None and len(slack.calls_to("chat.postMessage")) > posted_before and any(
+                    m == "chat.postMessage" for m in slack_calls(receiver.trace(span.trace_id), slack))
+            await eventually(announced_in_the_commands_trace, timeout=30, what="the announcement in the command's trace")
+        finally:
+            await terminate(bot, within=20)
+            bot.stop()
+
+    command = command_span(receiver.spans)
+    assert command is not None
+    spans = receiver.trace(command.trace_id)
+    assert command.attributes["incident_bot.slack.request"] == "slash_command"
+    assert command.attributes["incident_bot.slack.command"] == "/incident"
+    if transport == "http":  # the request's own span records the command
+        assert command.name == "POST /slack/events" and command.attributes["http.route"] == "/slack/events"
+    else:  # no HTTP request: a span of the bot's own starts the trace
+        assert command.name == "slack /incident" and command.parent_span_id == ""
+    assert "customers recovering" not in json.dumps([s.attributes for s in spans]), "no command text in an attribute"
+    deliveries = [s for s in spans if s.kind == CONSUMER]
+    assert deliveries and all(command in ancestors(d, spans) for d in deliveries)
+    assert {d.attributes["incident_bot.incident.id"] for d in deliveries} == {incident.id}
+    posts = [s for s in spans if s.kind == CLIENT and "chat.postMessage" in slack_calls([s], slack)]
+    assert posts and all(any(a.kind == CONSUMER for a in ancestors(p, spans)) for p in posts)
+    alert_traces = {s.trace_id for s in receiver.spans if s.name == "POST /alertmanager"}
+    assert command.trace_id not in alert_traces, "the command's trace is its own, not the alert's"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_timers_slack_calls_are_in_the_timers_trace(
+        database_url: str, socket_slack: SlackEmulator, db: Database, tmp_path: Path) -> None:
+    slack = socket_slack
+    playbooks = playbook(tmp_path / "playbooks", ack_timeout="2s")  # nobody acknowledges: it escalates
+    async with running_receiver() as receiver:
+        bot = bot_process(database_url, slack, playbooks, tmp_path, **traced_env(receiver))
+        await bot.start()
+        try:
+            assert (await post_alert(bot.url, new_traceparent()[0])).status_code == 200
+
+            def escalated_in_the_timers_trace() -> bool:
+                fired = [s for s in receiver.spans if s.name == "fire timer ack_timeout"]
+                return bool(fired) and "chat.postMessage" in slack_calls(receiver.trace(fired[0].trace_id), slack)
+            await eventually(escalated_in_the_timers_trace, timeout=30, what="the escalation in the timer's trace")
+        finally:
+            await terminate(bot, within=20)
+            bot.stop()
+
+    fired = next(s for s in receiver.spans if s.name == "fire timer ack_timeout")
+    [incident] = await rows.incidents(db)
+    assert fired.parent_span_id == "" and fired.attributes["incident_bot.timer.kind"] == "ack_timeout"
+    assert fired.attributes["incident_bot.incident.id"] == incident.id
+    spans = receiver.trace(fired.trace_id)
+    deliveries = [s for s in spans if s.kind == CONSUMER]
+    assert deliveries and all(fired in ancestors(d, spans) for d in deliveries)
+    posts = [s for s in spans if s.kind == CLIENT and "chat.postMessage" in slack_calls([s], slack)]
+    assert posts and all(any(a.kind == CONSUMER for a in ancestors(p, spans)) for p in posts)
+    assert fired.trace_id not in {s.trace_id for s in receiver.spans if s.name == "POST /alertmanager"}
