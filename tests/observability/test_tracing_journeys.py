@@ -1,6 +1,7 @@
 """A slash command (over HTTP and over Socket Mode) and a timer are traced as a webhook delivery
-is: the bot as a real process exporting to a real OTLP receiver, the command's or the timer's
-span the root of a trace that holds the Slack calls the outbox made for it."""
+is, and an alert's workflow joins the alert's trace: the bot as a real process exporting to a
+real OTLP receiver, the command's, the timer's or the request's span the root of a trace that
+holds the calls the outbox made for it, to Slack and to PagerDuty, Grafana and a webhook."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from storage.database import Database
@@ -25,8 +27,11 @@ from tests.observability.test_tracing_process import (
 )
 from tests.slack_emulator import SlackEmulator
 from tests.support import rows
+from tests.support.bot import WEBHOOK_TOKEN
 from tests.support.otlp import ReceivedSpan, running_receiver
+from tests.support.payloads import captured
 from tests.support.slack import RATE_SCALE, SIGNING_SECRET, SLACK_PLAYBOOKS, SLACK_TOKEN, USERS, eventually
+from tests.workflows.support import GRAFANA_TOKEN, running_peers, workflow_playbooks
 
 APP_TOKEN = "xapp-1-A0EMULATOR-socket-mode-7d2e"
 COMMAND_TEXT = "severity sev2 customers recovering"
@@ -132,3 +137,48 @@ async def test_a_timers_slack_calls_are_in_the_timers_trace(
     posts = [s for s in spans if s.kind == CLIENT and "chat.postMessage" in slack_calls([s], slack)]
     assert posts and all(any(a.kind == CONSUMER for a in ancestors(p, spans)) for p in posts)
     assert fired.trace_id not in {s.trace_id for s in receiver.spans if s.name == "POST /alertmanager"}
+
+
+def calls_to(spans: list[ReceivedSpan], base_url: str) -> list[ReceivedSpan]:
+    """The client spans of requests to the service at ``base_url`` (httpx's or aiohttp's)."""
+    return [s for s in spans if s.kind == CLIENT
+            and str(s.attributes.get("url.full") or s.attributes.get("http.url") or "").startswith(base_url)]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_an_alerts_workflow_pages_annotates_and_calls_its_webhook_in_the_alerts_trace(
+        database_url: str, socket_slack: SlackEmulator, tmp_path: Path) -> None:
+    slack = socket_slack
+    slack.seed_channel("payments-leads", members=["UALICE"])
+    slack.add_usergroup("SLEADS", ["UBOB", "UDAVE"])
+    async with running_receiver() as receiver, running_peers() as peers:
+        bot = bot_process(database_url, slack, workflow_playbooks(tmp_path, peers.hooks.url), tmp_path,
+                          **traced_env(receiver), **peers.environment(), PAGERDUTY_EVENTS_URL=peers.pagerduty.url,
+                          GRAFANA_URL=peers.grafana.url, GRAFANA_TOKEN=GRAFANA_TOKEN,
+                          PUBLIC_URL="https://incident-bot.example.com")
+        await bot.start()
+        try:
+            traceparent, trace_id, _ = new_traceparent()
+            async with httpx.AsyncClient(timeout=10) as client:
+                response = await client.post(f"{bot.url}/alertmanager", content=captured("1-firing"), headers={
+                    "Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": "application/json",
+                    "traceparent": traceparent})
+            assert response.status_code == 200, response.text
+
+            def every_service_called_in_the_trace() -> bool:
+                spans = receiver.trace(trace_id)
+                return all(calls_to(spans, url) for url in (peers.pagerduty.url, peers.grafana.url, peers.hooks.url))
+            await eventually(every_service_called_in_the_trace, timeout=30, what="the workflow's calls in the trace")
+        finally:
+            await terminate(bot, within=20)
+            bot.stop()
+
+    spans = receiver.trace(trace_id)
+    [server] = [s for s in spans if s.kind == SERVER]
+    assert server.name == "POST /alertmanager"
+    for url in (peers.pagerduty.url, peers.grafana.url, peers.hooks.url):
+        for call in calls_to(spans, url):
+            actions = [a for a in ancestors(call, spans) if a.kind == CONSUMER]
+            assert actions and server in ancestors(actions[0], spans), f"{call.name} to {url} is not under the alert"
+    assert "R0UT1NGKEY" not in json.dumps([s.attributes for s in spans]), "no routing key in an attribute"
+    assert GRAFANA_TOKEN not in json.dumps([s.attributes for s in spans]), "no token in an attribute"
