@@ -3,10 +3,6 @@ touching what is stored, and undoes itself, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from alembic import command
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
@@ -14,30 +10,12 @@ from sqlalchemy.engine import Connection
 from storage import alerting, postmortem_versions, workspace_queries
 from storage.database import Database
 from storage.migrate import _config, current_revision, head_revision, upgrade
-from tests.support import databases
-from tests.support.integration import unavailable
 from tests.support.workspace import T0, insert_incident, notes
 
 NEW_TABLES = {"web_sessions", "web_signins", "postmortem_versions"}
 NEW_INDEXES = {"incident_events": {"ix_events_incident_id", "ix_events_incident_kind"},
                "incidents": {"ix_incidents_severity_id", "ix_incidents_route_id"},
                "alerts": {"ix_alerts_incident_start"}}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    if request.param == "sqlite":
-        url: str | None = f"sqlite+aiosqlite:///{tmp_path / 'at-0007.db'}"
-    else:
-        url = await databases.create_empty_postgres_database()
-        if url is None:
-            unavailable(f"PostgreSQL is not reachable at {databases.POSTGRES_ADMIN_URL}")
-    assert url is not None
-    db = Database(url)
-    yield db
-    await db.dispose()
-    if request.param == "postgresql":
-        await databases.drop_postgres_database(url)
 
 
 def schema(connection: Connection) -> tuple[set[str], dict[str, set[str]]]:

@@ -5,10 +5,7 @@ PostgreSQL; and the revision undoes itself."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 from alembic import command
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
@@ -16,27 +13,9 @@ from sqlalchemy.engine import Connection
 from storage import alerting
 from storage.database import Database
 from storage.migrate import _config, upgrade
-from tests.support import databases
-from tests.support.integration import unavailable
 from tests.support.workspace import T0
 
 KEY = '{}:{alertname="DiskFilling"}'
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    if request.param == "sqlite":
-        url: str | None = f"sqlite+aiosqlite:///{tmp_path / 'at-0009.db'}"
-    else:
-        url = await databases.create_empty_postgres_database()
-        if url is None:
-            unavailable(f"PostgreSQL is not reachable at {databases.POSTGRES_ADMIN_URL}")
-    assert url is not None
-    db = Database(url)
-    yield db
-    await db.dispose()
-    if request.param == "postgresql":
-        await databases.drop_postgres_database(url)
 
 
 def digest(body: str) -> str:
