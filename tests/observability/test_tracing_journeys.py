@@ -1,7 +1,8 @@
 """A slash command (over HTTP and over Socket Mode) and a timer are traced as a webhook delivery
 is, and an alert's workflow joins the alert's trace: the bot as a real process exporting to a
 real OTLP receiver, the command's, the timer's or the request's span the root of a trace that
-holds the calls the outbox made for it, to Slack and to PagerDuty, Grafana and a webhook."""
+holds the calls the outbox made for it, to Slack and to PagerDuty, Grafana, a webhook and
+GitHub (a follow-up's issue)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from storage.database import Database
 from tests.chaos.replicas import playbook
 from tests.chaos.storm import bot_process, terminate
+from tests.fakes.github import fake_github
 from tests.observability.test_tracing_process import (
     CLIENT,
     CONSUMER,
@@ -49,6 +51,11 @@ def command_span(spans: list[ReceivedSpan]) -> ReceivedSpan | None:
     return next((s for s in spans if s.kind == SERVER and s.attributes.get("incident_bot.slack.command")), None)
 
 
+async def opened_incident(db: Database) -> bool:
+    incidents = await rows.incidents(db)
+    return bool(incidents and incidents[0].header_ts)
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("transport", ["http", "socket mode"])
 async def test_a_slash_commands_slack_calls_are_in_the_commands_trace(
@@ -63,11 +70,7 @@ async def test_a_slash_commands_slack_calls_are_in_the_commands_trace(
         await bot.start()
         try:
             assert (await post_alert(bot.url, new_traceparent()[0])).status_code == 200
-
-            async def opened() -> bool:
-                incidents = await rows.incidents(db)
-                return bool(incidents and incidents[0].header_ts)
-            await eventually(opened, what="the incident's channel and header")
+            await eventually(lambda: opened_incident(db), what="the incident's channel and header")
             [incident] = await rows.incidents(db)
             assert incident.channel_id and incident.commander
             posted_before = len(slack.calls_to("chat.postMessage"))
@@ -182,3 +185,46 @@ async def test_an_alerts_workflow_pages_annotates_and_calls_its_webhook_in_the_a
             assert actions and server in ancestors(actions[0], spans), f"{call.name} to {url} is not under the alert"
     assert "R0UT1NGKEY" not in json.dumps([s.attributes for s in spans]), "no routing key in an attribute"
     assert GRAFANA_TOKEN not in json.dumps([s.attributes for s in spans]), "no token in an attribute"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_followups_github_issue_is_created_in_the_commands_trace(
+        database_url: str, socket_slack: SlackEmulator, db: Database, tmp_path: Path) -> None:
+    slack = socket_slack
+    slack.add_user("UGHOST", "ghost")
+    playbooks = tmp_path / "playbooks"
+    playbooks.mkdir()
+    (playbooks / "incidents.yml").write_text((SLACK_PLAYBOOKS / "incidents.yml").read_text()
+                                             + "followups: {tracker: github, github_repo: acme/ops}\n")
+    async with running_receiver() as receiver, fake_github({"ghp-traced": {"acme/ops"}}, repos=("acme/ops",)) as github:
+        bot = bot_process(database_url, slack, playbooks, tmp_path, **traced_env(receiver),
+                          SLACK_SIGNING_SECRET=SIGNING_SECRET, GITHUB_TOKEN="ghp-traced", GITHUB_API_URL=github.url,
+                          PUBLIC_URL="https://incident-bot.example.com")
+        await bot.start()
+        try:
+            assert (await post_alert(bot.url, new_traceparent()[0])).status_code == 200
+            await eventually(lambda: opened_incident(db), what="the incident's channel and header")
+            [incident] = await rows.incidents(db)
+            assert incident.channel_id and incident.commander
+            response = await slack.slash_command(f"{bot.url}/slack/events", user_id=incident.commander,
+                                                 text="followup Add a canary stage to checkout deploys",
+                                                 channel_id=incident.channel_id)
+            assert response.status_code == 200, response.text
+
+            def exported_in_the_commands_trace() -> bool:
+                span = command_span(receiver.spans)
+                return span is not None and bool(calls_to(receiver.trace(span.trace_id), github.url))
+            await eventually(exported_in_the_commands_trace, timeout=30, what="the issue created in the trace")
+        finally:
+            await terminate(bot, within=20)
+            bot.stop()
+
+    assert [i["title"] for i in github.issues("acme/ops")] == ["Add a canary stage to checkout deploys"]
+    command = command_span(receiver.spans)
+    assert command is not None
+    spans = receiver.trace(command.trace_id)
+    [export] = [s for s in spans if s.kind == CONSUMER and s.name == "deliver github.issue"]
+    assert command in ancestors(export, spans)
+    assert all(export in ancestors(call, spans) for call in calls_to(spans, github.url))
+    assert "ghp-traced" not in json.dumps([s.attributes for s in spans]), "no token in an attribute"
+    assert "canary" not in json.dumps([s.attributes for s in spans]), "no follow-up text in an attribute"
