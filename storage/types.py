@@ -25,6 +25,9 @@ class _SQLiteDateTimeText(sqlite.DATETIME):
         return None
 
 
+KEPT_TEXTS = 256  # a delivery binds some twenty distinct instants
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC timestamp.
 
@@ -57,27 +60,27 @@ class UTCDateTime(TypeDecorator[datetime]):
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)  # type: ignore[return-value]  # PostgreSQL's has no impl step
 
-        # A write binds the same instant many times (a delivery's ``now`` is each row's
-        # first_seen_at, recorded_at, created_at and available_at, between each alert's own
-        # starts_at): the last two converted are kept. One tuple, replaced whole, so threads
-        # sharing the processor never see half of an update.
-        kept: tuple[datetime | None, str | None, datetime | None, str | None] = (None, None, None, None)
+        # A write binds the same instant many times: a delivery's ``now`` is each row's
+        # first_seen_at, recorded_at, created_at and available_at, and each alert's starts_at
+        # is its row's and its ``alert.fired`` event's. The texts of the latest instants are
+        # kept (equal instants have one UTC text, whatever their zone); threads share the
+        # dictionary, whose single lookups and stores are atomic.
+        kept: dict[datetime, str] = {}
 
         def to_text(value: datetime | None) -> str | None:
-            nonlocal kept
             if value is None:
                 return None
-            newest, newest_text, older, older_text = kept
-            if value is newest:
-                return newest_text
-            if value is older:
-                kept = (value, older_text, newest, newest_text)
-                return older_text
+            text = kept.get(value)
+            if text is not None:
+                return text
             if value.tzinfo is UTC:
                 text = value.isoformat(" ", "microseconds")[:-6]  # without "+00:00"
-                kept = (value, text, newest, newest_text)
-                return text
-            return cast("str", self.process_bind_param(value, dialect))
+            else:
+                text = cast("str", self.process_bind_param(value, dialect))  # converts, or refuses a naive one
+            if len(kept) >= KEPT_TEXTS:
+                kept.clear()
+            kept[value] = text
+            return text
 
         return to_text
 
