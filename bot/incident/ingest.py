@@ -79,7 +79,7 @@ class Ingestor:
             storm = self._storm_state(session, decision, now, len(notification.alerts), incidents)
             decision = decide(notification, state, playbooks, now, storm)
         route = f"{decision.route.playbook.name}/{decision.route.route.name}" if decision.route else None
-        incident_id = _apply(session, group, notification, decision, state, incidents, now)
+        incident_id = _apply(session, group, notification, decision, route, state, incidents, now)
         self._record(session, body, body_sha256, notification, decision.outcome, incident_id, now)
         return IngestResult(decision.outcome, incident_id, decision.reason, route)
 
@@ -154,13 +154,12 @@ def _alert_row(alert: Alert, group_id: int, incident_id: int | None, now: dateti
 
 
 def _apply(session: Session, group: repo.GroupRow, notification: AlertGroupNotification, decision: Decision,
-           state: GroupState, incidents: dict[int, IncidentRow], now: datetime) -> int | None:
-    """Write what the decision says. Returns the incident the delivery touched, if any."""
+           route: str | None, state: GroupState, incidents: dict[int, IncidentRow], now: datetime) -> int | None:
+    """Write what the decision says (``route``: the "<playbook>/<route>" it matched). Returns the
+    incident the delivery touched, if any."""
     group_update: dict[str, object] = {}  # what lock_group did not already write
-    if decision.route is not None:
-        route = f"{decision.route.playbook.name}/{decision.route.route.name}"
-        if route != group.route:
-            group_update["route"] = route
+    if route is not None and route != group.route:
+        group_update["route"] = route
 
     current = decision.target or state.incident
     incident_id = current.id if current is not None else None

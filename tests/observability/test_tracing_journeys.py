@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from storage.database import Database
+from storage.rows import IncidentRow
 from tests.chaos.replicas import playbook
 from tests.chaos.storm import bot_process, terminate
 from tests.fakes.github import fake_github
@@ -51,9 +52,17 @@ def command_span(spans: list[ReceivedSpan]) -> ReceivedSpan | None:
     return next((s for s in spans if s.kind == SERVER and s.attributes.get("incident_bot.slack.command")), None)
 
 
-async def opened_incident(db: Database) -> bool:
-    incidents = await rows.incidents(db)
-    return bool(incidents and incidents[0].header_ts)
+async def open_incident(bot_url: str, db: Database) -> IncidentRow:
+    """An alert's incident, once its channel exists and its header is posted."""
+    assert (await post_alert(bot_url, new_traceparent()[0])).status_code == 200
+
+    async def opened() -> bool:
+        incidents = await rows.incidents(db)
+        return bool(incidents and incidents[0].header_ts)
+    await eventually(opened, what="the incident's channel and header")
+    [incident] = await rows.incidents(db)
+    assert incident.channel_id and incident.commander
+    return incident
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -69,10 +78,7 @@ async def test_a_slash_commands_slack_calls_are_in_the_commands_trace(
         bot = bot_process(database_url, slack, SLACK_PLAYBOOKS, tmp_path, **traced_env(receiver), **extra)
         await bot.start()
         try:
-            assert (await post_alert(bot.url, new_traceparent()[0])).status_code == 200
-            await eventually(lambda: opened_incident(db), what="the incident's channel and header")
-            [incident] = await rows.incidents(db)
-            assert incident.channel_id and incident.commander
+            incident = await open_incident(bot.url, db)
             posted_before = len(slack.calls_to("chat.postMessage"))
             if transport == "http":
                 response = await slack.slash_command(f"{bot.url}/slack/events", text=COMMAND_TEXT, user_id=incident.commander,
@@ -202,10 +208,7 @@ async def test_a_followups_github_issue_is_created_in_the_commands_trace(
                           PUBLIC_URL="https://incident-bot.example.com")
         await bot.start()
         try:
-            assert (await post_alert(bot.url, new_traceparent()[0])).status_code == 200
-            await eventually(lambda: opened_incident(db), what="the incident's channel and header")
-            [incident] = await rows.incidents(db)
-            assert incident.channel_id and incident.commander
+            incident = await open_incident(bot.url, db)
             response = await slack.slash_command(f"{bot.url}/slack/events", user_id=incident.commander,
                                                  text="followup Add a canary stage to checkout deploys",
                                                  channel_id=incident.channel_id)
